@@ -1,0 +1,155 @@
+// `npm run lab -- up|down|status|add-cluster`: runs the lab in the background.
+import { spawn } from "node:child_process";
+import { open, readFile, mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { waitFor } from "../lab/process.js";
+import { isAlive, readLabState, runningLabPid, stateDir, stateFiles, type LabState } from "../lab/state.js";
+
+const usage = `usage: npm run lab -- <command>
+
+  up [--clusters N]     start the lab in the background (default 1 cluster) and wait until ready
+  down                  stop the lab and remove its data
+  status                show what runs and where
+  add-cluster NAME      start one more kube-apiserver in the running lab`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { clusters: { type: "string", default: "1" }, help: { type: "boolean", short: "h" } },
+});
+
+try {
+  const [command, ...rest] = positionals;
+  if (values.help || !command) console.log(usage);
+  else if (command === "up") process.exitCode = await up(values.clusters);
+  else if (command === "down") process.exitCode = await down();
+  else if (command === "status") process.exitCode = await status();
+  else if (command === "add-cluster") process.exitCode = await addCluster(rest[0]);
+  else {
+    console.error(`unknown command "${command}"\n\n${usage}`);
+    process.exitCode = 2;
+  }
+} catch (err) {
+  console.error(`lab: ${(err as Error).message}`);
+  process.exitCode = 1;
+}
+
+async function up(clustersArg: string): Promise<number> {
+  const clusters = Number(clustersArg);
+  if (!Number.isInteger(clusters) || clusters < 1 || clusters > 20) {
+    console.error(`--clusters must be a whole number from 1 to 20, got "${clustersArg}"`);
+    return 2;
+  }
+  const running = await runningLabPid();
+  if (running) {
+    console.error(`a lab is already running (pid ${running}); see \`npm run lab -- status\`, stop it with \`npm run lab -- down\``);
+    return 1;
+  }
+  await mkdir(stateDir, { recursive: true });
+  const log = await open(stateFiles.log, "w");
+  const supervisor = fileURLToPath(new URL("../lab/supervisor.ts", import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, supervisor, "--clusters", String(clusters)], {
+    detached: true,
+    stdio: ["ignore", log.fd, log.fd],
+  });
+  await log.close();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("could not start the lab supervisor");
+  child.unref();
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  const abort = (): void => {
+    console.error("\ninterrupted: stopping the lab");
+    process.kill(pid, "SIGTERM");
+  };
+  process.once("SIGINT", abort);
+
+  // Relay the supervisor's progress (builds, servers ready) until it is ready or gone.
+  let shown = 0;
+  const relay = async (): Promise<void> => {
+    const text = await readFile(stateFiles.log, "utf8");
+    if (text.length > shown) process.stdout.write(text.slice(shown));
+    shown = text.length;
+  };
+  try {
+    const state = await waitFor(
+      async () => {
+        await relay();
+        if (exited) throw new Error("the lab supervisor exited");
+        const s = await readLabState();
+        return s?.pid === pid ? s : undefined;
+      },
+      { what: "the lab to be ready", timeoutMs: 60 * 60_000, intervalMs: 250 },
+    );
+    printState(state);
+    console.log("\nstop it with: npm run lab -- down");
+    return 0;
+  } catch {
+    await relay();
+    console.error(`the lab did not start; its log is ${stateFiles.log}`);
+    return 1;
+  } finally {
+    process.off("SIGINT", abort);
+  }
+}
+
+async function down(): Promise<number> {
+  const pid = await runningLabPid();
+  if (!pid) {
+    console.log("no lab is running");
+    return 0;
+  }
+  process.kill(pid, "SIGTERM");
+  try {
+    await waitFor(() => !isAlive(pid), { what: `lab supervisor ${pid} to stop`, timeoutMs: 60_000, intervalMs: 200 });
+  } catch {
+    // The supervisor leads its own process group: take its servers with it.
+    process.kill(-pid, "SIGKILL");
+  }
+  await runningLabPid();
+  console.log("lab stopped");
+  return 0;
+}
+
+async function status(): Promise<number> {
+  const pid = await runningLabPid();
+  const state = await readLabState();
+  if (!pid || !state) {
+    console.log("no lab is running; start one with `npm run lab -- up`");
+    return 1;
+  }
+  printState(state);
+  return 0;
+}
+
+async function addCluster(name: string | undefined): Promise<number> {
+  if (!name) {
+    console.error("usage: npm run lab -- add-cluster NAME");
+    return 2;
+  }
+  const state = (await runningLabPid()) ? await readLabState() : undefined;
+  if (!state) {
+    console.error("no lab is running; start one with `npm run lab -- up` or `npm run demo`");
+    return 1;
+  }
+  console.log(`starting cluster ${name}...`);
+  const res = await fetch(`${state.control.url}/clusters`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${state.control.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  const body = (await res.json()) as { error?: string; server?: string; kubeconfig?: string };
+  if (!res.ok) {
+    console.error(`add-cluster: ${body.error ?? res.statusText}`);
+    return 1;
+  }
+  console.log(`cluster ${name} ready at ${body.server}\nkubeconfig: ${body.kubeconfig}`);
+  return 0;
+}
+
+function printState(s: LabState): void {
+  console.log(`lab up since ${s.startedAt} (pid ${s.pid}); details in ${stateFiles.info}`);
+  console.log(`  nats   ${s.nats.url}  creds ${s.nats.creds}`);
+  console.log(`  git    ${s.git.url}`);
+  for (const c of s.clusters) console.log(`  ${c.name.padEnd(6)} ${c.server}  kubeconfig ${c.kubeconfig}`);
+}

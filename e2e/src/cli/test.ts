@@ -1,0 +1,62 @@
+// `npm test`: builds the lab's servers once (cached), then runs every
+// *.test.ts of the workspace packages in one node:test run, so one summary
+// closes the output. `npm test -- FILE...` runs only the given files.
+import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureBinaries } from "../lab/binaries.js";
+
+const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+const packages = ["proto", "hub", "agent", "e2e"];
+
+async function findTests(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.name === "node_modules" || e.name === "dist") continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await findTests(path)));
+    else if (e.name.endsWith(".test.ts")) out.push(path);
+  }
+  return out;
+}
+
+const given = process.argv.slice(2);
+const files = given.length
+  ? given.map((f) => resolve(f))
+  : (await Promise.all(packages.map((p) => findTests(join(root, p, "src"))))).flat().sort();
+
+console.log("[test] preparing the lab's servers (built once, then cached)");
+const bins = await ensureBinaries(["kube-apiserver", "nats-server"], (line) => console.log(`[test] ${line}`));
+console.log(`[test] running ${files.length} test files`);
+for (const f of files) console.log(`[test]   ${relative(root, f)}`);
+
+const child = spawn(
+  process.execPath,
+  [
+    "--conditions=@gitfleet/source",
+    "--import",
+    "tsx",
+    "--test",
+    "--test-reporter=spec",
+    `--test-concurrency=${process.env["GITFLEET_TEST_CONCURRENCY"] ?? "2"}`,
+    ...files,
+  ],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      GITFLEET_KUBE_APISERVER_BIN: bins["kube-apiserver"],
+      GITFLEET_NATS_SERVER_BIN: bins["nats-server"],
+    },
+  },
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+child.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
