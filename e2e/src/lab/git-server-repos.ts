@@ -25,7 +25,8 @@ export function repoName(name: string): string {
   const bare = name.endsWith(".git") ? name.slice(0, -".git".length) : name;
   if (!REPO_NAME.test(bare)) {
     throw new Error(
-      `git server: invalid repository name ${JSON.stringify(name)}; use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+      `git server: invalid repository name ${JSON.stringify(name)}; ` +
+        `use letters, digits, ".", "_" and "-", starting with a letter or digit`,
     );
   }
   return bare;

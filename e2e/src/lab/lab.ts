@@ -5,6 +5,7 @@ import { ensureBinaries, type ProgressFn } from "./binaries.js";
 import { startGitServer, type GitServer } from "./git-server.js";
 import { startKubeApiserver, type KubeApiserver } from "./kube.js";
 import { startNats, type NatsLab } from "./nats.js";
+import { repoExists } from "./git-server-repos.js";
 
 /** Options for {@link startLab}. */
 export interface LabOptions {
@@ -81,11 +82,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await Promise.allSettled([...clusters, ...started].map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   };
+  const order = (n: string): number => {
+    const i = names.indexOf(n);
+    return i < 0 ? names.length : i;
+  };
   const startCluster = async (name: string): Promise<KubeApiserver> => {
     if (clusters.some((c) => c.name === name)) throw new Error(`cluster "${name}" already exists in the lab`);
     if (!clusterName.test(name)) throw new Error(`invalid cluster name "${name}": use a DNS label`);
     const kube = await startKubeApiserver({ name, binary: bins["kube-apiserver"], dir: join(dir, "clusters", name) });
     clusters.push(kube);
+    // Keep the order the clusters were asked for, whatever order they became ready in.
+    clusters.sort((a, b) => order(a.name) - order(b.name));
     progress(`cluster ${name} ready at ${kube.server}`);
     return kube;
   };
@@ -100,7 +107,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         return n;
       }),
       startGitServer({ dir: join(dir, "git"), seeds: options.seeds ?? {} }).then(async (g) => {
-        if (!options.seeds) await g.createRepo("fleet");
+        if (!options.seeds && !(await repoExists(join(dir, "git", "repos"), "fleet"))) await g.createRepo("fleet");
         started.push(g);
         progress(`git server ready at ${g.baseUrl}`);
         return g;
