@@ -1,3 +1,6 @@
+// Pins the nats-server release the lab runs. Build it from this folder with
+//   CGO_ENABLED=0 go build -trimpath -o OUT github.com/nats-io/nats-server/v2
+// (the tool directive below makes the server's main package buildable here).
 module gitfleet.dev/e2e/servers/nats-server
 
 go 1.26.0
