@@ -38,7 +38,8 @@ export async function readObject<T extends KubernetesObject>(
 ): Promise<T | undefined> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   try {
-    return (await api.read(ref)) as T;
+    const object: KubernetesObject = await api.read(ref);
+    return object as T;
   } catch (err) {
     if (statusCodeOf(err) === 404) return undefined;
     throw err;
