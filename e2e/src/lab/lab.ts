@@ -16,6 +16,8 @@ export interface LabOptions {
   seeds?: Record<string, string>;
   /** Folder for all runtime data; a fresh temporary folder by default. Removed by stop(). */
   dir?: string;
+  /** Called after each push to the Git server, with the repository name (e.g. to call a webhook). */
+  onPush?: (repo: string) => void | Promise<void>;
   /** Receives progress lines (builds, servers ready). */
   progress?: ProgressFn;
 }
@@ -106,7 +108,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         progress(`nats-server ready at ${n.url}`);
         return n;
       }),
-      startGitServer({ dir: join(dir, "git"), seeds: options.seeds ?? {} }).then(async (g) => {
+      startGitServer({ dir: join(dir, "git"), seeds: options.seeds ?? {}, onPush: options.onPush }).then(async (g) => {
         if (!options.seeds && !(await repoExists(join(dir, "git", "repos"), "fleet"))) await g.createRepo("fleet");
         started.push(g);
         progress(`git server ready at ${g.baseUrl}`);

@@ -1,0 +1,148 @@
+import type { HubClient } from "./hub-client.js";
+import { age, labelsText, renderTable } from "./output.js";
+
+/** A registration token as the hub lists it (never with its secret). */
+export interface TokenView {
+  id: string;
+  description?: string;
+  labels?: Record<string, string>;
+  createdAt?: string;
+  expiresAt?: string;
+  maxUses?: number;
+  uses?: number;
+  revoked?: boolean;
+}
+
+/** A cluster as the hub lists it. */
+export interface ClusterView {
+  id: string;
+  name: string;
+  labels?: Record<string, string>;
+  registeredAt?: string;
+  lastSeen?: string;
+  connected?: boolean;
+  observedRevision?: string;
+  bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
+  errors?: { bundle?: string; path?: string; commit?: string; message: string }[];
+}
+
+/** How a command prints: tables for people, JSON for scripts. */
+export type OutputFormat = "table" | "json";
+
+/** What a command needs: the hub client, the output format and where to write. */
+export interface CommandContext {
+  hub: HubClient;
+  output: OutputFormat;
+  print: (text: string) => void;
+}
+
+const short = (sha: string | undefined): string => (sha ? sha.slice(0, 12) : "-");
+
+function emit<T>(ctx: CommandContext, value: T, human: (v: T) => string): void {
+  ctx.print(ctx.output === "json" ? JSON.stringify(value, null, 2) : human(value));
+}
+
+/** `gitfleet token create`: the secret is shown once. */
+export async function tokenCreate(
+  ctx: CommandContext,
+  body: { ttl?: string; maxUses?: number; labels?: Record<string, string>; description?: string },
+): Promise<void> {
+  const created = await ctx.hub.post<TokenView & { token: string }>("/registration-tokens", body);
+  emit(ctx, created, (t) =>
+    [
+      `registration token ${t.id} created; it expires ${t.expiresAt ?? "never"} and allows ${t.maxUses ?? 1} use(s).`,
+      "The secret is shown only now:",
+      "",
+      `  ${t.token}`,
+    ].join("\n"),
+  );
+}
+
+/** `gitfleet token list`. */
+export async function tokenList(ctx: CommandContext): Promise<void> {
+  const { items } = await ctx.hub.get<{ items: TokenView[] }>("/registration-tokens");
+  emit(ctx, { items }, (v) =>
+    v.items.length === 0
+      ? "no registration tokens"
+      : renderTable(v.items, [
+          { header: "ID", value: (t) => t.id },
+          { header: "USES", value: (t) => `${t.uses ?? 0}/${t.maxUses ?? 1}` },
+          { header: "EXPIRES", value: (t) => age(t.expiresAt) },
+          { header: "STATE", value: (t) => tokenState(t) },
+          { header: "LABELS", value: (t) => labelsText(t.labels) },
+          { header: "DESCRIPTION", value: (t) => t.description || "-" },
+        ]),
+  );
+}
+
+function tokenState(t: TokenView): string {
+  if (t.revoked) return "revoked";
+  if (t.expiresAt && Date.parse(t.expiresAt) <= Date.now()) return "expired";
+  if ((t.uses ?? 0) >= (t.maxUses ?? 1)) return "used-up";
+  return "active";
+}
+
+/** `gitfleet token revoke ID`. */
+export async function tokenRevoke(ctx: CommandContext, id: string): Promise<void> {
+  await ctx.hub.delete(`/registration-tokens/${encodeURIComponent(id)}`);
+  emit(ctx, { id, revoked: true }, () => `registration token ${id} revoked`);
+}
+
+/** `gitfleet cluster list [--selector S]`. */
+export async function clusterList(ctx: CommandContext, selector?: string): Promise<void> {
+  const query = selector ? `?selector=${encodeURIComponent(selector)}` : "";
+  const { items } = await ctx.hub.get<{ items: ClusterView[] }>(`/clusters${query}`);
+  emit(ctx, { items }, (v) =>
+    v.items.length === 0
+      ? "no clusters"
+      : renderTable(v.items, [
+          { header: "NAME", value: (c) => c.name },
+          { header: "CONNECTED", value: (c) => (c.connected ? "yes" : "no") },
+          { header: "REVISION", value: (c) => short(c.observedRevision) },
+          { header: "SYNC", value: (c) => syncSummary(c) },
+          { header: "LAST SEEN", value: (c) => age(c.lastSeen) },
+          { header: "LABELS", value: (c) => labelsText(c.labels) },
+        ]),
+  );
+}
+
+function syncSummary(c: ClusterView): string {
+  const bundles = c.bundles ?? [];
+  if ((c.errors ?? []).length > 0) return `error (${c.errors?.length} bundle error(s))`;
+  if (bundles.length === 0) return "-";
+  const synced = bundles.filter((b) => b.sync === "synced").length;
+  return synced === bundles.length ? `synced (${synced})` : `${synced}/${bundles.length} synced`;
+}
+
+/** `gitfleet cluster get NAME`. */
+export async function clusterGet(ctx: CommandContext, name: string): Promise<void> {
+  const c = await ctx.hub.get<ClusterView>(`/clusters/${encodeURIComponent(name)}`);
+  emit(ctx, c, (v) => {
+    const lines = [
+      `name:        ${v.name}`,
+      `id:          ${v.id}`,
+      `labels:      ${labelsText(v.labels)}`,
+      `registered:  ${v.registeredAt ?? "-"}`,
+      `connected:   ${v.connected ? "yes" : "no"} (last seen ${age(v.lastSeen)})`,
+      `revision:    ${v.observedRevision ?? "-"}`,
+    ];
+    const bundles = v.bundles ?? [];
+    if (bundles.length) {
+      lines.push("", renderTable(bundles, [
+        { header: "BUNDLE", value: (b) => b.name },
+        { header: "SYNC", value: (b) => b.sync ?? "-" },
+        { header: "HEALTH", value: (b) => b.health ?? "-" },
+        { header: "REVISION", value: (b) => short(b.revision) },
+        { header: "MESSAGE", value: (b) => b.message || "" },
+      ]));
+    }
+    for (const e of v.errors ?? []) lines.push("", `error: bundle ${e.bundle ?? "?"} at ${short(e.commit)}: ${e.message}`);
+    return lines.join("\n");
+  });
+}
+
+/** `gitfleet cluster delete NAME`: revokes the cluster's credentials. */
+export async function clusterDelete(ctx: CommandContext, name: string): Promise<void> {
+  await ctx.hub.delete(`/clusters/${encodeURIComponent(name)}`);
+  emit(ctx, { name, deleted: true }, () => `cluster ${name} deleted; its agent's credentials are revoked`);
+}

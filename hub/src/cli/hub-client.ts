@@ -1,0 +1,68 @@
+/** Where the CLI finds the hub and how it authenticates. */
+export interface HubClientOptions {
+  /** Base URL of the hub's HTTP API, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Bearer token (viewer or admin). */
+  token: string;
+  fetch?: typeof fetch;
+}
+
+/** An error answer of the hub API, carrying its code and message. */
+export class HubApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = "HubApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** A thin client of the hub's /api/v1, used by the CLI and by tests. */
+export interface HubClient {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
+}
+
+/** Creates a {@link HubClient}; errors carry the hub's own message. */
+export function createHubClient(options: HubClientOptions): HubClient {
+  const base = options.url.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new HubApiError(0, "unavailable", `cannot reach the hub at ${base} (${cause}); check --hub or GITFLEET_HUB`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const hint = res.status === 401 ? "; check --token or GITFLEET_TOKEN" : "";
+      throw new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`);
+    }
+    return parsed as T;
+  };
+  return {
+    get: (path) => call("GET", path),
+    post: (path, body) => call("POST", path, body),
+    delete: (path) => call("DELETE", path),
+  };
+}
