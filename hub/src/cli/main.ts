@@ -67,7 +67,7 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
   }
   const ctx: CommandContext = {
     hub: createHubClient({ url: values.hub ?? process.env["GITFLEET_HUB"] ?? "http://127.0.0.1:8080", token }),
-    output: values.output as OutputFormat,
+    output: values.output,
     print,
   };
   const need = (what: string): string => {
