@@ -8,7 +8,6 @@ import {
   tokenList,
   tokenRevoke,
   type CommandContext,
-  type OutputFormat,
 } from "./commands.js";
 import { createHubClient } from "./hub-client.js";
 
