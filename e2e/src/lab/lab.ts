@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,9 +79,33 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const started: { stop(): Promise<void> }[] = [];
   const clusters: KubeApiserver[] = [];
   let stopped = false;
+  let runningNats: NatsLab | undefined;
+  // If the owner exits without stop() (a crash, an uncaught Ctrl-C), still
+  // leave no server and no folder behind.
+  const onExit = (): void => {
+    for (const p of [...clusters.map((c) => c.process), ...(runningNats ? [runningNats.process] : [])]) {
+      if (!p.hasExited()) {
+        try {
+          process.kill(p.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void stopAll().finally(() => process.kill(process.pid, signal));
+  };
+  process.once("exit", onExit);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const stopAll = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.off("exit", onExit);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await Promise.allSettled([...clusters, ...started].map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   };
@@ -102,9 +127,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   try {
     const natsDir = join(dir, "nats");
     await mkdir(natsDir, { recursive: true });
-    const [nats, git] = await Promise.all([
+    const [natsLab, git] = await Promise.all([
       startNats({ binary: bins["nats-server"], dir: natsDir }).then((n) => {
         started.push(n);
+        runningNats = n;
         progress(`nats-server ready at ${n.url}`);
         return n;
       }),
@@ -116,6 +142,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       }),
       ...names.map(startCluster),
     ]);
+    const nats = natsLab;
     const repos = options.seeds ? Object.keys(options.seeds) : ["fleet"];
     return {
       dir,
