@@ -1,7 +1,7 @@
 // The lab smoke test: every part of the lab is a real server doing real work.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { kubeConfigFor, readObject, serverSideApply, statusCodeOf } from "../kub
 import { startLab, type Lab, type LabClusterInfo } from "./lab.js";
 import { mintUserCreds } from "./nats-users.js";
 import { waitFor } from "./process.js";
+import { isAlive } from "./state.js";
 
 const run = promisify(execFile);
 
@@ -198,5 +199,13 @@ describe("lab", { timeout: 300_000 }, () => {
     } finally {
       await admin.close();
     }
+  });
+
+  test("stop() leaves no process and no folder behind", async () => {
+    const pids = [...lab.clusters.map((c) => c.process.pid), lab.nats.process.pid];
+    const dir = lab.dir;
+    await lab.stop();
+    for (const pid of pids) assert.equal(isAlive(pid), false, `process ${pid} is gone`);
+    await assert.rejects(stat(dir), /ENOENT/);
   });
 });

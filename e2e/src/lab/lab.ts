@@ -78,7 +78,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
   const started: { stop(): Promise<void> }[] = [];
   const clusters: KubeApiserver[] = [];
-  let stopped = false;
+  let stopping: Promise<void> | undefined;
   let runningNats: NatsLab | undefined;
   // If the owner exits without stop() (a crash, an uncaught Ctrl-C), still
   // leave no server and no folder behind.
@@ -100,15 +100,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   process.once("exit", onExit);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const stopAll = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.off("exit", onExit);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    await Promise.allSettled([...clusters, ...started].map((s) => s.stop()));
-    await rm(dir, { recursive: true, force: true });
-  };
+  // Every caller of stop() waits for the same teardown, however many there are.
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      process.off("exit", onExit);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await Promise.allSettled([...clusters, ...started].map((s) => s.stop()));
+      await rm(dir, { recursive: true, force: true });
+    })());
   const order = (n: string): number => {
     const i = names.indexOf(n);
     return i < 0 ? names.length : i;
