@@ -11,6 +11,7 @@ export interface TokenView {
   maxUses?: number;
   uses?: number;
   revoked?: boolean;
+  state?: string;
 }
 
 /** A cluster as the hub lists it. */
@@ -47,13 +48,13 @@ export async function tokenCreate(
   ctx: CommandContext,
   body: { ttl?: string; maxUses?: number; labels?: Record<string, string>; description?: string },
 ): Promise<void> {
-  const created = await ctx.hub.post<TokenView & { token: string }>("/registration-tokens", body);
+  const created = await ctx.hub.post<TokenView & { secret: string }>("/registration-tokens", body);
   emit(ctx, created, (t) =>
     [
       `registration token ${t.id} created; it expires ${t.expiresAt ?? "never"} and allows ${t.maxUses ?? 1} use(s).`,
       "The secret is shown only now:",
       "",
-      `  ${t.token}`,
+      `  ${t.secret}`,
     ].join("\n"),
   );
 }
@@ -68,7 +69,7 @@ export async function tokenList(ctx: CommandContext): Promise<void> {
           { header: "ID", value: (t) => t.id },
           { header: "USES", value: (t) => `${t.uses ?? 0}/${t.maxUses ?? 1}` },
           { header: "EXPIRES", value: (t) => age(t.expiresAt) },
-          { header: "STATE", value: (t) => tokenState(t) },
+          { header: "STATE", value: (t) => t.state ?? tokenState(t) },
           { header: "LABELS", value: (t) => labelsText(t.labels) },
           { header: "DESCRIPTION", value: (t) => t.description || "-" },
         ]),
@@ -99,19 +100,10 @@ export async function clusterList(ctx: CommandContext, selector?: string): Promi
           { header: "NAME", value: (c) => c.name },
           { header: "CONNECTED", value: (c) => (c.connected ? "yes" : "no") },
           { header: "REVISION", value: (c) => short(c.observedRevision) },
-          { header: "SYNC", value: (c) => syncSummary(c) },
           { header: "LAST SEEN", value: (c) => age(c.lastSeen) },
           { header: "LABELS", value: (c) => labelsText(c.labels) },
         ]),
   );
-}
-
-function syncSummary(c: ClusterView): string {
-  const bundles = c.bundles ?? [];
-  if ((c.errors ?? []).length > 0) return `error (${c.errors?.length} bundle error(s))`;
-  if (bundles.length === 0) return "-";
-  const synced = bundles.filter((b) => b.sync === "synced").length;
-  return synced === bundles.length ? `synced (${synced})` : `${synced}/${bundles.length} synced`;
 }
 
 /** `gitfleet cluster get NAME`. */

@@ -1,0 +1,115 @@
+// /api/v1/clusters: list with a label selector, show one, delete (revoke) one.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { BundleError, BundleErrorSource } from "../../delivery-contract.js";
+import { HubError } from "../../errors.js";
+import { parseSelector } from "../../labels/selector.js";
+import type { ClusterRecord, ClusterStore } from "../../store/clusters.js";
+import type { StatusStore } from "../../store/status.js";
+import { requireRole, type ApiAuthenticator } from "../auth.js";
+import {
+  ClusterDetail,
+  ClusterList,
+  ClusterListQuery,
+  ClusterNameParams,
+  DeletedClusterView,
+  ErrorBody,
+} from "../schemas.js";
+import { clusterDetail, clusterSummary } from "../views.js";
+
+/** Removes a cluster from the fleet and revokes what it holds. */
+export type ClusterRemover = (cluster: ClusterRecord) => Promise<DeletedClusterView>;
+
+/** Options of {@link clusterRoutes}. */
+export interface ClusterRoutesOptions {
+  clusters: ClusterStore;
+  status: StatusStore;
+  bundleErrors: BundleErrorSource;
+  removeCluster: ClusterRemover;
+  auth: ApiAuthenticator;
+  /** A cluster counts as connected only if heard from within this long. */
+  staleAfterMs: number;
+  now: () => Date;
+}
+
+const security = [{ bearer: [] }];
+
+/** Cluster routes. */
+export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (app, options) => {
+  const { clusters, status, auth, now, staleAfterMs } = options;
+  const viewer = requireRole(auth, "viewer");
+  const admin = requireRole(auth, "admin");
+
+  const byName = (name: string): ClusterRecord => {
+    const cluster = clusters.getByName(name);
+    if (!cluster) throw new HubError("not-found", `cluster ${name} is not registered`);
+    return cluster;
+  };
+
+  app.get(
+    "/clusters",
+    {
+      onRequest: viewer,
+      schema: {
+        summary: "List clusters, optionally filtered by a label selector",
+        tags: ["clusters"],
+        security,
+        querystring: ClusterListQuery,
+        response: { 200: ClusterList, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    (request) => {
+      const selector = request.query.selector ? parseSelector(request.query.selector) : undefined;
+      const at = now();
+      return Promise.resolve({ items: clusters.list(selector).map((c) => clusterSummary(c, at, staleAfterMs)) });
+    },
+  );
+
+  app.get(
+    "/clusters/:name",
+    {
+      onRequest: viewer,
+      schema: {
+        summary: "Show a cluster: labels, connection, observed revision, per-bundle state and errors",
+        tags: ["clusters"],
+        security,
+        params: ClusterNameParams,
+        response: { 200: ClusterDetail, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    (request) => {
+      const cluster = byName(request.params.name);
+      let errors: readonly BundleError[];
+      try {
+        errors = options.bundleErrors.errorsFor(cluster.id);
+      } catch (err) {
+        request.log.warn({ err, cluster: cluster.name }, "bundle error source failed");
+        errors = [];
+      }
+      return Promise.resolve(clusterDetail(cluster, status.get(cluster.id), errors, now(), staleAfterMs));
+    },
+  );
+
+  app.delete(
+    "/clusters/:name",
+    {
+      onRequest: admin,
+      schema: {
+        summary: "Delete a cluster and revoke its credentials",
+        description:
+          "Deletes the record, closes the agent's stream, refuses its gRPC token and purges its desired state. " +
+          "Its NATS user JWT cannot be revoked by the hub and stays valid until natsCredentialsValidUntil, " +
+          "but its key space is empty by then and it grants nothing else.",
+        tags: ["clusters"],
+        security,
+        params: ClusterNameParams,
+        response: { 200: DeletedClusterView, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const result = await options.removeCluster(byName(request.params.name));
+      request.log.info({ cluster: result.name, clusterId: result.id }, "cluster deleted");
+      return result;
+    },
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,139 @@
+// TypeBox schemas of the admin API: validation at the edge and the OpenAPI document.
+import { Type, type Static } from "@fastify/type-provider-typebox";
+
+/** Every error body: `{ error: { code, message } }`. */
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { description: "An error: a machine-readable code and a message that says what to do." },
+);
+
+const Labels = Type.Record(Type.String(), Type.String(), { description: "Kubernetes-style labels." });
+const Timestamp = Type.String({ format: "date-time" });
+
+/** Body of POST /api/v1/registration-tokens. */
+export const CreateTokenBody = Type.Object(
+  {
+    ttl: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Integer({ minimum: 1 })], {
+        description: 'How long the token can be used: seconds, or units like "1h", "30m"; default "1h".',
+      }),
+    ),
+    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: "Registrations allowed; default 1." })),
+    labels: Type.Optional(Labels),
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+/** The validated body of POST /api/v1/registration-tokens. */
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+/** A registration token as the API shows it (never its secret or hash). */
+export const TokenView = Type.Object({
+  id: Type.String(),
+  description: Type.String(),
+  labels: Labels,
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  maxUses: Type.Integer(),
+  uses: Type.Integer(),
+  revoked: Type.Boolean(),
+  revokedAt: Type.Optional(Timestamp),
+  state: Type.Union([Type.Literal("active"), Type.Literal("expired"), Type.Literal("revoked"), Type.Literal("used-up")]),
+  clusterIds: Type.Array(Type.String(), { description: "Clusters registered with the token." }),
+});
+/** A registration token as the API shows it. */
+export type TokenView = Static<typeof TokenView>;
+
+/** Answer of POST /api/v1/registration-tokens: the token with its secret, shown this once. */
+export const CreatedTokenView = Type.Intersect([
+  TokenView,
+  Type.Object({ secret: Type.String({ description: "The token secret (gf_reg_...); shown only in this response." }) }),
+]);
+
+/** Path parameters of /api/v1/registration-tokens/{id}. */
+export const TokenIdParams = Type.Object({ id: Type.String({ pattern: "^t[a-z2-7]{20}$" }) });
+
+/** A cluster in lists. */
+export const ClusterSummary = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  labels: Labels,
+  registeredAt: Timestamp,
+  lastSeen: Type.Union([Timestamp, Type.Null()]),
+  connected: Type.Boolean({ description: "A Connect stream is open and the agent was heard from recently." }),
+  observedRevision: Type.String(),
+  agentVersion: Type.String(),
+  kubernetesVersion: Type.String(),
+});
+/** A cluster in lists. */
+export type ClusterSummary = Static<typeof ClusterSummary>;
+
+const BundleStateView = Type.Object({
+  name: Type.String(),
+  digest: Type.String(),
+  revision: Type.String(),
+  sync: Type.String({ description: "synced, out-of-sync, applying, failed, pruned or unspecified." }),
+  health: Type.String({ description: "healthy, progressing, degraded, missing, unknown or unspecified." }),
+  message: Type.String(),
+  resourceCount: Type.Integer(),
+  driftedCount: Type.Integer(),
+  lastAppliedAt: Type.Union([Timestamp, Type.Null()]),
+});
+
+const ConditionView = Type.Object({
+  type: Type.String(),
+  status: Type.String(),
+  reason: Type.String(),
+  message: Type.String(),
+});
+
+const BundleErrorView = Type.Object({
+  bundle: Type.String(),
+  message: Type.String(),
+  reason: Type.Optional(Type.String()),
+  commit: Type.Optional(Type.String()),
+  path: Type.Optional(Type.String()),
+  file: Type.Optional(Type.String()),
+  line: Type.Optional(Type.Integer()),
+});
+
+/** One cluster with its reported state. */
+export const ClusterDetail = Type.Intersect([
+  ClusterSummary,
+  Type.Object({
+    observedGeneration: Type.Integer(),
+    credentialsExpireAt: Type.Union([Timestamp, Type.Null()]),
+    reportedAt: Type.Union([Timestamp, Type.Null()]),
+    bundles: Type.Array(BundleStateView),
+    conditions: Type.Array(ConditionView),
+    errors: Type.Array(BundleErrorView, { description: "Errors of the hub's delivery for this cluster." }),
+  }),
+]);
+/** One cluster with its reported state. */
+export type ClusterDetail = Static<typeof ClusterDetail>;
+
+/** Answer of GET /api/v1/clusters. */
+export const ClusterList = Type.Object({ items: Type.Array(ClusterSummary) });
+/** Answer of GET /api/v1/registration-tokens. */
+export const TokenList = Type.Object({ items: Type.Array(TokenView) });
+/** Query of GET /api/v1/clusters. */
+export const ClusterListQuery = Type.Object({
+  selector: Type.Optional(Type.String({ maxLength: 4096, description: "Kubernetes label selector, e.g. env=prod,region in (eu,us)." })),
+});
+/** Path parameters of /api/v1/clusters/{name}. */
+export const ClusterNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
+
+/** Answer of DELETE /api/v1/clusters/{name}. */
+export const DeletedClusterView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  natsCredentialsValidUntil: Type.Union([Timestamp, Type.Null()]),
+  note: Type.String(),
+});
+/** Answer of DELETE /api/v1/clusters/{name}. */
+export type DeletedClusterView = Static<typeof DeletedClusterView>;
+
+/** Answer of the webhook. */
+export const Accepted = Type.Object({ accepted: Type.Boolean() });
+/** Answer of /healthz and /readyz. */
+export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });

@@ -1,0 +1,104 @@
+// The hub's HTTP server: the admin API under /api/v1, health, and the OpenAPI document.
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { BundleErrorSource } from "../delivery-contract.js";
+import { HubError } from "../errors.js";
+import type { ClusterStore } from "../store/clusters.js";
+import type { RegistrationTokenStore } from "../store/registration-tokens.js";
+import type { StatusStore } from "../store/status.js";
+import type { ApiAuthenticator } from "./auth.js";
+import { installErrorHandler } from "./error-handler.js";
+import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
+import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
+import { registrationTokenRoutes } from "./routes/registration-tokens.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+
+/** Options of {@link createApiServer}. */
+export interface ApiServerOptions {
+  logger: Logger;
+  tokens: RegistrationTokenStore;
+  clusters: ClusterStore;
+  status: StatusStore;
+  auth: ApiAuthenticator;
+  bundleErrors: BundleErrorSource;
+  removeCluster: ClusterRemover;
+  readiness: ReadinessProbe;
+  webhookSecret: string | undefined;
+  onGitPush: () => void;
+  /** A cluster counts as connected only if heard from within this long. */
+  staleAfterMs: number;
+  /** Shown in the OpenAPI document. */
+  version: string;
+  now?: () => Date;
+}
+
+/** The HTTP server of the hub. */
+export interface ApiServer {
+  /** The Fastify instance, e.g. for `inject` in tests. */
+  readonly app: FastifyInstance;
+  /** Listens on `host:port` (port 0 picks one); resolves with the bound port. */
+  listen(address: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Splits `host:port` (IPv6 hosts in brackets); throws HubError on anything else. */
+export function parseHostPort(address: string, what: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65_535) throw new HubError("invalid-argument", `${what}: expected host:port, got "${address}"`);
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** Builds the HTTP server with every route registered; call `listen` to serve. */
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const now = options.now ?? (() => new Date());
+  // pino's Logger is a FastifyBaseLogger; naming the base type keeps Fastify's generics at their defaults.
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const app = Fastify({
+    loggerInstance,
+    // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "gitfleet hub API", version: options.version },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+  });
+
+  await app.register(healthRoutes, { readiness: options.readiness });
+  await app.register(
+    async (api) => {
+      await api.register(registrationTokenRoutes, { tokens: options.tokens, auth: options.auth, now });
+      await api.register(clusterRoutes, {
+        clusters: options.clusters,
+        status: options.status,
+        bundleErrors: options.bundleErrors,
+        removeCluster: options.removeCluster,
+        auth: options.auth,
+        staleAfterMs: options.staleAfterMs,
+        now,
+      });
+      await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
+      api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+    },
+    { prefix: "/api/v1" },
+  );
+  await app.ready();
+
+  return {
+    app,
+    async listen(address) {
+      const { host, port } = parseHostPort(address, "HTTP address");
+      await app.listen({ host, port });
+      const bound = app.server.address();
+      return typeof bound === "object" && bound !== null ? bound.port : port;
+    },
+    close: () => app.close(),
+  };
+}

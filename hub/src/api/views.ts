@@ -1,0 +1,97 @@
+// Conversions from stored records to what the API shows.
+import { ConditionStatus, HealthState, SyncState, timestampDate, type StatusReport } from "@gitfleet/proto";
+import type { BundleError } from "../delivery-contract.js";
+import type { ClusterRecord } from "../store/clusters.js";
+import type { RegistrationToken } from "../store/registration-tokens.js";
+import type { ClusterDetail, ClusterSummary, TokenView } from "./schemas.js";
+
+/** The API view of a token at `now`: everything but the hash, plus its state. */
+export function tokenView(token: RegistrationToken, now: Date): TokenView {
+  const state: TokenView["state"] = token.revoked
+    ? "revoked"
+    : Date.parse(token.expiresAt) <= now.getTime()
+      ? "expired"
+      : token.uses >= token.maxUses
+        ? "used-up"
+        : "active";
+  return {
+    id: token.id,
+    description: token.description,
+    labels: token.labels,
+    createdAt: token.createdAt,
+    expiresAt: token.expiresAt,
+    maxUses: token.maxUses,
+    uses: token.uses,
+    revoked: token.revoked,
+    ...(token.revokedAt !== undefined ? { revokedAt: token.revokedAt } : {}),
+    state,
+    clusterIds: token.clusterIds,
+  };
+}
+
+/**
+ * The API view of a cluster. `connected` also needs a recent lastSeen, so a
+ * replica that died with streams open cannot leave clusters connected forever.
+ */
+export function clusterSummary(cluster: ClusterRecord, now: Date, staleAfterMs: number): ClusterSummary {
+  const fresh = cluster.lastSeen !== null && now.getTime() - Date.parse(cluster.lastSeen) < staleAfterMs;
+  return {
+    id: cluster.id,
+    name: cluster.name,
+    labels: cluster.labels,
+    registeredAt: cluster.registeredAt,
+    lastSeen: cluster.lastSeen,
+    connected: cluster.connected && fresh,
+    observedRevision: cluster.observedRevision,
+    agentVersion: cluster.agentVersion,
+    kubernetesVersion: cluster.kubernetesVersion,
+  };
+}
+
+// SyncState.OUT_OF_SYNC -> "out-of-sync"; protobuf-es drops the value prefix.
+function enumName(names: Record<number, string>, value: number): string {
+  return (names[value] ?? "UNSPECIFIED").toLowerCase().replaceAll("_", "-");
+}
+
+/** A cluster with its latest status report and the delivery part's errors. */
+export function clusterDetail(
+  cluster: ClusterRecord,
+  report: StatusReport | undefined,
+  errors: readonly BundleError[],
+  now: Date,
+  staleAfterMs: number,
+): ClusterDetail {
+  return {
+    ...clusterSummary(cluster, now, staleAfterMs),
+    observedGeneration: cluster.observedGeneration,
+    credentialsExpireAt: cluster.credentialsExpireAt,
+    reportedAt: report?.reportedAt ? timestampDate(report.reportedAt).toISOString() : null,
+    bundles: (report?.bundles ?? []).map((b) => ({
+      name: b.name,
+      digest: b.digest,
+      revision: b.revision,
+      sync: enumName(SyncState, b.sync),
+      health: enumName(HealthState, b.health),
+      message: b.message,
+      resourceCount: b.resourceCount,
+      driftedCount: b.driftedCount,
+      lastAppliedAt: b.lastAppliedAt ? timestampDate(b.lastAppliedAt).toISOString() : null,
+    })),
+    conditions: (report?.conditions ?? []).map((c) => ({
+      type: c.type,
+      status: enumName(ConditionStatus, c.status),
+      reason: c.reason,
+      message: c.message,
+    })),
+    // Only the documented fields, without undefined ones.
+    errors: errors.map((e) => ({
+      bundle: e.bundle,
+      message: e.message,
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+      ...(e.commit !== undefined ? { commit: e.commit } : {}),
+      ...(e.path !== undefined ? { path: e.path } : {}),
+      ...(e.file !== undefined ? { file: e.file } : {}),
+      ...(e.line !== undefined ? { line: e.line } : {}),
+    })),
+  };
+}

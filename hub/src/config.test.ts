@@ -1,0 +1,84 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeUser, fmtCreds } from "@nats-io/jwt";
+import { createAccount, createUser } from "@nats-io/nkeys";
+import { ConfigError, HelpRequested, loadConfig } from "./config.js";
+import { sha256Hex } from "./secrets.js";
+
+const account = createAccount().getPublicKey();
+const signingSeed = new TextDecoder().decode(createAccount().getSeed());
+const base = {
+  GITFLEET_NATS_URL: "nats://127.0.0.1:4222",
+  GITFLEET_NATS_ACCOUNT: account,
+  GITFLEET_NATS_ACCOUNT_SIGNING_SEED: signingSeed,
+};
+
+function configError(message: RegExp) {
+  return (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes("\n");
+}
+
+void describe("hub configuration", () => {
+  void it("has working defaults", async () => {
+    const config = await loadConfig(base, []);
+    assert.equal(config.httpAddress, "127.0.0.1:8080");
+    assert.equal(config.grpcAddress, "127.0.0.1:9090");
+    assert.equal(config.credentialTtlMs, 3_600_000);
+    assert.equal(config.heartbeatIntervalSeconds, 15);
+    assert.deepEqual(config.agentNatsServers, ["nats://127.0.0.1:4222"]);
+    assert.deepEqual(config.apiTokens, []);
+    assert.equal(config.git, undefined);
+  });
+
+  void it("reads tokens, git and TLS settings; flags win over the environment", async () => {
+    const hash = sha256Hex("a-viewer-token-000001");
+    const config = await loadConfig(
+      {
+        ...base,
+        GITFLEET_ADMIN_TOKEN: "an-admin-token-000001",
+        GITFLEET_VIEWER_TOKENS: `viewer:${hash},another-viewer-token-2`,
+        GITFLEET_GIT_URL: "http://git.example/fleet.git",
+        GITFLEET_GIT_POLL_INTERVAL: "30s",
+        GITFLEET_HTTP_ADDR: "0.0.0.0:1",
+        GITFLEET_NATS_PUBLIC_URL: "nats://nats.example:4222",
+      },
+      ["--http-addr", "127.0.0.1:18080", "--credential-ttl", "30m"],
+    );
+    assert.equal(config.httpAddress, "127.0.0.1:18080");
+    assert.equal(config.credentialTtlMs, 1_800_000);
+    assert.deepEqual(config.apiTokens.map((t) => t.role), ["admin", "viewer", "viewer"]);
+    assert.deepEqual(config.git, { url: "http://git.example/fleet.git", branch: "main", pollIntervalMs: 30_000 });
+    assert.deepEqual(config.agentNatsServers, ["nats://nats.example:4222"]);
+  });
+
+  void it("learns the account from the hub's own creds when GITFLEET_NATS_ACCOUNT is unset", async () => {
+    const app = createAccount();
+    const signer = createAccount();
+    const user = createUser();
+    const jwt = await encodeUser("hub", user, app.getPublicKey(), {}, { signer });
+    const dir = await mkdtemp(join(tmpdir(), "gitfleet-config-"));
+    try {
+      const path = join(dir, "hub.creds");
+      await writeFile(path, fmtCreds(jwt, user));
+      const config = await loadConfig({ ...base, GITFLEET_NATS_ACCOUNT: "", GITFLEET_NATS_CREDS: path }, []);
+      assert.equal(config.account.publicKey, app.getPublicKey());
+      assert.match(config.nats.creds ?? "", /BEGIN NATS USER JWT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it("stops with one clear line for each bad setting", async () => {
+    await assert.rejects(loadConfig({}, []), configError(/^GITFLEET_NATS_URL is required/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_URL: "not a url" }, []), configError(/GITFLEET_NATS_URL: "not a url" is not a URL/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_ACCOUNT_SIGNING_SEED: "SUXYZ" }, []), configError(/not an account nkey seed/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_ACCOUNT: "UABC" }, []), configError(/is not an account public key/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_HTTP_ADDR: "8080" }, []), configError(/GITFLEET_HTTP_ADDR: expected host:port/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_CREDENTIAL_TTL: "soon" }, []), configError(/GITFLEET_CREDENTIAL_TTL: "soon" is not a duration/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_GRPC_TLS_CERT: "/x.pem" }, []), configError(/must be set together/));
+    await assert.rejects(loadConfig(base, ["--no-such-flag"]), configError(/Unknown option '--no-such-flag'; see --help/));
+    await assert.rejects(loadConfig(base, ["--help"]), HelpRequested);
+  });
+});

@@ -1,0 +1,255 @@
+// gitfleet-hub configuration from the environment and flags (flags win), checked
+// up front so a bad setting stops the hub with one line that names it.
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { decode } from "@nats-io/jwt";
+import { fromPublic, fromSeed } from "@nats-io/nkeys";
+import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
+import { parseHostPort } from "./api/server.js";
+import { parseDuration } from "./duration.js";
+import { HubError } from "./errors.js";
+import type { HubNatsOptions } from "./nats-connection.js";
+
+/** The hub's settings, as read by {@link loadConfig}. */
+export interface HubConfig {
+  nats: HubNatsOptions;
+  /** NATS URLs handed to agents (GITFLEET_NATS_PUBLIC_URL); the hub's own URLs by default. */
+  agentNatsServers: string[];
+  account: { publicKey: string; signingSeed: string };
+  httpAddress: string;
+  grpcAddress: string;
+  grpcTls: { certPath: string; keyPath: string } | undefined;
+  /** Accepted API tokens; no admin among them means the hub bootstraps one. */
+  apiTokens: ApiToken[];
+  webhookSecret: string | undefined;
+  /** The fleet repository, for the delivery part; undefined when GITFLEET_GIT_URL is unset. */
+  git: { url: string; branch: string; pollIntervalMs: number } | undefined;
+  credentialTtlMs: number;
+  heartbeatIntervalSeconds: number;
+  logLevel: string;
+}
+
+/** Raised for a bad setting; its message is the one line to print. */
+export class ConfigError extends HubError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid-argument", message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** Flag name -> environment variable; `gitfleet-hub --help` prints this table. */
+export const settings = {
+  "nats-url": "GITFLEET_NATS_URL",
+  "nats-creds": "GITFLEET_NATS_CREDS",
+  "nats-user-jwt": "GITFLEET_NATS_USER_JWT",
+  "nats-user-seed": "GITFLEET_NATS_USER_SEED",
+  "nats-account": "GITFLEET_NATS_ACCOUNT",
+  "nats-account-signing-seed": "GITFLEET_NATS_ACCOUNT_SIGNING_SEED",
+  "nats-account-signing-seed-file": "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE",
+  "nats-public-url": "GITFLEET_NATS_PUBLIC_URL",
+  "nats-replicas": "GITFLEET_NATS_REPLICAS",
+  "http-addr": "GITFLEET_HTTP_ADDR",
+  "grpc-addr": "GITFLEET_GRPC_ADDR",
+  "grpc-tls-cert": "GITFLEET_GRPC_TLS_CERT",
+  "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
+  "admin-token": "GITFLEET_ADMIN_TOKEN",
+  "viewer-tokens": "GITFLEET_VIEWER_TOKENS",
+  "webhook-secret": "GITFLEET_WEBHOOK_SECRET",
+  "git-url": "GITFLEET_GIT_URL",
+  "git-branch": "GITFLEET_GIT_BRANCH",
+  "git-poll-interval": "GITFLEET_GIT_POLL_INTERVAL",
+  "credential-ttl": "GITFLEET_CREDENTIAL_TTL",
+  "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
+  "log-level": "GITFLEET_LOG_LEVEL",
+} as const;
+
+type Setting = keyof typeof settings;
+
+/** Thrown when `--help` was given; main prints {@link usage}. */
+export class HelpRequested extends Error {}
+
+/** The help text: every flag with its environment variable. */
+export function usage(): string {
+  const rows = Object.entries(settings).map(([flag, env]) => `  --${flag.padEnd(32)} ${env}`);
+  return ["usage: gitfleet-hub [flags]   (every flag can be set through its environment variable)", ...rows].join("\n");
+}
+
+function wrap<T>(what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(err instanceof Error ? err.message : `${what}: ${String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Reads the configuration from `env` and `argv` (flags win). Files named by
+ * settings are read here. Throws {@link ConfigError} with a one-line message.
+ */
+export async function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<HubConfig> {
+  const options = Object.fromEntries(
+    Object.keys(settings).map((flag) => [flag, { type: "string" as const }]),
+  ) as Record<Setting, { type: "string" }>;
+  let values: Partial<Record<Setting | "help", string | boolean>>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" } }, strict: true }));
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}; see --help`);
+  }
+  if (values.help) throw new HelpRequested();
+  const get = (setting: Setting): string | undefined => {
+    const flag = values[setting];
+    const value = typeof flag === "string" ? flag : env[settings[setting]];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const name = (setting: Setting): string => settings[setting];
+
+  const natsUrl = get("nats-url");
+  if (!natsUrl) throw new ConfigError(`${name("nats-url")} is required: the NATS server URL(s), e.g. nats://127.0.0.1:4222`);
+  const servers = urlList(natsUrl, name("nats-url"));
+  const agentServers = get("nats-public-url");
+
+  const credsFile = get("nats-creds");
+  const userJwt = get("nats-user-jwt");
+  const userSeed = get("nats-user-seed");
+  if ((userJwt === undefined) !== (userSeed === undefined)) {
+    throw new ConfigError(`${name("nats-user-jwt")} and ${name("nats-user-seed")} must be set together`);
+  }
+  if (credsFile && userJwt) {
+    throw new ConfigError(`set either ${name("nats-creds")} or ${name("nats-user-jwt")}/${name("nats-user-seed")}, not both`);
+  }
+  let credsText: string | undefined;
+  if (credsFile) credsText = await readText(credsFile, name("nats-creds"));
+
+  const signingSeed = await signingSeedOf(get, name);
+  const accountPublicKey = get("nats-account") ?? accountFromUserJwt(userJwt ?? jwtInCreds(credsText));
+  if (!accountPublicKey) {
+    throw new ConfigError(`${name("nats-account")} is required: the public key (A...) of the gitfleet NATS account`);
+  }
+  wrap(name("nats-account"), () => checkAccountKey(accountPublicKey, name("nats-account")));
+
+  const replicas = Number(get("nats-replicas") ?? "1");
+  if (![1, 3, 5].includes(replicas)) throw new ConfigError(`${name("nats-replicas")} must be 1, 3 or 5 (got ${get("nats-replicas")})`);
+
+  const httpAddress = get("http-addr") ?? "127.0.0.1:8080";
+  wrap(name("http-addr"), () => parseHostPort(httpAddress, name("http-addr")));
+  const grpcAddress = get("grpc-addr") ?? "127.0.0.1:9090";
+  wrap(name("grpc-addr"), () => parseHostPort(grpcAddress, name("grpc-addr")));
+  const certPath = get("grpc-tls-cert");
+  const keyPath = get("grpc-tls-key");
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError(`${name("grpc-tls-cert")} and ${name("grpc-tls-key")} must be set together`);
+  }
+
+  const apiTokens: ApiToken[] = [];
+  const admin = get("admin-token");
+  if (admin) apiTokens.push(wrap(name("admin-token"), () => parseApiToken(admin, "admin", name("admin-token"))));
+  const viewers = get("viewer-tokens");
+  if (viewers) apiTokens.push(...wrap(name("viewer-tokens"), () => parseApiTokenList(viewers, "viewer", name("viewer-tokens"))));
+
+  const gitUrl = get("git-url");
+  if (gitUrl) urlList(gitUrl, name("git-url"));
+
+  return {
+    nats: {
+      servers,
+      ...(credsText !== undefined ? { creds: credsText } : {}),
+      ...(userJwt !== undefined && userSeed !== undefined ? { userJwt, userSeed } : {}),
+      replicas,
+    },
+    agentNatsServers: agentServers ? urlList(agentServers, name("nats-public-url")) : servers,
+    account: { publicKey: accountPublicKey, signingSeed },
+    httpAddress,
+    grpcAddress,
+    grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
+    apiTokens,
+    webhookSecret: get("webhook-secret"),
+    git: gitUrl
+      ? {
+          url: gitUrl,
+          branch: get("git-branch") ?? "main",
+          pollIntervalMs: wrap(name("git-poll-interval"), () => parseDuration(get("git-poll-interval") ?? "60s", name("git-poll-interval"))),
+        }
+      : undefined,
+    credentialTtlMs: wrap(name("credential-ttl"), () => parseDuration(get("credential-ttl") ?? "1h", name("credential-ttl"))),
+    heartbeatIntervalSeconds: Math.max(
+      1,
+      Math.round(wrap(name("heartbeat-interval"), () => parseDuration(get("heartbeat-interval") ?? "15s", name("heartbeat-interval"))) / 1000),
+    ),
+    logLevel: get("log-level") ?? "info",
+  };
+}
+
+function urlList(value: string, what: string): string[] {
+  const urls = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const url of urls) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError(`${what}: "${url}" is not a URL`);
+    }
+  }
+  if (urls.length === 0) throw new ConfigError(`${what}: no URL given`);
+  return urls;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+async function signingSeedOf(get: (s: Setting) => string | undefined, name: (s: Setting) => string): Promise<string> {
+  const inline = get("nats-account-signing-seed");
+  const file = get("nats-account-signing-seed-file");
+  if (inline && file) {
+    throw new ConfigError(`set either ${name("nats-account-signing-seed")} or ${name("nats-account-signing-seed-file")}, not both`);
+  }
+  const seed = inline ?? (file ? (await readText(file, name("nats-account-signing-seed-file"))).trim() : undefined);
+  if (!seed) {
+    throw new ConfigError(
+      `${name("nats-account-signing-seed")} (or ${name("nats-account-signing-seed-file")}) is required: the seed (SA...) of a signing key of the gitfleet account`,
+    );
+  }
+  let ok = false;
+  try {
+    ok = fromSeed(new TextEncoder().encode(seed)).getPublicKey().startsWith("A");
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ConfigError(`${name("nats-account-signing-seed")}: not an account nkey seed (SA...)`);
+  return seed;
+}
+
+function checkAccountKey(key: string, what: string): void {
+  let ok = false;
+  try {
+    fromPublic(key);
+    ok = key.startsWith("A");
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ConfigError(`${what}: "${key}" is not an account public key (A...)`);
+}
+
+function jwtInCreds(creds: string | undefined): string | undefined {
+  const match = /-----BEGIN NATS USER JWT-----\s*(\S+)\s*------END NATS USER JWT------/.exec(creds ?? "");
+  return match?.[1];
+}
+
+// A user JWT issued with a signing key names its account in issuer_account.
+function accountFromUserJwt(jwt: string | undefined): string | undefined {
+  if (!jwt) return undefined;
+  try {
+    const claims = decode<{ issuer_account?: string }>(jwt);
+    return claims.nats.issuer_account ?? (claims.iss.startsWith("A") ? claims.iss : undefined);
+  } catch {
+    return undefined;
+  }
+}

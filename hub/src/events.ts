@@ -1,0 +1,26 @@
+import { EventEmitter } from "node:events";
+import type { StatusReport } from "@gitfleet/proto";
+import type { ClusterRecord } from "./store/clusters.js";
+
+/** Events of a hub, with their arguments. */
+export interface HubEventMap {
+  /** A cluster registered through this replica; its desired state should be published now. */
+  "cluster-registered": [cluster: ClusterRecord];
+  /** A cluster was deleted (through any replica). */
+  "cluster-deleted": [cluster: ClusterRecord];
+  /**
+   * The set of clusters or their names or labels changed (through any replica);
+   * carries every cluster. Heartbeats and status do not fire it.
+   */
+  "clusters-changed": [clusters: readonly ClusterRecord[]];
+  /** An agent connected to this replica reported status. */
+  "status-reported": [clusterId: string, report: StatusReport];
+}
+
+/** The hub's event emitter; listeners must not throw. */
+export type HubEvents = EventEmitter<HubEventMap>;
+
+/** Creates a hub event emitter. */
+export function createHubEvents(): HubEvents {
+  return new EventEmitter<HubEventMap>();
+}

@@ -1,0 +1,123 @@
+// The hub's AgentService: Register and Connect, the sessions they open, and the
+// commands the rest of the hub sends through them.
+import { GrpcStatus, RpcError, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
+import type { Logger } from "pino";
+import type { CredentialIssuer } from "../credentials/issuer.js";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
+import type { RegistrationTokenStore } from "../store/registration-tokens.js";
+import type { StatusStore } from "../store/status.js";
+import { connect } from "./connect-stream.js";
+import { register } from "./register.js";
+import { toAgentRpcError } from "./rpc-errors.js";
+import { createSessionRegistry, type SessionRegistry } from "./sessions.js";
+
+/** Options of {@link createAgentService}. */
+export interface AgentServiceOptions {
+  tokens: RegistrationTokenStore;
+  clusters: ClusterStore;
+  status: StatusStore;
+  issuer: CredentialIssuer;
+  logger: Logger;
+  /** How often agents send heartbeats; told in RegisterResponse and Welcome. */
+  heartbeatIntervalSeconds: number;
+  /** Called once a cluster registered through this replica is stored. */
+  onClusterRegistered?: (cluster: ClusterRecord) => void;
+  /** Called after a status report of a connected agent was stored. */
+  onStatusReported?: (clusterId: string, report: StatusReport) => void;
+  now?: () => Date;
+}
+
+/** What to ask an agent to resync. */
+export interface ResyncRequest {
+  reason: string;
+  /** Bundles to resync; all when empty or omitted. */
+  bundles?: readonly string[];
+}
+
+/** The AgentService and the hub's handle on its streams. */
+export interface AgentServiceHandle {
+  /** The implementation to add to a grpc-js server with `addService`. */
+  readonly implementation: ServiceImplementation<typeof AgentService>;
+  readonly sessions: SessionRegistry;
+  /** Sends Resync to the agent's streams on this replica; returns how many got it. */
+  resyncLocal(clusterId: string, request: ResyncRequest): number;
+  /** Ends every stream (status UNAVAILABLE, so agents reconnect elsewhere) and stops listening to changes. */
+  stop(): Promise<void>;
+}
+
+/** Creates the AgentService of the hub. */
+export function createAgentService(options: AgentServiceOptions): AgentServiceHandle {
+  const logger = options.logger.child({ component: "agent-service" });
+  const now = options.now ?? (() => new Date());
+  const sessions = createSessionRegistry();
+
+  // Deleting or re-keying a cluster through any replica ends its streams here.
+  const unsubscribe = options.clusters.subscribe((change) => {
+    if (change.type === "removed") {
+      const { cluster } = change;
+      sessions.closeCluster(
+        cluster.id,
+        new RpcError(GrpcStatus.UNAUTHENTICATED, `cluster ${cluster.name} was deleted from the fleet`),
+      );
+    } else if (change.type === "updated" && change.cluster.credentialEpoch > change.previous.credentialEpoch) {
+      const { cluster } = change;
+      sessions.closeCluster(
+        cluster.id,
+        new RpcError(GrpcStatus.UNAUTHENTICATED, `credentials of cluster ${cluster.name} were revoked`),
+        (session) => session.epoch < cluster.credentialEpoch,
+      );
+    }
+  });
+
+  const implementation: ServiceImplementation<typeof AgentService> = {
+    register: async (request) => {
+      try {
+        return await register(
+          {
+            tokens: options.tokens,
+            clusters: options.clusters,
+            issuer: options.issuer,
+            logger,
+            heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+            onRegistered: (cluster) => options.onClusterRegistered?.(cluster),
+            now,
+          },
+          request,
+        );
+      } catch (err) {
+        logger.info({ cluster: request.clusterName, reason: err instanceof Error ? err.message : String(err) }, "Register refused");
+        throw toAgentRpcError(err);
+      }
+    },
+    connect: (call) =>
+      connect(
+        {
+          clusters: options.clusters,
+          status: options.status,
+          issuer: options.issuer,
+          sessions,
+          logger,
+          heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+          now,
+          onStatus: (clusterId, report) => options.onStatusReported?.(clusterId, report),
+        },
+        call,
+      ),
+  };
+
+  return {
+    implementation,
+    sessions,
+    resyncLocal(clusterId, request) {
+      const targets = sessions.forCluster(clusterId);
+      for (const session of targets) {
+        session.send({ kind: { case: "resync", value: { reason: request.reason, bundles: [...(request.bundles ?? [])] } } });
+      }
+      return targets.length;
+    },
+    async stop() {
+      unsubscribe();
+      await sessions.closeAll(new RpcError(GrpcStatus.UNAVAILABLE, "the hub is shutting down; reconnect"));
+    },
+  };
+}

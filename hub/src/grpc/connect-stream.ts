@@ -1,0 +1,251 @@
+// AgentService.Connect: one agent's status stream. The cluster is the one in the
+// agent's gRPC token, never a field the agent sends.
+import {
+  GrpcStatus,
+  RpcError,
+  timestampFromDate,
+  type AgentMessage,
+  type StatusReport,
+} from "@gitfleet/proto";
+import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { authenticateAgent, type CredentialIssuer } from "../credentials/issuer.js";
+import { HubError } from "../errors.js";
+import { newId } from "../secrets.js";
+import { errorMessage } from "../store/buckets.js";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
+import type { StatusStore } from "../store/status.js";
+import { toAgentRpcError } from "./rpc-errors.js";
+import type { AgentSession, HubMessageInit, SessionRegistry } from "./sessions.js";
+
+/** What {@link connect} needs. */
+export interface ConnectDeps {
+  clusters: ClusterStore;
+  status: StatusStore;
+  issuer: CredentialIssuer;
+  sessions: SessionRegistry;
+  logger: Logger;
+  heartbeatIntervalSeconds: number;
+  now: () => Date;
+  /** Called after a status report was stored. */
+  onStatus: (clusterId: string, report: StatusReport) => void;
+}
+
+/** The Connect call as the bridge hands it over. */
+export type ConnectCall = ServerDuplexStream<AgentMessage, HubMessageInit>;
+
+// setTimeout takes at most a signed 32-bit number of milliseconds.
+const maxTimerMs = 2 ** 31 - 1;
+// An agent that sends faster than the hub can record is paused (HTTP/2 flow control), not buffered.
+const maxPendingMessages = 32;
+
+function metadataValue(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Serves one Connect stream: authenticates it, sends Welcome, records what the
+ * agent reports, keeps its credentials fresh, and ends when the agent leaves,
+ * the hub stops, or the cluster is deleted or re-keyed.
+ */
+export async function connect(deps: ConnectDeps, call: ConnectCall): Promise<void> {
+  let cluster: ClusterRecord;
+  let exp: number;
+  let epoch: number;
+  try {
+    const identity = await authenticateAgent(deps.issuer, deps.clusters, metadataValue(call.metadata, "authorization"));
+    ({ cluster } = identity);
+    ({ exp, epoch } = identity.claims);
+  } catch (err) {
+    deps.logger.info({ peer: call.getPeer(), reason: errorMessage(err) }, "Connect refused");
+    throw toAgentRpcError(err);
+  }
+  return new StreamSession(deps, call, cluster, epoch, new Date(exp * 1000)).run();
+}
+
+class StreamSession implements AgentSession {
+  readonly id = newId("s");
+  readonly clusterId: string;
+  readonly done: Promise<void>;
+  private readonly log: Logger;
+  private work: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private finished = false;
+  private timer: NodeJS.Timeout | undefined;
+  private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private markDone: () => void = () => {};
+
+  constructor(
+    private readonly deps: ConnectDeps,
+    private readonly call: ConnectCall,
+    cluster: ClusterRecord,
+    readonly epoch: number,
+    private credentialsExpireAt: Date,
+  ) {
+    this.clusterId = cluster.id;
+    this.log = deps.logger.child({ cluster: cluster.name, clusterId: cluster.id, session: this.id });
+    this.done = new Promise((resolve) => (this.markDone = resolve));
+  }
+
+  run(): Promise<void> {
+    const result = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.deps.sessions.add(this);
+    this.call.on("data", (message: AgentMessage) => {
+      if (this.finished) return;
+      this.pending++;
+      if (this.pending >= maxPendingMessages) this.call.pause();
+      this.enqueue(async () => {
+        try {
+          await this.handle(message);
+        } finally {
+          this.pending--;
+          if (this.pending < maxPendingMessages / 2 && this.call.isPaused()) this.call.resume();
+        }
+      });
+    });
+    this.call.on("end", () => this.finish());
+    this.call.on("cancelled", () => this.finish());
+    this.call.on("error", (err: unknown) => {
+      if (!this.finished) this.log.info({ err: errorMessage(err) }, "Connect stream failed");
+      this.finish();
+    });
+    this.send({
+      kind: {
+        case: "welcome",
+        value: {
+          clusterId: this.clusterId,
+          heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
+          serverTime: timestampFromDate(this.deps.now()),
+        },
+      },
+    });
+    this.log.info("agent connected");
+    this.enqueue(() => this.touch({ connected: true, session: this.id }));
+    this.scheduleRefresh();
+    return result;
+  }
+
+  send(message: HubMessageInit): void {
+    if (this.finished || this.call.cancelled || this.call.writableEnded) return;
+    this.call.write(message);
+  }
+
+  close(error?: RpcError): void {
+    this.finish(error);
+  }
+
+  private finish(error?: RpcError): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.deps.sessions.remove(this);
+    this.enqueue(() => this.markDisconnected());
+    void this.work.then(this.markDone);
+    if (error) {
+      this.log.info({ reason: error.message }, "closing Connect stream");
+      this.settle?.reject(error);
+    } else {
+      if (!this.call.cancelled && !this.call.writableEnded) this.call.end();
+      this.log.info("agent disconnected");
+      this.settle?.resolve();
+    }
+  }
+
+  // Writes of one stream run one at a time, in the order the agent sent them.
+  private enqueue(task: () => Promise<void>): void {
+    this.work = this.work.then(task).catch((err: unknown) => this.onTaskError(err));
+  }
+
+  private onTaskError(err: unknown): void {
+    if (err instanceof HubError && err.code === "not-found") {
+      this.finish(this.deletedError());
+      return;
+    }
+    this.log.warn({ err: errorMessage(err) }, "could not record what the agent sent");
+  }
+
+  private deletedError(): RpcError {
+    return new RpcError(GrpcStatus.UNAUTHENTICATED, `cluster ${this.clusterId} was deleted from the fleet`);
+  }
+
+  private async handle(message: AgentMessage): Promise<void> {
+    switch (message.kind.case) {
+      case "status":
+        return this.onStatus(message.kind.value);
+      case "heartbeat": {
+        const hb = message.kind.value;
+        return this.touch(
+          hb.observedRevision ? { observedRevision: hb.observedRevision, observedGeneration: Number(hb.observedGeneration) } : {},
+        );
+      }
+      case "credentialsRequest":
+        return this.refreshCredentials("requested by the agent");
+      default:
+        this.log.debug("ignoring an empty or unknown agent message");
+    }
+  }
+
+  private async onStatus(report: StatusReport): Promise<void> {
+    const fields: Partial<ClusterRecord> = {
+      observedRevision: report.observedRevision,
+      observedGeneration: Number(report.observedGeneration),
+    };
+    if (report.agentVersion) fields.agentVersion = report.agentVersion;
+    if (report.kubernetesVersion) fields.kubernetesVersion = report.kubernetesVersion;
+    // The record first: a report from a cluster deleted meanwhile must not leave status behind.
+    await this.touch(fields);
+    await this.deps.status.put(this.clusterId, report);
+    this.deps.onStatus(this.clusterId, report);
+  }
+
+  // Records that the agent is alive, with whatever else it said.
+  private async touch(fields: Partial<ClusterRecord>): Promise<void> {
+    const lastSeen = this.deps.now().toISOString();
+    await this.deps.clusters.update(this.clusterId, (record) => ({
+      ...record,
+      ...fields,
+      lastSeen,
+      // Only the newest stream of a cluster may say it is connected.
+      ...(record.session === this.id || fields.session === this.id ? { connected: true, session: this.id } : {}),
+    }));
+  }
+
+  private async markDisconnected(): Promise<void> {
+    const lastSeen = this.deps.now().toISOString();
+    try {
+      await this.deps.clusters.update(this.clusterId, (record) =>
+        record.session === this.id ? { ...record, connected: false, session: null, lastSeen } : undefined,
+      );
+    } catch (err) {
+      if (!(err instanceof HubError && err.code === "not-found")) throw err;
+    }
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.timer);
+    if (this.finished) return;
+    const refreshAt = this.credentialsExpireAt.getTime() - this.deps.issuer.ttlMs / 3;
+    const delay = Math.min(Math.max(0, refreshAt - this.deps.now().getTime()), maxTimerMs);
+    this.timer = setTimeout(() => {
+      if (this.deps.now().getTime() < refreshAt) this.scheduleRefresh();
+      else this.enqueue(() => this.refreshCredentials("less than a third of their lifetime left"));
+    }, delay);
+  }
+
+  private async refreshCredentials(reason: string): Promise<void> {
+    if (this.finished) return;
+    const record = await this.deps.clusters.read(this.clusterId);
+    if (!record) throw new HubError("not-found", `cluster ${this.clusterId} does not exist`);
+    if (record.credentialEpoch > this.epoch) {
+      this.finish(new RpcError(GrpcStatus.UNAUTHENTICATED, `credentials of cluster ${record.name} were revoked`));
+      return;
+    }
+    const { credentials, expiresAt } = await this.deps.issuer.issue(record);
+    await this.deps.clusters.update(this.clusterId, (r) => ({ ...r, credentialsExpireAt: expiresAt.toISOString() }));
+    this.send({ kind: { case: "refreshCredentials", value: { credentials } } });
+    this.credentialsExpireAt = expiresAt;
+    this.log.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
+    this.scheduleRefresh();
+  }
+}

@@ -1,0 +1,88 @@
+// AgentService.Register: a registration token for a cluster identity and its first credentials.
+import { create, RegisterResponseSchema, type RegisterRequest, type RegisterResponse } from "@gitfleet/proto";
+import type { Logger } from "pino";
+import type { CredentialIssuer } from "../credentials/issuer.js";
+import { newId } from "../secrets.js";
+import { bucketNames } from "../store/buckets.js";
+import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
+import type { RegistrationTokenStore } from "../store/registration-tokens.js";
+import { validateRegisterRequest } from "./register-request.js";
+
+/** What {@link register} needs. */
+export interface RegisterDeps {
+  tokens: RegistrationTokenStore;
+  clusters: ClusterStore;
+  issuer: CredentialIssuer;
+  logger: Logger;
+  heartbeatIntervalSeconds: number;
+  /** Called once the cluster record is stored. */
+  onRegistered: (cluster: ClusterRecord) => void;
+  now: () => Date;
+}
+
+/**
+ * Registers a cluster. The order keeps the protocol's promise that a refused
+ * registration creates no cluster record and uses nothing: validate, check the
+ * token, reserve the name, take a use, store the record; every later failure
+ * gives back what the earlier steps took.
+ */
+export async function register(deps: RegisterDeps, request: RegisterRequest): Promise<RegisterResponse> {
+  const { tokens, clusters, issuer, logger } = deps;
+  const valid = validateRegisterRequest(request);
+  await tokens.check(valid.token);
+
+  const id = newId("c");
+  await clusters.reserveName(valid.clusterName, id);
+  let token;
+  try {
+    token = await tokens.consume(valid.token, id);
+  } catch (err) {
+    await clusters.releaseName(valid.clusterName, id);
+    throw err;
+  }
+
+  let record: ClusterRecord;
+  let credentials;
+  try {
+    record = {
+      id,
+      name: valid.clusterName,
+      // The token's preset labels win over what the agent asks for.
+      labels: { ...valid.labels, ...token.labels },
+      registeredAt: deps.now().toISOString(),
+      lastSeen: null,
+      connected: false,
+      credentialEpoch: 1,
+      natsUserPublicKey: valid.natsUserPublicKey,
+      signingPublicKey: valid.signingPublicKey,
+      agentVersion: valid.agentVersion,
+      kubernetesVersion: valid.kubernetesVersion,
+      observedRevision: "",
+      observedGeneration: 0,
+      registrationTokenId: token.id,
+      credentialsExpireAt: null,
+      session: null,
+    };
+    const issued = await issuer.issue(record);
+    credentials = issued.credentials;
+    record.credentialsExpireAt = issued.expiresAt.toISOString();
+    await clusters.create(record);
+  } catch (err) {
+    await Promise.allSettled([tokens.release(token.id, id), clusters.releaseName(valid.clusterName, id)]);
+    throw err;
+  }
+  logger.info({ cluster: record.name, clusterId: id, token: token.id, labels: record.labels }, "cluster registered");
+  try {
+    deps.onRegistered(record);
+  } catch (err) {
+    logger.error({ err, cluster: record.name }, "a cluster-registered listener failed");
+  }
+  return create(RegisterResponseSchema, {
+    clusterId: id,
+    clusterName: record.name,
+    labels: record.labels,
+    credentials,
+    desiredState: { kvBucket: bucketNames.desired, keyPrefix: id },
+    heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+  });
+}

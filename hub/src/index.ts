@@ -1,0 +1,54 @@
+// The public surface of @gitfleet/hub. Anything not exported here is private to the package.
+
+// The hub and its configuration.
+export { createHub } from "./hub.js";
+export type { Hub, HubOptions } from "./hub.js";
+export { ConfigError, HelpRequested, loadConfig, settings as configSettings, usage as configUsage } from "./config.js";
+export type { HubConfig } from "./config.js";
+export type { HubNatsOptions } from "./nats-connection.js";
+export { createHubEvents } from "./events.js";
+export type { HubEventMap, HubEvents } from "./events.js";
+export { HubError, grpcStatusOf, httpStatusOf } from "./errors.js";
+export type { HubErrorCode } from "./errors.js";
+
+// The contract with the delivery part.
+export type {
+  BundleError,
+  BundleErrorSource,
+  ClusterDirectory,
+  DeliveryContext,
+  DeliveryFactory,
+  HubDelivery,
+} from "./delivery-contract.js";
+export { gitDelivery } from "./delivery-adapter.js";
+
+// Labels and selectors.
+export { dnsLabelProblem, labelKeyProblem, labelProblems, labelValueProblem } from "./labels/labels.js";
+export type { Labels } from "./labels/labels.js";
+export { matchesSelector, parseSelector } from "./labels/selector.js";
+export type { Requirement, Selector } from "./labels/selector.js";
+
+// Stores (JetStream KV).
+export { bucketNames } from "./store/buckets.js";
+export type { ClusterChange, ClusterRecord, ClusterStore } from "./store/clusters.js";
+export { registrationSecretPrefix, tokenIdOf } from "./store/registration-tokens.js";
+export type { RegistrationToken, RegistrationTokenStore } from "./store/registration-tokens.js";
+export type { StatusStore } from "./store/status.js";
+
+// Credentials.
+export { agentInboxPrefix, agentNatsPermissions, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
+export type { AgentNatsPermissions, MintAgentNatsJwtOptions } from "./credentials/nats-user-jwt.js";
+export { grpcTokenPrefix, issueGrpcToken, verifyGrpcToken } from "./credentials/grpc-token.js";
+export type { GrpcTokenClaims } from "./credentials/grpc-token.js";
+
+// The admin API's building blocks, for tools and tests.
+export { parseApiToken, parseApiTokenList } from "./api/auth.js";
+export type { ApiToken, Role } from "./api/auth.js";
+export { verifyWebhookSignature, webhookSignature } from "./api/webhook-signature.js";
+export { adminSecretPrefix } from "./admin-bootstrap.js";
+export { resyncSubject } from "./resync-broadcast.js";
+export { formatDuration, parseDuration } from "./duration.js";
+
+// A client of the admin API (the CLI's), for tools and tests.
+export { HubApiError, createHubClient } from "./cli/hub-client.js";
+export type { HubClient, HubClientOptions } from "./cli/hub-client.js";

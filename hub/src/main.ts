@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// gitfleet-hub: reads the configuration, starts the hub, stops it cleanly on SIGINT/SIGTERM.
+import { pino } from "pino";
+import { ConfigError, HelpRequested, loadConfig, usage, type HubConfig } from "./config.js";
+import { gitDelivery } from "./delivery-adapter.js";
+import { createHub } from "./hub.js";
+
+async function main(): Promise<number> {
+  let config: HubConfig;
+  try {
+    config = await loadConfig();
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gitfleet-hub: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const logger = pino({ name: "gitfleet-hub", level: config.logLevel });
+  if (!config.git) logger.warn("GITFLEET_GIT_URL is not set: the hub registers clusters but publishes no desired state");
+  const hub = createHub({
+    logger,
+    nats: config.nats,
+    account: config.account,
+    agentNatsServers: config.agentNatsServers,
+    httpAddress: config.httpAddress,
+    grpcAddress: config.grpcAddress,
+    grpcTls: config.grpcTls,
+    apiTokens: config.apiTokens,
+    webhookSecret: config.webhookSecret,
+    credentialTtlMs: config.credentialTtlMs,
+    heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+    delivery: config.git ? gitDelivery(config.git) : undefined,
+  });
+
+  const started = hub.start();
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "stopping");
+      // A signal during start stops the hub once start has settled.
+      void started
+        .catch(() => undefined)
+        .then(() => hub.stop())
+        .catch((err: unknown) => logger.error({ err }, "error while stopping"))
+        .then(resolve);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+
+  try {
+    await started;
+  } catch (err) {
+    logger.fatal({ err }, "the hub could not start");
+    return 1;
+  }
+  await stopped;
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gitfleet-hub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,252 @@
+// Cluster records (gitfleet_clusters) with unique names (gitfleet_cluster_names),
+// and a live in-memory index of them on every hub replica.
+import type { KV } from "@nats-io/kv";
+import type { Logger } from "pino";
+import { HubError } from "../errors.js";
+import type { Labels } from "../labels/labels.js";
+import { matchesSelector, type Selector } from "../labels/selector.js";
+import { isRevisionConflict, storeError } from "./buckets.js";
+import { createWatchedIndex, type IndexChange, type WatchedIndex } from "./watched-index.js";
+
+/** A registered cluster, as stored (JSON) in gitfleet_clusters under its id. */
+export interface ClusterRecord {
+  /** `c` followed by 20 lowercase base32 characters; never reused. */
+  id: string;
+  /** DNS label, unique in the fleet. */
+  name: string;
+  labels: Labels;
+  registeredAt: string;
+  /** When the agent last said anything on its stream; null before its first Connect. */
+  lastSeen: string | null;
+  /** True while a Connect stream of the agent is open on some hub replica. */
+  connected: boolean;
+  /** gRPC tokens of an older epoch are refused; bumping it revokes them all. */
+  credentialEpoch: number;
+  natsUserPublicKey: string;
+  signingPublicKey: string;
+  agentVersion: string;
+  kubernetesVersion: string;
+  /** Git revision the agent last reported as applied; empty before its first report. */
+  observedRevision: string;
+  observedGeneration: number;
+  /** The registration token the cluster registered with. */
+  registrationTokenId: string;
+  /** Expiry of the newest credentials issued to the agent (its NATS JWT lives until then). */
+  credentialsExpireAt: string | null;
+  /** The Connect stream that last marked the cluster connected, so a stale stream cannot mark it disconnected. */
+  session: string | null;
+}
+
+/** A change of the cluster set, local or made by another hub replica. */
+export type ClusterChange =
+  | { type: "added"; cluster: ClusterRecord }
+  | { type: "updated"; cluster: ClusterRecord; previous: ClusterRecord }
+  | { type: "removed"; cluster: ClusterRecord };
+
+/** Options of {@link createClusterStore}. */
+export interface ClusterStoreOptions {
+  clusters: KV;
+  names: KV;
+  logger: Logger;
+  now?: () => Date;
+  /** A name reservation without a cluster record is taken over after this long; default 60 s. */
+  staleReservationMs?: number;
+}
+
+/** The cluster store. */
+export interface ClusterStore {
+  /** Resolves once the in-memory index holds every stored cluster. */
+  ready(): Promise<void>;
+  readonly isReady: boolean;
+  /**
+   * Reserves `name` for `clusterId` across all replicas; throws HubError
+   * `already-exists` when another cluster has it.
+   */
+  reserveName(name: string, clusterId: string): Promise<void>;
+  /** Frees a reservation made by {@link reserveName} for `clusterId`. */
+  releaseName(name: string, clusterId: string): Promise<void>;
+  /** Stores a new record; its name must be reserved for its id. */
+  create(record: ClusterRecord): Promise<ClusterRecord>;
+  /** From the index, or from KV when another replica created it a moment ago. */
+  get(id: string): Promise<ClusterRecord | undefined>;
+  /** Reads the record from KV, bypassing the index. */
+  read(id: string): Promise<ClusterRecord | undefined>;
+  getByName(name: string): ClusterRecord | undefined;
+  /** Clusters whose labels match `selector` (all when omitted), sorted by name. */
+  list(selector?: Selector): ClusterRecord[];
+  /**
+   * Changes a record with compare-and-set, retrying on conflict; `change`
+   * returns undefined to leave it as is. Throws `not-found` when it is gone.
+   */
+  update(id: string, change: (record: ClusterRecord) => ClusterRecord | undefined): Promise<ClusterRecord>;
+  /** Deletes the record and frees its name; returns what was deleted. */
+  delete(id: string): Promise<ClusterRecord>;
+  /** Calls `listener` on every change; returns the function that unsubscribes. */
+  subscribe(listener: (change: ClusterChange) => void): () => void;
+  stop(): Promise<void>;
+}
+
+interface NameReservation {
+  clusterId: string;
+  reservedAt: string;
+}
+
+/** Creates the cluster store and starts its index. */
+export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
+  const { clusters, names, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const staleMs = options.staleReservationMs ?? 60_000;
+  const listeners = new Set<(change: ClusterChange) => void>();
+
+  const notify = ({ previous, current }: IndexChange<ClusterRecord>): void => {
+    const change: ClusterChange | undefined =
+      current && previous
+        ? { type: "updated", cluster: current, previous }
+        : current
+          ? { type: "added", cluster: current }
+          : previous
+            ? { type: "removed", cluster: previous }
+            : undefined;
+    if (!change) return;
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        logger.error({ err, cluster: change.cluster.id }, "cluster change listener failed");
+      }
+    }
+  };
+
+  const index: WatchedIndex<ClusterRecord> = createWatchedIndex({
+    kv: clusters,
+    decode: (entry) => entry.json<ClusterRecord>(),
+    logger: logger.child({ index: "clusters" }),
+    onChange: notify,
+  });
+
+  const readEntry = async (id: string): Promise<{ record: ClusterRecord; revision: number } | undefined> => {
+    try {
+      const entry = await clusters.get(id);
+      if (!entry || entry.operation !== "PUT") return undefined;
+      return { record: entry.json<ClusterRecord>(), revision: entry.revision };
+    } catch (err) {
+      throw storeError(`cannot read cluster ${id}`, err);
+    }
+  };
+
+  const taken = (name: string): HubError =>
+    new HubError("already-exists", `cluster name ${name} is already registered`);
+
+  return {
+    ready: () => index.ready(),
+    get isReady() {
+      return index.isReady;
+    },
+
+    async reserveName(name, clusterId) {
+      const value = JSON.stringify({ clusterId, reservedAt: now().toISOString() } satisfies NameReservation);
+      try {
+        await names.create(name, value);
+        return;
+      } catch (err) {
+        if (!isRevisionConflict(err)) throw storeError(`cannot reserve cluster name ${name}`, err);
+      }
+      // Taken, unless a registration died between reserving and storing its record.
+      const entry = await names.get(name);
+      if (!entry || entry.operation !== "PUT") throw taken(name);
+      const holder = entry.json<NameReservation>();
+      if ((await readEntry(holder.clusterId)) !== undefined) throw taken(name);
+      if (now().getTime() - Date.parse(holder.reservedAt) < staleMs) throw taken(name);
+      try {
+        await names.update(name, value, entry.revision);
+        logger.warn({ name, staleClusterId: holder.clusterId }, "took over a stale cluster name reservation");
+      } catch (err) {
+        if (isRevisionConflict(err)) throw taken(name);
+        throw storeError(`cannot reserve cluster name ${name}`, err);
+      }
+    },
+
+    async releaseName(name, clusterId) {
+      try {
+        const entry = await names.get(name);
+        if (!entry || entry.operation !== "PUT") return;
+        if (entry.json<NameReservation>().clusterId !== clusterId) return;
+        await names.delete(name, { previousSeq: entry.revision });
+      } catch (err) {
+        if (isRevisionConflict(err)) return;
+        throw storeError(`cannot release cluster name ${name}`, err);
+      }
+    },
+
+    async create(record) {
+      let revision: number;
+      try {
+        revision = await clusters.create(record.id, JSON.stringify(record));
+      } catch (err) {
+        if (isRevisionConflict(err)) throw new HubError("conflict", `cluster id ${record.id} is already in use`);
+        throw storeError(`cannot store cluster ${record.name}`, err);
+      }
+      index.applyPut(record.id, revision, record);
+      return record;
+    },
+
+    async get(id) {
+      return index.get(id) ?? (await readEntry(id))?.record;
+    },
+
+    async read(id) {
+      return (await readEntry(id))?.record;
+    },
+
+    getByName(name) {
+      return index.values().find((c) => c.name === name);
+    },
+
+    list(selector) {
+      const all = index.values();
+      const matching = selector ? all.filter((c) => matchesSelector(selector, c.labels)) : all;
+      return matching.sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async update(id, change) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const current = await readEntry(id);
+        if (!current) throw new HubError("not-found", `cluster ${id} does not exist`);
+        const next = change(current.record);
+        if (!next) return current.record;
+        try {
+          const revision = await clusters.update(id, JSON.stringify(next), current.revision);
+          index.applyPut(id, revision, next);
+          return next;
+        } catch (err) {
+          if (!isRevisionConflict(err)) throw storeError(`cannot update cluster ${id}`, err);
+        }
+      }
+      throw new HubError("unavailable", `cluster ${id} is under heavy contention; try again`);
+    },
+
+    async delete(id) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const current = await readEntry(id);
+        if (!current) throw new HubError("not-found", `cluster ${id} does not exist`);
+        try {
+          await clusters.delete(id, { previousSeq: current.revision });
+        } catch (err) {
+          if (isRevisionConflict(err)) continue;
+          throw storeError(`cannot delete cluster ${id}`, err);
+        }
+        index.applyDelete(id, current.revision);
+        await this.releaseName(current.record.name, id);
+        return current.record;
+      }
+      throw new HubError("unavailable", `cluster ${id} is under heavy contention; try again`);
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    stop: () => index.stop(),
+  };
+}

@@ -1,0 +1,240 @@
+// Registration tokens (docs/protocol.md, "Registration tokens"): stored hashed,
+// consumed with a compare-and-set on the record's KV revision.
+import { createHash } from "node:crypto";
+import type { KV } from "@nats-io/kv";
+import { HubError } from "../errors.js";
+import type { Labels } from "../labels/labels.js";
+import { base32Lower, constantTimeEqual, newSecret, sha256Hex } from "../secrets.js";
+import { isRevisionConflict, storeError } from "./buckets.js";
+
+/** Prefix of every registration token secret. */
+export const registrationSecretPrefix = "gf_reg_";
+const secretPattern = /^gf_reg_[A-Za-z0-9_-]{43}$/;
+
+/** A registration token record as stored (JSON) in gitfleet_tokens. */
+export interface RegistrationToken {
+  /** `t` followed by 20 lowercase base32 characters. */
+  id: string;
+  description: string;
+  /** Labels every cluster registered with this token gets; they win over the agent's. */
+  labels: Labels;
+  createdAt: string;
+  expiresAt: string;
+  maxUses: number;
+  uses: number;
+  revoked: boolean;
+  revokedAt?: string;
+  /** Clusters registered with it, by id, oldest first. */
+  clusterIds: string[];
+  /** SHA-256 hex of the secret; the secret itself is never stored. */
+  secretHash: string;
+}
+
+/** What {@link RegistrationTokenStore.create} takes. */
+export interface NewRegistrationToken {
+  ttlMs: number;
+  maxUses: number;
+  labels: Labels;
+  description: string;
+}
+
+/** The secret of a new token (shown once) and its record. */
+export interface CreatedRegistrationToken {
+  secret: string;
+  token: RegistrationToken;
+}
+
+/** Options of {@link createRegistrationTokenStore}. */
+export interface RegistrationTokenStoreOptions {
+  kv: KV;
+  now?: () => Date;
+  /** How often a lost compare-and-set is retried before giving up; default 50. */
+  maxAttempts?: number;
+}
+
+/** The registration token store. */
+export interface RegistrationTokenStore {
+  create(input: NewRegistrationToken): Promise<CreatedRegistrationToken>;
+  /** Every token, newest first. */
+  list(): Promise<RegistrationToken[]>;
+  /** Throws HubError `not-found` when there is no such token. */
+  get(id: string): Promise<RegistrationToken>;
+  /** Marks a token revoked; revoking twice is not an error. */
+  revoke(id: string): Promise<RegistrationToken>;
+  /**
+   * Checks that `secret` names a usable token without using it; throws the
+   * protocol's refusal (HubError `unauthenticated`) otherwise.
+   */
+  check(secret: string): Promise<RegistrationToken>;
+  /**
+   * Uses `secret` once, atomically: of concurrent consumers of a token with n
+   * uses left, exactly n win. Throws the protocol's refusal otherwise.
+   * `clusterId` is recorded with the use.
+   */
+  consume(secret: string, clusterId: string): Promise<RegistrationToken>;
+  /** Gives back a use taken by {@link consume} for `clusterId` when the registration failed later. */
+  release(id: string, clusterId: string): Promise<void>;
+}
+
+/** The token id of a secret: derived from it, so a lookup is one KV get. */
+export function tokenIdOf(secret: string): string {
+  const digest = createHash("sha256").update(`gitfleet registration token id\0${secret}`, "utf8").digest();
+  return `t${base32Lower(digest).slice(0, 20)}`;
+}
+
+/** Creates the store on the gitfleet_tokens bucket. */
+export function createRegistrationTokenStore(options: RegistrationTokenStoreOptions): RegistrationTokenStore {
+  const { kv } = options;
+  const now = options.now ?? (() => new Date());
+  const maxAttempts = options.maxAttempts ?? 50;
+
+  const read = async (id: string): Promise<{ token: RegistrationToken; revision: number } | undefined> => {
+    let entry;
+    try {
+      entry = await kv.get(id);
+    } catch (err) {
+      throw storeError(`cannot read registration token ${id}`, err);
+    }
+    if (!entry || entry.operation !== "PUT") return undefined;
+    return { token: entry.json<RegistrationToken>(), revision: entry.revision };
+  };
+
+  // Applies `change` with a compare-and-set, reading again after every lost race.
+  const modify = async (
+    id: string,
+    change: (token: RegistrationToken) => RegistrationToken | undefined,
+    missing: () => never,
+  ): Promise<RegistrationToken> => {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const current = await read(id);
+      if (!current) return missing();
+      const next = change(current.token);
+      if (!next) return current.token;
+      try {
+        await kv.update(id, JSON.stringify(next), current.revision);
+        return next;
+      } catch (err) {
+        if (!isRevisionConflict(err)) throw storeError(`cannot update registration token ${id}`, err);
+      }
+    }
+    throw new HubError("unavailable", `registration token ${id} is under heavy contention; try again`);
+  };
+
+  const notFound = (id: string) => (): never => {
+    throw new HubError("not-found", `registration token ${id} does not exist`);
+  };
+  const notValid = (): never => {
+    throw new HubError("unauthenticated", "registration token is not valid");
+  };
+
+  // The protocol's refusals, in the order an operator would look for them.
+  const refuseUnusable = (token: RegistrationToken): void => {
+    if (token.revoked) throw new HubError("unauthenticated", `registration token ${token.id} was revoked`);
+    if (Date.parse(token.expiresAt) <= now().getTime()) {
+      throw new HubError("unauthenticated", `registration token ${token.id} expired at ${token.expiresAt}`);
+    }
+    if (token.uses >= token.maxUses) {
+      throw new HubError(
+        "unauthenticated",
+        `registration token ${token.id} has no uses left (${token.uses} of ${token.maxUses} used)`,
+      );
+    }
+  };
+
+  const bySecret = async (secret: string): Promise<RegistrationToken> => {
+    if (!secretPattern.test(secret)) return notValid();
+    const current = await read(tokenIdOf(secret));
+    if (!current || !constantTimeEqual(current.token.secretHash, sha256Hex(secret))) return notValid();
+    return current.token;
+  };
+
+  return {
+    async create(input) {
+      const secret = newSecret(registrationSecretPrefix);
+      const created = now();
+      const token: RegistrationToken = {
+        id: tokenIdOf(secret),
+        description: input.description,
+        labels: { ...input.labels },
+        createdAt: created.toISOString(),
+        expiresAt: new Date(created.getTime() + input.ttlMs).toISOString(),
+        maxUses: input.maxUses,
+        uses: 0,
+        revoked: false,
+        clusterIds: [],
+        secretHash: sha256Hex(secret),
+      };
+      try {
+        await kv.create(token.id, JSON.stringify(token));
+      } catch (err) {
+        throw storeError("cannot store the registration token", err);
+      }
+      return { secret, token };
+    },
+
+    async list() {
+      const tokens: RegistrationToken[] = [];
+      try {
+        const keys = await kv.keys();
+        const ids: string[] = [];
+        for await (const id of keys) ids.push(id);
+        for (const id of ids) {
+          const current = await read(id);
+          if (current) tokens.push(current.token);
+        }
+      } catch (err) {
+        throw storeError("cannot list registration tokens", err);
+      }
+      return tokens.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    },
+
+    async get(id) {
+      const current = await read(id);
+      return current ? current.token : notFound(id)();
+    },
+
+    revoke(id) {
+      return modify(
+        id,
+        (token) => (token.revoked ? undefined : { ...token, revoked: true, revokedAt: now().toISOString() }),
+        notFound(id),
+      );
+    },
+
+    async check(secret) {
+      const token = await bySecret(secret);
+      refuseUnusable(token);
+      return token;
+    },
+
+    async consume(secret, clusterId) {
+      const id = (await bySecret(secret)).id;
+      return modify(
+        id,
+        (token) => {
+          refuseUnusable(token);
+          return { ...token, uses: token.uses + 1, clusterIds: [...token.clusterIds, clusterId] };
+        },
+        notValid,
+      );
+    },
+
+    async release(id, clusterId) {
+      try {
+        await modify(
+          id,
+          (token) => {
+            const index = token.clusterIds.lastIndexOf(clusterId);
+            if (index < 0) return undefined;
+            const clusterIds = token.clusterIds.filter((_, i) => i !== index);
+            return { ...token, uses: Math.max(0, token.uses - 1), clusterIds };
+          },
+          notFound(id),
+        );
+      } catch (err) {
+        // A token deleted meanwhile has no use left to give back.
+        if (!(err instanceof HubError && err.code === "not-found")) throw err;
+      }
+    },
+  };
+}

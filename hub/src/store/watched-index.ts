@@ -1,0 +1,149 @@
+// An in-memory copy of a KV bucket, fed by a watch so that every hub replica sees
+// every other replica's writes, and by the local writes so a replica sees its own
+// at once.
+import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
+import type { Logger } from "pino";
+import { errorMessage } from "./buckets.js";
+
+/** One change of a {@link WatchedIndex}: `current` is undefined for a deletion. */
+export interface IndexChange<T> {
+  key: string;
+  previous: T | undefined;
+  current: T | undefined;
+}
+
+/** Options of {@link createWatchedIndex}. */
+export interface WatchedIndexOptions<T> {
+  kv: KV;
+  /** Decodes a stored value; a throw skips the entry with a warning. */
+  decode: (entry: KvEntry) => T;
+  logger: Logger;
+  /** Called after every change, local or seen through the watch. */
+  onChange?: (change: IndexChange<T>) => void;
+  /** Delay before the watch is opened again after it failed; default 1 s. */
+  retryDelayMs?: number;
+}
+
+/** A live in-memory map of a bucket's keys to decoded values. */
+export interface WatchedIndex<T> {
+  /** Resolves once the bucket's content at start has been loaded. */
+  ready(): Promise<void>;
+  /** True once the initial content has been loaded. */
+  readonly isReady: boolean;
+  get(key: string): T | undefined;
+  /** Every current value, in no particular order. */
+  values(): T[];
+  /** Records a local write at `revision`, unless the index already holds a newer one. */
+  applyPut(key: string, revision: number, value: T): void;
+  /** Records a local deletion of the value stored at `revision`; older puts are ignored after it. */
+  applyDelete(key: string, revision: number): void;
+  /** Stops the watch; the index keeps its last content. */
+  stop(): Promise<void>;
+}
+
+interface Slot<T> {
+  revision: number;
+  value: T | undefined;
+}
+
+/** Starts watching `kv` and returns the index; call `ready()` before relying on its content. */
+export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedIndex<T> {
+  const { kv, decode, logger } = options;
+  const slots = new Map<string, Slot<T>>();
+  let stopped = false;
+  let isReady = false;
+  let lastRevision = 0;
+  let stopCurrent: (() => void) | undefined;
+  let wake: (() => void) | undefined;
+  let markReady: () => void = () => {};
+  const readyPromise = new Promise<void>((resolve) => {
+    markReady = () => {
+      isReady = true;
+      resolve();
+    };
+  });
+
+  const apply = (key: string, revision: number, value: T | undefined): void => {
+    const slot = slots.get(key);
+    if (slot && slot.revision >= revision) return;
+    const previous = slot?.value;
+    slots.set(key, { revision, value });
+    if (previous === undefined && value === undefined) return;
+    options.onChange?.({ key, previous, current: value });
+  };
+
+  const watchOnce = async (): Promise<void> => {
+    const { values } = await kv.status();
+    const iterator = await kv.watch({
+      include: lastRevision > 0 ? KvWatchInclude.AllHistory : KvWatchInclude.LastValue,
+      ...(lastRevision > 0 ? { resumeFromRevision: lastRevision + 1 } : {}),
+    });
+    stopCurrent = () => iterator.stop();
+    if (stopped) iterator.stop();
+    if (values === 0) markReady();
+    for await (const entry of iterator) {
+      lastRevision = Math.max(lastRevision, entry.revision);
+      if (entry.operation === "PUT") {
+        let value: T;
+        try {
+          value = decode(entry);
+        } catch (err) {
+          logger.warn({ bucket: entry.bucket, key: entry.key, err: errorMessage(err) }, "skipping undecodable KV entry");
+          continue;
+        } finally {
+          if (entry.delta === 0) markReady();
+        }
+        apply(entry.key, entry.revision, value);
+      } else {
+        apply(entry.key, entry.revision, undefined);
+        if (entry.delta === 0) markReady();
+      }
+    }
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        await watchOnce();
+        if (!stopped) logger.warn({ lastRevision }, "KV watch ended; watching again");
+      } catch (err) {
+        if (stopped) break;
+        logger.warn({ err: errorMessage(err), lastRevision }, "KV watch failed; retrying");
+      }
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.retryDelayMs ?? 1_000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+  const running = loop();
+
+  return {
+    ready: () => readyPromise,
+    get isReady() {
+      return isReady;
+    },
+    get: (key) => slots.get(key)?.value,
+    values: () => [...slots.values()].flatMap((s) => (s.value === undefined ? [] : [s.value])),
+    applyPut: (key, revision, value) => apply(key, revision, value),
+    applyDelete: (key, revision) => {
+      const slot = slots.get(key);
+      if (slot && slot.revision > revision) return;
+      // The deletion marker's own revision is unknown here; any put at or below
+      // the deleted revision is older than the deletion and must not revive it.
+      slots.set(key, { revision, value: undefined });
+      if (slot?.value !== undefined) options.onChange?.({ key, previous: slot.value, current: undefined });
+    },
+    async stop() {
+      stopped = true;
+      stopCurrent?.();
+      wake?.();
+      await running;
+    },
+  };
+}
