@@ -1,0 +1,266 @@
+// The hub's delivery part: follows the fleet repository, resolves each commit for the registered
+// clusters and publishes what changed. One apply runs at a time; nothing here throws out of its
+// loops: failures are logged, kept for the API (current(), errorsFor()) and retried.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { openDesiredBucket } from "./desired-keys.js";
+import { messageOf } from "./errors.js";
+import { createGitSource, type GitSource, type GitSourceOptions } from "./git-source.js";
+import { createPublisher, type Publisher } from "./publisher.js";
+import { resolve, type BundleError, type RenderMemo } from "./resolve.js";
+import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
+
+/** Where delivery learns which clusters exist; the hub's cluster store implements it. */
+export interface ClusterDirectory {
+  list(): readonly ClusterRef[] | Promise<readonly ClusterRef[]>;
+}
+
+/** Options of {@link createDelivery}. */
+export interface DeliveryOptions {
+  /** The Git source, or the options to create one (without its logger). */
+  source: GitSource | Omit<GitSourceOptions, "log">;
+  /** A connection of the hub to its NATS account; delivery does not close it. */
+  nats: NatsConnection;
+  clusters: ClusterDirectory;
+  log: Logger;
+  /** KV bucket for desired state; default `gitfleet_desired`. */
+  bucket?: string | undefined;
+  /** JetStream replicas when the bucket is created; default 1. */
+  replicas?: number | undefined;
+  /** Largest payload chunk; default 512 KiB. */
+  maxChunkBytes?: number | undefined;
+  /** How many clusters are published at once; default 8. */
+  concurrency?: number | undefined;
+  /** The clock; default the system clock. */
+  now?: (() => Date) | undefined;
+}
+
+/** What delivery last saw and did, for the API. */
+export interface DeliveryStatus {
+  /** Head commit of the last successful fetch. */
+  readonly commit: string | undefined;
+  readonly fetchedAt: Date | undefined;
+  /** The last commit whose fleet.yaml was valid: what clusters are resolved from. */
+  readonly resolvedCommit: string | undefined;
+  /** Why the last fetch, resolve or publish failed, if it did. */
+  readonly error?: string | undefined;
+}
+
+/** The running delivery part; see {@link createDelivery}. */
+export interface Delivery {
+  /** Opens the bucket and starts polling the repository. */
+  start(): Promise<void>;
+  /** Stops polling and waits for a running apply. The NATS connection stays open. */
+  stop(): Promise<void>;
+  /** Fetches, resolves and publishes now (a push webhook); resolves when done, never rejects. */
+  triggerFetch(): Promise<void>;
+  /** Resolves the last good commit again for the current clusters (one registered, labels changed). */
+  clustersChanged(): Promise<void>;
+  /** Removes a deleted cluster's desired state; rejects with PublishError when NATS fails. */
+  purge(clusterId: string): Promise<void>;
+  /** The bundle errors of the latest resolution for a cluster (empty when all resolved). */
+  errorsFor(clusterId: string): readonly BundleError[];
+  current(): DeliveryStatus;
+}
+
+interface Applied {
+  commit: string;
+  clusters: string;
+}
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/** Creates the delivery part; call start() to poll, or drive it with triggerFetch(). */
+export function createDelivery(options: DeliveryOptions): Delivery {
+  const log = options.log.child({ component: "delivery" });
+  const source: GitSource = "url" in options.source ? createGitSource({ ...options.source, log }) : options.source;
+  const now = options.now ?? (() => new Date());
+  const concurrency = Math.max(1, options.concurrency ?? 8);
+
+  let publisher: Promise<Publisher> | undefined;
+  let memo: RenderMemo | undefined;
+  let lastGood: Snapshot | undefined;
+  let applied: Applied | undefined;
+  let dirty = false;
+  let started = false;
+  let stopped = false;
+  let fetched: { commit: string; at: Date } | undefined;
+  // Kept apart so that re-resolving the last good commit does not hide a broken head.
+  let fetchError: string | undefined;
+  let fleetError: string | undefined;
+  let applyError: string | undefined;
+  let errors = new Map<string, readonly BundleError[]>();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const openPublisher = (): Promise<Publisher> => {
+    publisher ??= openDesiredBucket(options.nats, {
+      ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
+      ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+    }).then(
+      (bucket) => createPublisher({ bucket, source, log, maxChunkBytes: options.maxChunkBytes, now }),
+      (err: unknown) => {
+        publisher = undefined;
+        throw err;
+      },
+    );
+    return publisher;
+  };
+
+  const failFetch = (err: unknown): void => {
+    fetchError = `fetching ${source.repository} failed: ${messageOf(err)}`;
+    log.error({ err: messageOf(err) }, "fetching the fleet repository failed");
+  };
+
+  /**
+   * Resolves `snapshot` for the current clusters and publishes. `head` says it is the branch head
+   * (its fleet.yaml errors are reported); `force` skips the no-change check.
+   */
+  const apply = async (snapshot: Snapshot, head: boolean, force: boolean): Promise<void> => {
+    if (stopped) return;
+    const clusters = [...(await options.clusters.list())].sort((a, b) => compareCodeUnits(a.id, b.id));
+    const clustersKey = JSON.stringify(clusters.map((c) => [c.id, c.name, Object.entries(c.labels).sort()]));
+    if (!force && !dirty && applied?.commit === snapshot.commit && applied.clusters === clustersKey) return;
+    const resolution = resolve({ snapshot, clusters, previous: memo });
+    if (!resolution.ok) {
+      // Nothing is published from a broken fleet.yaml; clusters keep their last good state.
+      applied = { commit: snapshot.commit, clusters: clustersKey };
+      dirty = false;
+      if (head) fleetError = resolution.error.message;
+      log.error({ commit: snapshot.commit, issues: resolution.error.issues }, "fleet.yaml is invalid; keeping the last good state");
+      return;
+    }
+    memo = resolution.renders;
+    lastGood = snapshot;
+    if (head) fleetError = undefined;
+    errors = new Map([...resolution.clusters].map(([id, cluster]) => [id, cluster.errors]));
+    const failed = new Map([...resolution.clusters.values()].flatMap((c) => c.errors.map((e) => [e.bundle, e] as const)));
+    for (const error of failed.values()) {
+      log.warn({ commit: snapshot.commit, bundle: error.bundle, reason: error.reason, error: error.message }, "bundle failed to render; its clusters keep the last good state");
+    }
+    const pub = await openPublisher();
+    const failures: string[] = [];
+    await forEachLimit([...resolution.clusters.values()], concurrency, async (cluster) => {
+      try {
+        const outcome = await pub.publish(snapshot.commit, cluster);
+        if (outcome.published) {
+          log.info({ cluster: cluster.clusterId, commit: snapshot.commit, generation: outcome.generation.toString(), written: outcome.written, removed: outcome.removed }, "desired state published");
+        }
+      } catch (err) {
+        failures.push(cluster.clusterId);
+        log.error({ cluster: cluster.clusterId, err: messageOf(err) }, "publishing desired state failed; will retry");
+      }
+    });
+    // A failed publish makes the next poll apply again, even at the same commit.
+    dirty = failures.length > 0;
+    applied = { commit: snapshot.commit, clusters: clustersKey };
+    applyError = failures.length > 0 ? `publishing failed for ${failures.length} cluster(s): ${failures.join(", ")}` : undefined;
+    log.debug({ commit: snapshot.commit, clusters: clusters.length, ...resolution.stats }, "resolved");
+  };
+
+  // A failed publish (NATS away, a timeout) is retried with backoff rather than at the next
+  // poll, which may be an hour away when pushes arrive by webhook.
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelayMs = RETRY_MIN_MS;
+  const scheduleRetry = (snapshot: Snapshot, head: boolean): void => {
+    if (stopped || retryTimer !== undefined) return;
+    log.info({ commit: snapshot.commit, inMs: retryDelayMs }, "will retry publishing");
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void applySerially(snapshot, head, false);
+    }, retryDelayMs);
+    retryTimer.unref();
+    retryDelayMs = Math.min(retryDelayMs * 2, RETRY_MAX_MS);
+  };
+
+  /** Runs one apply in the queue; a failure is logged, kept for current() and retried with backoff. */
+  const applySerially = (snapshot: Snapshot, head: boolean, force: boolean): Promise<void> =>
+    serial(async () => {
+      try {
+        await apply(snapshot, head, force);
+      } catch (err) {
+        dirty = true;
+        applyError = `applying commit ${snapshot.commit} failed: ${messageOf(err)}`;
+        log.error({ commit: snapshot.commit, err: messageOf(err) }, "applying a commit failed; will retry");
+      }
+      if (dirty) scheduleRetry(lastGood ?? snapshot, head);
+      else retryDelayMs = RETRY_MIN_MS;
+    });
+
+  const onSnapshot = (snapshot: Snapshot): Promise<void> => {
+    fetched = { commit: snapshot.commit, at: now() };
+    fetchError = undefined;
+    return applySerially(snapshot, true, false);
+  };
+
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      try {
+        await openPublisher();
+      } catch (err) {
+        // Not fatal: the first apply opens it again.
+        applyError = messageOf(err);
+        log.error({ err: applyError }, "opening the desired state bucket failed; will retry");
+      }
+      source.start(onSnapshot, failFetch);
+    },
+
+    async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      await source.stop();
+      await queue;
+    },
+
+    async triggerFetch() {
+      try {
+        if (started) await source.trigger();
+        else await onSnapshot(await source.fetch());
+      } catch (err) {
+        failFetch(err);
+      }
+    },
+
+    clustersChanged() {
+      const snapshot = lastGood;
+      if (snapshot === undefined) return Promise.resolve();
+      return applySerially(snapshot, false, true);
+    },
+
+    purge(clusterId) {
+      return serial(async () => {
+        errors.delete(clusterId);
+        await (await openPublisher()).purge(clusterId);
+        log.info({ cluster: clusterId }, "desired state removed");
+      });
+    },
+
+    errorsFor: (clusterId) => errors.get(clusterId) ?? [],
+    current: () => ({
+      commit: fetched?.commit,
+      fetchedAt: fetched?.at,
+      resolvedCommit: lastGood?.commit,
+      error: fetchError ?? fleetError ?? applyError,
+    }),
+  };
+}
+
+/** Runs `task` over `items` with at most `limit` running at once. */
+async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
