@@ -1,0 +1,89 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { parseCommand, parseDuration } from "./config.js";
+import { ConfigError } from "./errors.js";
+
+const token = `gf_reg_${"A".repeat(43)}`;
+const run = (argv: string[], env: Record<string, string> = {}) => {
+  const command = parseCommand(argv, env);
+  assert.equal(command.kind, "run");
+  return command.kind === "run" ? command.config : assert.fail("not a run command");
+};
+const fails = (argv: string[], pattern: RegExp, env: Record<string, string> = {}) =>
+  assert.throws(() => parseCommand(argv, env), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, "a ConfigError");
+    assert.match(error.message, pattern);
+    assert.doesNotMatch(error.message, /\n/, "one line");
+    return true;
+  });
+
+describe("agent configuration", () => {
+  it("reads flags in both --flag value and --flag=value forms", () => {
+    const config = run(["--hub", "hub.example:7443", `--token=${token}`, "--cluster-name", "prod-eu-1", "--labels", "region=eu,tier=prod"]);
+    assert.equal(config.hub, "hub.example:7443");
+    assert.equal(config.token, token);
+    assert.equal(config.clusterName, "prod-eu-1");
+    assert.deepEqual(config.labels, { region: "eu", tier: "prod" });
+    assert.equal(config.namespace, "gitfleet-system");
+    assert.deepEqual(config.tls, { mode: "system" });
+    assert.equal(config.reconcileIntervalMs, 30_000);
+  });
+
+  it("reads the environment, and flags win over it", () => {
+    const env = { GITFLEET_HUB: "env-hub:1", GITFLEET_TOKEN: token, GITFLEET_CLUSTER_NAME: "from-env", GITFLEET_LABELS: "a=b", GITFLEET_PLAINTEXT: "true" };
+    const config = run(["--cluster-name", "from-flag"], env);
+    assert.equal(config.hub, "env-hub:1");
+    assert.equal(config.clusterName, "from-flag");
+    assert.deepEqual(config.labels, { a: "b" });
+    assert.deepEqual(config.tls, { mode: "plaintext" });
+  });
+
+  it("needs nothing but defaults once registered", () => {
+    const config = run([]);
+    assert.equal(config.hub, undefined);
+    assert.equal(config.token, undefined);
+  });
+
+  it("chooses the hub TLS mode", () => {
+    assert.deepEqual(run(["--hub-ca", "ca.pem"]).tls, { mode: "ca", caFile: "ca.pem" });
+    assert.deepEqual(run(["--insecure-skip-tls-verify"]).tls, { mode: "insecure-skip-verify" });
+    assert.deepEqual(run(["--plaintext"]).tls, { mode: "plaintext" });
+  });
+
+  it("answers --help and --version", () => {
+    assert.deepEqual(parseCommand(["--help"], {}), { kind: "help" });
+    assert.deepEqual(parseCommand(["--version"], {}), { kind: "version" });
+  });
+
+  it("rejects bad input with one clear line naming the flag or variable", () => {
+    fails(["--hubb", "x"], /unknown flag --hubb/);
+    fails(["--hub"], /--hub needs a value/);
+    fails(["--hub", "--plaintext"], /--hub needs a value/);
+    fails(["stray"], /unexpected argument "stray"/);
+    fails(["--token", "nope"], /--token is not a registration token/);
+    fails([], /GITFLEET_TOKEN is not a registration token/, { GITFLEET_TOKEN: "gf_reg_short" });
+    fails(["--cluster-name", "Prod_EU"], /--cluster-name "Prod_EU" is not a DNS label/);
+    fails(["--labels", "region"], /--labels: "region" is not key=value/);
+    fails(["--labels", "bad key=x"], /"bad key" is not a valid label key/);
+    fails(["--labels", "a=b,a=c"], /label a is given twice/);
+    fails(["--labels", "a=not ok"], /"not ok" is not a valid value for label a/);
+    fails(["--hub-ca", "ca.pem", "--plaintext"], /--hub-ca and --plaintext exclude each other/);
+    fails(["--insecure-skip-tls-verify", "--plaintext"], /exclude each other/);
+    fails([], /GITFLEET_PLAINTEXT must be true or false/, { GITFLEET_PLAINTEXT: "maybe" });
+    fails(["--namespace", "Not-OK"], /--namespace "Not-OK" is not a valid namespace name/);
+    fails(["--log-level", "loud"], /--log-level "loud" is not one of/);
+    fails(["--reconcile-interval", "soon"], /not a duration/);
+    fails(["--hub", "a:1", "--hub", "b:2"], /--hub is given twice/);
+  });
+
+  it("accepts prefixed label keys", () => {
+    assert.deepEqual(run(["--labels", "gitfleet.io/region=eu, team=web"]).labels, { "gitfleet.io/region": "eu", team: "web" });
+  });
+
+  it("parses durations", () => {
+    assert.equal(parseDuration("45", "x"), 45_000);
+    assert.equal(parseDuration("2m", "x"), 120_000);
+    assert.equal(parseDuration("1h30m", "x"), 5_400_000);
+    assert.throws(() => parseDuration("500ms", "--reconcile-interval"), /at least 1s/);
+  });
+});

@@ -1,0 +1,258 @@
+// The agent's Kubernetes client: server-side apply, get, list and delete of plain JSON objects,
+// built on @kubernetes/client-node 1.4's KubernetesObjectApi for discovery, auth and transport.
+import {
+  ApiException,
+  HttpMethod,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  VersionApi,
+} from "@kubernetes/client-node";
+import type { KubernetesObject, RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { AgentError, KubeApiError, messageOf } from "./errors.js";
+import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
+import type { KubeObject, ObjectRef } from "./kube-objects.js";
+
+/** Field manager of everything the agent applies. */
+export const FIELD_MANAGER = "gitfleet";
+
+/** Options of {@link KubeClient.apply}. */
+export interface ApplyOptions {
+  /** Validate and admit the object on the server without persisting it. */
+  dryRun?: boolean;
+}
+
+/** What {@link KubeClient.list} lists. */
+export interface ListQuery {
+  apiVersion: string;
+  kind: string;
+  /** Namespace to list in; all namespaces (or cluster-scoped) when omitted. */
+  namespace?: string;
+  labelSelector?: string;
+}
+
+/**
+ * The Kubernetes operations the agent needs. Errors are {@link KubeApiError}s whose message
+ * names the object; the real client and test fakes implement it alike.
+ */
+export interface KubeClient {
+  /** Server-side apply under the `gitfleet` field manager, forcing conflicts; returns the live object. */
+  apply(object: KubeObject, options?: ApplyOptions): Promise<KubeObject>;
+  /** Reads one object; undefined when it does not exist. */
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Deletes one object (background propagation); false when it was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  /** Lists objects of one kind. */
+  list(query: ListQuery): Promise<KubeObject[]>;
+  /** Whether a kind is namespaced, from (cached) discovery; undefined when the server does not serve it. */
+  isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>;
+  /** The API server's gitVersion, e.g. "v1.36.3". */
+  serverVersion(): Promise<string>;
+}
+
+/** Options of {@link createKubeClient}. */
+export interface KubeClientOptions {
+  kubeConfig: KubeConfig;
+  /** Per-request timeout; default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+// Responses of requests made with this type are returned as parsed JSON, untouched.
+const RAW = "gitfleet/raw-json";
+
+/**
+ * KubernetesObjectApi with raw JSON bodies. The stock `patch` re-serializes an object through
+ * the client's typed models, which silently drops fields it does not model (unknown fields, and
+ * `x-kubernetes-*` keys in CRD schemas); an apply must send exactly what the bundle holds. The
+ * discovery cache of the base class (`resource()`, per apiVersion) is kept, so one instance
+ * does one discovery GET per group version, not one per call.
+ */
+class RawObjectApi extends KubernetesObjectApi {
+  timeoutMs = 30_000;
+
+  async send(spec: KubeObject, action: "patch" | "read" | "delete" | "list", init: (ctx: RequestContext) => void): Promise<unknown> {
+    const method = { patch: HttpMethod.PATCH, read: HttpMethod.GET, delete: HttpMethod.DELETE, list: HttpMethod.GET }[action];
+    const ctx = this.configuration.baseServer.makeRequestContext(await this.pathOf(spec, action === "list"), method);
+    ctx.setHeaderParam("Accept", "application/json");
+    ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
+    init(ctx);
+    return this.requestPromise(ctx, RAW);
+  }
+
+  // The base class's specUriPath lower-cases the whole path, which breaks names such as RBAC's
+  // "system:Foo"; this builds the same path from the same cached discovery, keeping case.
+  private async pathOf(spec: KubeObject, list: boolean): Promise<string> {
+    const resource = await this.resource(spec.apiVersion, spec.kind);
+    if (!resource) throw new Error(`Unrecognized API version and kind: ${spec.apiVersion} ${spec.kind}`);
+    const parts = [this.apiVersionPath(spec.apiVersion)];
+    const namespace = spec.metadata.namespace || (list ? "" : this.defaultNamespace);
+    if (resource.namespaced && namespace) parts.push("namespaces", encodeURIComponent(namespace));
+    parts.push(resource.name);
+    if (!list) parts.push(encodeURIComponent(spec.metadata.name));
+    return parts.join("/");
+  }
+
+  async scope(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    try {
+      return (await this.resource(apiVersion, kind))?.namespaced;
+    } catch (error) {
+      // resource() wraps a 404 of the group version's discovery document.
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  forget(apiVersion: string): void {
+    // The base class caches a group version's resource list; a deleted or changed CRD needs a fresh one.
+    delete this.apiVersionResourceCache[apiVersion];
+  }
+
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
+    if (type !== RAW) return super.processResponse<T>(response, type);
+    const text = await response.body.text();
+    const body: unknown = text === "" ? undefined : safeParse(text);
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return body as T;
+    throw new ApiException(response.httpStatusCode, "Unsuccessful HTTP Request", body, response.headers);
+  }
+}
+
+/** Creates a {@link KubeClient} for a loaded KubeConfig; use one client for the agent's lifetime. */
+export function createKubeClient(options: KubeClientOptions): KubeClient {
+  const api = options.kubeConfig.makeApiClient(RawObjectApi);
+  api.timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const version = options.kubeConfig.makeApiClient(VersionApi);
+
+  const call = async <T>(what: string, apiVersion: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      const mapped = toKubeApiError(error, what);
+      if (mapped.statusCode === 404) api.forget(apiVersion);
+      throw mapped;
+    }
+  };
+
+  return {
+    async apply(object, applyOptions = {}) {
+      const what = formatRef(refOf(object));
+      return call(what, object.apiVersion, async () => {
+        const live = await api.send(object, "patch", (ctx) => {
+          ctx.setHeaderParam("Content-Type", PatchStrategy.ServerSideApply);
+          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
+          ctx.setQueryParam("force", "true");
+          if (applyOptions.dryRun) ctx.setQueryParam("dryRun", "All");
+          ctx.setBody(JSON.stringify(object));
+        });
+        return live as KubeObject;
+      });
+    },
+    async get(ref) {
+      try {
+        return (await call(formatRef(ref), apiVersionOf(ref), () => api.send(headerOf(ref), "read", () => {}))) as KubeObject;
+      } catch (error) {
+        if (error instanceof KubeApiError && error.statusCode === 404) return undefined;
+        throw error;
+      }
+    },
+    async delete(ref) {
+      try {
+        await call(formatRef(ref), apiVersionOf(ref), () =>
+          api.send(headerOf(ref), "delete", (ctx) => ctx.setQueryParam("propagationPolicy", "Background")),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof KubeApiError && error.statusCode === 404) return false;
+        throw error;
+      }
+    },
+    async list(query) {
+      const spec: KubeObject = {
+        apiVersion: query.apiVersion,
+        kind: query.kind,
+        metadata: { name: "", ...(query.namespace ? { namespace: query.namespace } : {}) },
+      };
+      const body = await call(`${query.kind} list`, query.apiVersion, () =>
+        api.send(spec, "list", (ctx) => {
+          if (query.labelSelector) ctx.setQueryParam("labelSelector", query.labelSelector);
+        }),
+      );
+      const items = asRecord(body)?.["items"];
+      return Array.isArray(items) ? (items as KubeObject[]) : [];
+    },
+    async isNamespaced(apiVersion, kind) {
+      return call(`discovery of ${kind} in ${apiVersion}`, apiVersion, () => api.scope(apiVersion, kind));
+    },
+    async serverVersion() {
+      try {
+        return (await version.getCode()).gitVersion;
+      } catch (error) {
+        throw toKubeApiError(error, "server version");
+      }
+    },
+  };
+}
+
+/**
+ * Loads the agent's KubeConfig: the given kubeconfig file, or the in-cluster service account
+ * when none is given. Throws an {@link AgentError} with one clear line when neither works.
+ */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfigPath) {
+    try {
+      kc.loadFromFile(kubeconfigPath);
+    } catch (error) {
+      throw new AgentError("invalid-config", `cannot load kubeconfig ${kubeconfigPath}: ${messageOf(error)}`, { cause: error });
+    }
+    if (!kc.getCurrentCluster()) {
+      throw new AgentError("invalid-config", `kubeconfig ${kubeconfigPath} has no current context with a cluster`);
+    }
+    return kc;
+  }
+  if (!process.env["KUBERNETES_SERVICE_HOST"]) {
+    throw new AgentError(
+      "invalid-config",
+      "not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set) and no --kubeconfig given",
+    );
+  }
+  try {
+    kc.loadFromCluster();
+  } catch (error) {
+    throw new AgentError("invalid-config", `cannot load the in-cluster configuration: ${messageOf(error)}`, { cause: error });
+  }
+  return kc;
+}
+
+/** Maps anything the client threw to a {@link KubeApiError} whose message starts with `what`. */
+export function toKubeApiError(error: unknown, what: string): KubeApiError {
+  if (error instanceof KubeApiError) return error;
+  if (error instanceof ApiException) {
+    const code = Number(error.code);
+    const status = asRecord(typeof error.body === "string" ? safeParse(error.body) : error.body);
+    const reason = typeof status?.["reason"] === "string" ? status["reason"] : `HTTP${code}`;
+    const detail = typeof status?.["message"] === "string" ? status["message"] : `HTTP ${code}`;
+    return new KubeApiError(code, reason, what, detail, { cause: error });
+  }
+  const message = messageOf(error);
+  // specUriPath throws a plain Error when discovery does not know the kind.
+  if (/Unrecognized API version and kind/.test(message)) {
+    return new KubeApiError(404, "NoKindMatch", what, "the API server does not serve this kind", { cause: error });
+  }
+  return new KubeApiError(0, "Unreachable", what, message, { cause: error });
+}
+
+function headerOf(ref: ObjectRef): KubeObject {
+  return {
+    apiVersion: apiVersionOf(ref),
+    kind: ref.kind,
+    metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  };
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// gitfleet-agent: the process around createAgent. Configuration errors and registration
+// refusals end it with one clear line on stderr; SIGINT/SIGTERM stop it cleanly.
+import { readFile } from "node:fs/promises";
+import { pino } from "pino";
+import { createAgent } from "./agent.js";
+import type { AgentCommand } from "./config.js";
+import { USAGE, parseCommand } from "./config.js";
+import { AgentError, ConfigError, RegistrationError, messageOf } from "./errors.js";
+import type { HubTls } from "./hub-client.js";
+import { loadKubeConfig } from "./kube-client.js";
+import { AGENT_VERSION } from "./version.js";
+
+function fail(message: string, code: number): number {
+  process.stderr.write(`gitfleet-agent: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+  return code;
+}
+
+async function main(): Promise<number> {
+  let command: AgentCommand;
+  try {
+    command = parseCommand(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(`${error.message} (see gitfleet-agent --help)`, 2);
+    throw error;
+  }
+  if (command.kind === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.kind === "version") {
+    process.stdout.write(`gitfleet-agent ${AGENT_VERSION}\n`);
+    return 0;
+  }
+  const { config } = command;
+
+  let hubTls: HubTls;
+  if (config.tls.mode === "ca") {
+    try {
+      hubTls = { mode: "ca", caPem: await readFile(config.tls.caFile) };
+    } catch (error) {
+      return fail(`cannot read the hub CA file ${config.tls.caFile}: ${messageOf(error)}`, 2);
+    }
+  } else {
+    hubTls = config.tls;
+  }
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(config.kubeconfig);
+  } catch (error) {
+    return fail(messageOf(error), 2);
+  }
+
+  const logger = pino({ level: config.logLevel, base: { service: "gitfleet-agent", version: AGENT_VERSION } });
+  const agent = createAgent({
+    kubeConfig,
+    hub: config.hub,
+    token: config.token,
+    clusterName: config.clusterName,
+    labels: config.labels,
+    namespace: config.namespace,
+    hubTls,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    logger,
+  });
+
+  let stopped: Promise<void> | undefined;
+  let onStopped: () => void = () => {};
+  const untilStopped = new Promise<void>((resolve) => {
+    onStopped = resolve;
+  });
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopped) {
+      logger.warn({ signal }, "second signal: exiting without waiting");
+      process.exit(130);
+    }
+    logger.info({ signal }, "stopping");
+    stopped = agent.stop().then(onStopped, (error: unknown) => {
+      logger.error({ err: error }, "error while stopping");
+      onStopped();
+    });
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+
+  try {
+    await agent.start();
+  } catch (error) {
+    await agent.stop().catch(() => undefined);
+    // A signal during start (e.g. while waiting for an unreachable hub) is a normal stop.
+    if (stopped) return 0;
+    if (error instanceof RegistrationError) return fail(error.message, 1);
+    if (error instanceof AgentError) return fail(error.message, 1);
+    throw error;
+  }
+  logger.info("agent started");
+  await untilStopped;
+  logger.info("agent stopped");
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Anything still holding the event loop (a socket in its close handshake) gets a moment, not forever.
+    setTimeout(() => process.exit(code), 5_000).unref();
+  },
+  (error: unknown) => {
+    process.exitCode = fail(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, 1);
+  },
+);

@@ -1,0 +1,204 @@
+// The agent's one Connect stream to the hub: status on change, heartbeats, and the hub's
+// commands (Welcome, RefreshCredentials, Resync). Reconnects forever with backoff and jitter.
+import { GrpcStatus, timestampFromDate, toRpcError } from "@gitfleet/proto";
+import type { Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
+import type { Logger } from "pino";
+import { pino } from "pino";
+import { createBackoff } from "./backoff.js";
+import type { Backoff } from "./backoff.js";
+import { systemClock } from "./clock.js";
+import type { Clock } from "./clock.js";
+import { messageOf } from "./errors.js";
+import type { HubClient, HubStream } from "./hub-client.js";
+import { statusFingerprint } from "./status.js";
+
+/** Options of {@link createStatusStream}. */
+export interface StatusStreamOptions {
+  hub: Pick<HubClient, "connect">;
+  /** The current gRPC credential; read at every (re)connect, so a refreshed one is used. */
+  grpcToken: () => string;
+  /** When the current credentials arrived and when they expire (ms since the epoch). */
+  credentialsLifetime: () => { receivedAt: number; expiresAt: number };
+  /** What the heartbeat says the agent runs. */
+  observed: () => { revision: string; generation: bigint };
+  /** Stores and applies refreshed credentials. */
+  onCredentials: (credentials: Credentials) => Promise<void>;
+  /** Asks for a re-read and re-apply of the desired state. */
+  onResync: (resync: Resync) => void;
+  /** Heartbeat period until the hub's Welcome says otherwise; default 15 s. */
+  heartbeatIntervalMs?: number;
+  logger?: Logger;
+  clock?: Clock;
+  /** Reconnect delays after errors; default 0.5 s growing to 30 s, with jitter. */
+  backoff?: Backoff;
+  /** Reconnect delays while the hub refuses the credential; default 1 min growing to 10 min. */
+  refusedBackoff?: Backoff;
+}
+
+/** The status stream; it owns its reconnect loop. */
+export interface StatusStream {
+  start(): void;
+  /** Closes the stream and ends the loop. */
+  stop(): Promise<void>;
+  /** Sends `status` now if it differs from what the hub last got; otherwise keeps it for the next connect. */
+  report(status: StatusReport): void;
+  /** True while a stream is open and the hub has answered it. */
+  readonly connected: boolean;
+}
+
+// Statuses with which the hub refuses the credential itself (cluster deleted, epoch bumped,
+// token expired): retrying soon cannot help, so the loop slows down and says so.
+const refusals = new Set<number>([GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED]);
+
+/** Creates a {@link StatusStream}. */
+export function createStatusStream(options: StatusStreamOptions): StatusStream {
+  const logger = options.logger ?? pino({ level: "silent" });
+  const clock = options.clock ?? systemClock;
+  const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
+  const refusedBackoff = options.refusedBackoff ?? createBackoff({ minMs: 60_000, maxMs: 600_000 });
+  const stopping = new AbortController();
+  let heartbeatMs = options.heartbeatIntervalMs ?? 15_000;
+  let latest: { status: StatusReport; fingerprint: string } | undefined;
+  let session: { stream: HubStream; sent?: string; welcomed: boolean } | undefined;
+  let lastCredentialsRequest = Number.NEGATIVE_INFINITY;
+  let refusedSince: number | undefined;
+  let loop: Promise<void> | undefined;
+
+  const sendLatest = (): void => {
+    if (!session || !latest || session.sent === latest.fingerprint) return;
+    if (session.stream.send({ kind: { case: "status", value: latest.status } })) session.sent = latest.fingerprint;
+  };
+
+  const maybeRequestCredentials = (stream: HubStream): void => {
+    const { receivedAt, expiresAt } = options.credentialsLifetime();
+    const now = clock.now();
+    // The hub refreshes with a third of the lifetime left; ask when a quarter is left and it has not.
+    const window = Math.max((expiresAt - receivedAt) / 4, 2 * heartbeatMs);
+    if (expiresAt - now > window || now - lastCredentialsRequest < 60_000) return;
+    lastCredentialsRequest = now;
+    logger.info({ expiresAt: new Date(expiresAt).toISOString() }, "credentials expire soon; asking the hub for fresh ones");
+    stream.send({ kind: { case: "credentialsRequest", value: {} } });
+  };
+
+  const heartbeat = (stream: HubStream): void => {
+    const { revision, generation } = options.observed();
+    stream.send({
+      kind: {
+        case: "heartbeat",
+        value: { sentAt: timestampFromDate(new Date(clock.now())), observedRevision: revision, observedGeneration: generation },
+      },
+    });
+  };
+
+  const heartbeats = async (stream: HubStream, signal: AbortSignal): Promise<void> => {
+    while (!signal.aborted) {
+      await clock.sleep(heartbeatMs, signal);
+      if (signal.aborted) break;
+      heartbeat(stream);
+      maybeRequestCredentials(stream);
+    }
+  };
+
+  const handle = async (message: HubMessage): Promise<void> => {
+    switch (message.kind.case) {
+      case "welcome": {
+        const seconds = message.kind.value.heartbeatIntervalSeconds;
+        if (seconds > 0) heartbeatMs = seconds * 1000;
+        logger.info({ hubSaysClusterId: message.kind.value.clusterId, heartbeatSeconds: heartbeatMs / 1000 }, "connected to the hub");
+        return;
+      }
+      case "refreshCredentials": {
+        const credentials = message.kind.value.credentials;
+        if (!credentials) return;
+        try {
+          await options.onCredentials(credentials);
+        } catch (error) {
+          logger.error({ err: error }, `cannot apply refreshed credentials: ${messageOf(error)}`);
+        }
+        return;
+      }
+      case "resync":
+        logger.info({ reason: message.kind.value.reason, bundles: message.kind.value.bundles }, "the hub asks for a resync");
+        options.onResync(message.kind.value);
+        return;
+      default:
+        logger.debug({ kind: message.kind.case }, "ignoring an unknown hub message");
+    }
+  };
+
+  // One stream from open to close; resolves when the hub ends it, throws on a status.
+  const runSession = async (): Promise<void> => {
+    const stream = options.hub.connect(options.grpcToken());
+    const sessionEnd = new AbortController();
+    const onStop = (): void => sessionEnd.abort();
+    stopping.signal.addEventListener("abort", onStop, { once: true });
+    session = { stream, welcomed: false };
+    const beating = heartbeats(stream, sessionEnd.signal);
+    try {
+      // A new stream starts with what the hub needs to know at once: alive, and what runs.
+      heartbeat(stream);
+      sendLatest();
+      maybeRequestCredentials(stream);
+      for await (const message of stream.messages()) {
+        if (!session.welcomed) {
+          session.welcomed = true;
+          backoff.reset();
+          refusedBackoff.reset();
+          refusedSince = undefined;
+        }
+        await handle(message);
+      }
+    } finally {
+      stopping.signal.removeEventListener("abort", onStop);
+      sessionEnd.abort();
+      session = undefined;
+      stream.close();
+      await beating;
+    }
+  };
+
+  const runLoop = async (): Promise<void> => {
+    while (!stopping.signal.aborted) {
+      let delay: number;
+      try {
+        await runSession();
+        delay = backoff.next();
+        if (!stopping.signal.aborted) logger.info({ retryInMs: delay }, "the hub closed the status stream");
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        const rpc = toRpcError(error);
+        if (refusals.has(rpc.code)) {
+          delay = refusedBackoff.next();
+          if (refusedSince === undefined) refusedSince = clock.now();
+          logger.error(
+            { status: rpc.codeName, retryInMs: delay, refusedSince: new Date(refusedSince).toISOString() },
+            `the hub refuses this agent's credential (${rpc.codeName}: ${rpc.message}); the cluster may have been deleted or re-keyed. The agent keeps enforcing its last desired state and retries slowly`,
+          );
+        } else {
+          refusedSince = undefined;
+          delay = backoff.next();
+          logger.warn({ status: rpc.codeName, retryInMs: delay }, `status stream to the hub failed: ${rpc.message}`);
+        }
+      }
+      await clock.sleep(delay, stopping.signal);
+    }
+  };
+
+  return {
+    start() {
+      loop ??= runLoop();
+    },
+    async stop() {
+      stopping.abort();
+      session?.stream.close();
+      await loop;
+    },
+    report(status) {
+      latest = { status, fingerprint: statusFingerprint(status) };
+      sendLatest();
+    },
+    get connected() {
+      return session?.welcomed ?? false;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// An in-memory KubeClient for unit tests: enough of the API server's behaviour (scopes,
+// namespaces that must exist, CRDs that add kinds, dry-runs that persist nothing) to test the
+// reconcile logic fast. Not part of the build.
+import { KubeApiError } from "../errors.js";
+import type { KubeClient } from "../kube-client.js";
+import { asRecord, crdDefinition, formatRef, isCrd, refKey, refOf, splitApiVersion } from "../kube-objects.js";
+import type { KubeObject, ObjectRef } from "../kube-objects.js";
+
+/** One call the fake received. */
+export interface FakeCall {
+  verb: "apply" | "dry-run" | "get" | "delete" | "list";
+  ref: string;
+}
+
+/** A fake {@link KubeClient} with its state open to the test. */
+export interface FakeKube extends KubeClient {
+  readonly objects: Map<string, KubeObject>;
+  readonly calls: FakeCall[];
+  /** Makes apply (and dry-run) of matching objects fail like an invalid object. */
+  reject(predicate: (object: KubeObject) => string | undefined): void;
+  /** The stored object for a reference, if any. */
+  find(ref: Omit<ObjectRef, "version">): KubeObject | undefined;
+}
+
+/** Creates a {@link FakeKube} that serves Namespace, ConfigMap, Secret, Deployment and CRDs. */
+export function createFakeKube(): FakeKube {
+  const objects = new Map<string, KubeObject>();
+  const calls: FakeCall[] = [];
+  const scopes = new Map<string, boolean>([
+    ["v1|Namespace", false],
+    ["v1|ConfigMap", true],
+    ["v1|Secret", true],
+    ["apps/v1|Deployment", true],
+    ["apiextensions.k8s.io/v1|CustomResourceDefinition", false],
+  ]);
+  let rejecter: (object: KubeObject) => string | undefined = () => undefined;
+
+  const find = (ref: Omit<ObjectRef, "version">): KubeObject | undefined => objects.get(refKey({ ...ref, version: "" }));
+  const namespaceExists = (name: string): boolean => find({ group: "", kind: "Namespace", namespace: "", name }) !== undefined;
+
+  return {
+    objects,
+    calls,
+    reject(predicate) {
+      rejecter = predicate;
+    },
+    find,
+    async apply(object, options = {}) {
+      await Promise.resolve();
+      const ref = refOf(object);
+      calls.push({ verb: options.dryRun ? "dry-run" : "apply", ref: formatRef(ref) });
+      const namespaced = scopes.get(`${object.apiVersion}|${object.kind}`);
+      if (namespaced === undefined) throw new KubeApiError(404, "NotFound", formatRef(ref), "the server could not find the requested resource");
+      if (namespaced && !namespaceExists(ref.namespace)) {
+        throw new KubeApiError(404, "NotFound", formatRef(ref), `namespaces "${ref.namespace}" not found`);
+      }
+      const problem = rejecter(object);
+      if (problem) throw new KubeApiError(422, "Invalid", formatRef(ref), problem);
+      const live: KubeObject = structuredClone(object);
+      if (isCrd(ref)) {
+        live["status"] = { conditions: [{ type: "Established", status: "True" }] };
+      }
+      if (!options.dryRun) {
+        objects.set(refKey({ ...ref, version: "" }), live);
+        const defined = isCrd(ref) ? crdDefinition(object) : undefined;
+        const versions = asRecord(object["spec"])?.["versions"];
+        if (defined && Array.isArray(versions)) {
+          for (const v of versions) {
+            const name = asRecord(v)?.["name"];
+            if (typeof name === "string") scopes.set(`${defined.group}/${name}|${defined.kind}`, defined.namespaced);
+          }
+        }
+      }
+      return live;
+    },
+    async get(ref) {
+      await Promise.resolve();
+      calls.push({ verb: "get", ref: formatRef(ref) });
+      return find(ref);
+    },
+    async delete(ref) {
+      await Promise.resolve();
+      calls.push({ verb: "delete", ref: formatRef(ref) });
+      return objects.delete(refKey({ ...ref, version: "" }));
+    },
+    async list(query) {
+      await Promise.resolve();
+      calls.push({ verb: "list", ref: query.kind });
+      const [key, value] = (query.labelSelector ?? "").split("=");
+      return [...objects.values()].filter(
+        (o) =>
+          o.apiVersion === query.apiVersion &&
+          o.kind === query.kind &&
+          (!query.namespace || o.metadata.namespace === query.namespace) &&
+          (!key || o.metadata.labels?.[key] === value),
+      );
+    },
+    async isNamespaced(apiVersion, kind) {
+      await Promise.resolve();
+      return scopes.get(`${apiVersion}|${kind}`);
+    },
+    async serverVersion() {
+      await Promise.resolve();
+      return "v1.36.0-fake";
+    },
+  };
+}
+
+/** A reference for tests, e.g. `ref("v1", "ConfigMap", "web", "settings")`. */
+export function ref(apiVersion: string, kind: string, namespace: string, name: string): ObjectRef {
+  return { ...splitApiVersion(apiVersion), kind, namespace, name };
+}
