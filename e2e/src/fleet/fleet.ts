@@ -1,0 +1,227 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { pino, type Logger } from "pino";
+import { createAgent, type Agent } from "@gitfleet/agent";
+import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient } from "@gitfleet/hub";
+import { kubeConfigFor } from "../kube-client.js";
+import { startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
+import { waitFor } from "../lab/process.js";
+import { selfSignedCert, type SelfSignedCert } from "./tls.js";
+
+const run = promisify(execFile);
+
+/** Options for {@link startFleet}. */
+export interface FleetOptions {
+  /** Lab clusters to start (each a kube-apiserver). */
+  clusters: readonly string[];
+  /** Folder whose files become the fleet repository's first commit. */
+  seed: string;
+  /** Git poll interval of the hub; default 1 h, so tests drive fetches by webhook. */
+  pollIntervalMs?: number;
+  /** Agent credential lifetime; default the hub's. */
+  credentialTtlMs?: number;
+  /** Log level of the hub and agents (written to files in the lab folder); default "debug". */
+  logLevel?: string;
+  progress?: (line: string) => void;
+}
+
+/** Options of {@link Fleet.startAgent}. */
+export interface StartAgentOptions {
+  token?: string;
+  labels?: Record<string, string>;
+  reconcileIntervalMs?: number;
+}
+
+/** A lab with a hub wired to it, and the means to run agents and push commits. */
+export interface Fleet {
+  readonly lab: Lab;
+  hub: Hub;
+  readonly adminToken: string;
+  readonly webhookSecret: string;
+  readonly hubUrl: string;
+  readonly grpcAddress: string;
+  readonly tls: SelfSignedCert;
+  /** An admin client of the hub API. */
+  readonly api: HubClient;
+  /** Starts an agent in-process for a lab cluster (registering when it has no identity yet). */
+  startAgent(cluster: string, options?: StartAgentOptions): Promise<Agent>;
+  /** Access to a lab cluster by name. */
+  cluster(name: string): LabClusterInfo;
+  /** Writes files (path -> content, null deletes) in the fleet repo, commits and pushes; returns the sha. */
+  commit(files: Record<string, string | null>, message: string): Promise<string>;
+  /** Calls the hub's push webhook, signed as a Git host would. */
+  webhook(): Promise<Response>;
+  /** Stops the hub and starts a new one on the same ports and NATS (a hub restart). */
+  restartHub(): Promise<void>;
+  /** Stops agents, hub and lab. */
+  stop(): Promise<void>;
+}
+
+/** Starts the lab, the fleet repository and a hub (gRPC over TLS with a self-signed certificate). */
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const lab = await startLab({ clusterNames: options.clusters, seeds: { fleet: options.seed }, ...(options.progress ? { progress: options.progress } : {}) });
+  const agents: Agent[] = [];
+  try {
+    const work = await mkdtemp(join(tmpdir(), "gitfleet-fleet-"));
+    const tls = await selfSignedCert(lab.dir);
+    const adminToken = `gf_admin_${randomBytes(24).toString("base64url")}`;
+    const webhookSecret = randomBytes(16).toString("hex");
+    const info = lab.info();
+    const logLevel = options.logLevel ?? "debug";
+    const adminCreds = await readFile(lab.nats.adminCredsPath, "utf8");
+    const logger = (name: string): Logger =>
+      pino({ level: logLevel, base: { component: name } }, createWriteStream(join(lab.dir, `${name}.log`), { flags: "a" }));
+
+    let httpPort = 0;
+    let grpcPort = 0;
+    const makeHub = (): Hub =>
+      createHub({
+        logger: logger("hub"),
+        nats: { servers: info.nats.url, creds: adminCreds },
+        account: { publicKey: info.nats.accountPublicKey, signingSeed: info.nats.accountSigningSeed },
+        httpAddress: `127.0.0.1:${httpPort}`,
+        grpcAddress: `127.0.0.1:${grpcPort}`,
+        grpcTls: { certPath: tls.certPath, keyPath: tls.keyPath },
+        apiTokens: [parseApiToken(adminToken, "admin", "fleet")],
+        webhookSecret,
+        ...(options.credentialTtlMs ? { credentialTtlMs: options.credentialTtlMs } : {}),
+        delivery: gitDelivery({ url: info.git.url, branch: "main", pollIntervalMs: options.pollIntervalMs ?? 3_600_000 }),
+        announceAdminToken: () => {},
+      });
+    let hub = makeHub();
+    await hub.start();
+    httpPort = hub.httpPort;
+    grpcPort = hub.grpcPort;
+    const hubUrl = `http://127.0.0.1:${httpPort}`;
+    const grpcAddress = `127.0.0.1:${grpcPort}`;
+    const api = createHubClient({ url: hubUrl, token: adminToken });
+
+    const repo = join(work, "fleet");
+    await run("git", ["clone", "--quiet", info.git.url, repo]);
+    await run("git", ["-C", repo, "config", "user.name", "gitfleet e2e"]);
+    await run("git", ["-C", repo, "config", "user.email", "e2e@gitfleet.invalid"]);
+
+    const fleet: Fleet = {
+      lab,
+      get hub() {
+        return hub;
+      },
+      set hub(h: Hub) {
+        hub = h;
+      },
+      adminToken,
+      webhookSecret,
+      hubUrl,
+      grpcAddress,
+      tls,
+      api,
+      cluster(name) {
+        const c = lab.info().clusters.find((x) => x.name === name);
+        if (!c) throw new Error(`no lab cluster ${name}`);
+        return c;
+      },
+      async startAgent(name, agentOptions = {}) {
+        const agent = createAgent({
+          kubeConfig: kubeConfigFor(fleet.cluster(name)),
+          hub: grpcAddress,
+          hubTls: { mode: "ca", caPem: tls.certPem },
+          clusterName: name,
+          ...(agentOptions.token ? { token: agentOptions.token } : {}),
+          ...(agentOptions.labels ? { labels: agentOptions.labels } : {}),
+          reconcileIntervalMs: agentOptions.reconcileIntervalMs ?? 5_000,
+          logger: logger(`agent-${name}`),
+        });
+        await agent.start();
+        agents.push(agent);
+        return agent;
+      },
+      async commit(files, message) {
+        for (const [path, content] of Object.entries(files)) {
+          const file = join(repo, path);
+          if (content === null) await rm(file, { force: true });
+          else {
+            await mkdir(dirname(file), { recursive: true });
+            await writeFile(file, content);
+          }
+        }
+        await run("git", ["-C", repo, "add", "-A"]);
+        await run("git", ["-C", repo, "commit", "--quiet", "-m", message]);
+        await run("git", ["-C", repo, "push", "--quiet", "origin", "HEAD:main"]);
+        return (await run("git", ["-C", repo, "rev-parse", "HEAD"])).stdout.trim();
+      },
+      async webhook() {
+        const body = JSON.stringify({ ref: "refs/heads/main" });
+        const signature = `sha256=${createHmac("sha256", webhookSecret).update(body).digest("hex")}`;
+        return await fetch(`${hubUrl}/api/v1/webhooks/git`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-hub-signature-256": signature, "x-github-event": "push" },
+          body,
+        });
+      },
+      async restartHub() {
+        await hub.stop();
+        hub = makeHub();
+        await hub.start();
+      },
+      async stop() {
+        await Promise.allSettled(agents.map((a) => a.stop()));
+        await hub.stop().catch(() => undefined);
+        await keepLogs(lab.dir);
+        await lab.stop();
+        await rm(work, { recursive: true, force: true });
+      },
+    };
+    return fleet;
+  } catch (err) {
+    await Promise.allSettled(agents.map((a) => a.stop()));
+    await lab.stop();
+    throw err;
+  }
+}
+
+/** Waits until the hub reports a cluster synced at `revision` for every bundle it has. */
+export async function waitForSynced(
+  api: HubClient,
+  name: string,
+  revision: string,
+  options: { timeoutMs?: number; bundles?: readonly string[] } = {},
+): Promise<ClusterStatusView> {
+  return await waitFor(
+    async () => {
+      const c = await api.get<ClusterStatusView>(`/clusters/${name}`);
+      const bundles = c.bundles ?? [];
+      const wanted = options.bundles ?? bundles.map((b) => b.name);
+      const ok =
+        c.observedRevision === revision &&
+        wanted.length > 0 &&
+        wanted.every((w) => bundles.some((b) => b.name === w && b.sync === "synced"));
+      return ok ? c : undefined;
+    },
+    { what: `cluster ${name} synced at ${revision.slice(0, 12)}`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
+  );
+}
+
+/** The parts of `GET /api/v1/clusters/{name}` the scenarios read. */
+export interface ClusterStatusView {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  connected: boolean;
+  observedRevision?: string;
+  bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
+  errors?: { bundle: string; message: string }[];
+}
+
+/** Copies the hub's and agents' logs to GITFLEET_E2E_LOGS (when set) before the lab folder goes. */
+async function keepLogs(dir: string): Promise<void> {
+  const target = process.env["GITFLEET_E2E_LOGS"];
+  if (!target) return;
+  const into = join(target, `fleet-${Date.now()}`);
+  await mkdir(into, { recursive: true });
+  for (const f of await readdir(dir)) if (f.endsWith(".log")) await cp(join(dir, f), join(into, f));
+}

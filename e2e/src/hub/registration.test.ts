@@ -1,0 +1,196 @@
+// Scenario: registering clusters with registration tokens, against a real NATS server.
+import { strict as assert } from "node:assert";
+import { after, before, describe, it } from "node:test";
+import { GrpcStatus, RpcError, type AgentService, type ServiceClient } from "@gitfleet/proto";
+import { Kvm, type KV } from "@nats-io/kv";
+import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import {
+  agentClient,
+  agentKeys,
+  api,
+  createToken,
+  register,
+  skipWithoutNats,
+  startHub,
+  startNatsFixture,
+  type HubFixture,
+  type NatsFixture,
+} from "./harness.js";
+
+function refused(code: number, message: string | RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+    assert.equal(err.codeName, GrpcStatus[code]);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  };
+}
+
+void describe("register a cluster with a token", { skip: skipWithoutNats }, () => {
+  let nats: NatsFixture;
+  let fixture: HubFixture;
+  let client: ServiceClient<typeof AgentService>;
+  let offsetMs = 0;
+
+  const clusterNames = async (): Promise<string[]> => {
+    const res = await api<{ items: Array<{ name: string }> }>(fixture.baseUrl, "GET", "/api/v1/clusters", { token: fixture.adminToken });
+    return res.body.items.map((c) => c.name);
+  };
+  const tokenUses = async (id: string): Promise<number> => {
+    const res = await api<{ items: Array<{ id: string; uses: number }> }>(fixture.baseUrl, "GET", "/api/v1/registration-tokens", {
+      token: fixture.adminToken,
+    });
+    return res.body.items.find((t) => t.id === id)?.uses ?? -1;
+  };
+
+  void before(async () => {
+    nats = await startNatsFixture();
+    // A clock the test can move forward, so expiry needs no sleeping.
+    fixture = await startHub(nats, { now: () => new Date(Date.now() + offsetMs) });
+    client = agentClient(fixture);
+  });
+
+  void after(async () => {
+    client?.close();
+    await fixture?.stop();
+    await nats?.close();
+  });
+
+  void it("lets exactly one of two agents racing for a single-use token register", async () => {
+    const { secret, id } = await createToken(fixture, { ttl: "1h" });
+    const results = await Promise.allSettled([register(client, secret, "race-a"), register(client, secret, "race-b")]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    assert.equal(won.length, 1, "exactly one registration succeeds");
+    assert.equal(lost.length, 1);
+    refused(GrpcStatus.UNAUTHENTICATED, `registration token ${id} has no uses left (1 of 1 used)`)(lost[0]?.reason);
+    const names = await clusterNames();
+    assert.equal(names.filter((n) => n.startsWith("race-")).length, 1, "only the winner has a cluster record");
+    assert.equal(await tokenUses(id), 1);
+  });
+
+  void it("lets exactly n of many racing agents use a token with n uses", async () => {
+    const { secret, id } = await createToken(fixture, { maxUses: 3 });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => register(client, secret, `crowd-${i}`)));
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 3);
+    for (const r of results) {
+      if (r.status === "rejected") refused(GrpcStatus.UNAUTHENTICATED, `registration token ${id} has no uses left (3 of 3 used)`)(r.reason);
+    }
+    assert.equal((await clusterNames()).filter((n) => n.startsWith("crowd-")).length, 3);
+  });
+
+  void it("refuses unknown, expired, revoked and used-up tokens with the protocol's messages, creating nothing", async () => {
+    const before = await clusterNames();
+
+    await assert.rejects(register(client, "gf_reg_" + "A".repeat(43), "unknown-1"), refused(GrpcStatus.UNAUTHENTICATED, "registration token is not valid"));
+    await assert.rejects(register(client, "not-a-token", "unknown-2"), refused(GrpcStatus.UNAUTHENTICATED, "registration token is not valid"));
+
+    const expiring = await createToken(fixture, { ttl: "30m" });
+    offsetMs = 31 * 60_000;
+    try {
+      await assert.rejects(
+        register(client, expiring.secret, "expired-1"),
+        refused(GrpcStatus.UNAUTHENTICATED, new RegExp(`^registration token ${expiring.id} expired at \\d{4}-\\d\\d-\\d\\dT`)),
+      );
+    } finally {
+      offsetMs = 0;
+    }
+
+    const revoked = await createToken(fixture, { ttl: 3600 });
+    const del = await api(fixture.baseUrl, "DELETE", `/api/v1/registration-tokens/${revoked.id}`, { token: fixture.adminToken });
+    assert.equal(del.status, 200);
+    await assert.rejects(register(client, revoked.secret, "revoked-1"), refused(GrpcStatus.UNAUTHENTICATED, `registration token ${revoked.id} was revoked`));
+
+    const twice = await createToken(fixture, { maxUses: 2 });
+    await register(client, twice.secret, "twice-1");
+    await register(client, twice.secret, "twice-2");
+    await assert.rejects(
+      register(client, twice.secret, "twice-3"),
+      refused(GrpcStatus.UNAUTHENTICATED, `registration token ${twice.id} has no uses left (2 of 2 used)`),
+    );
+
+    const after = await clusterNames();
+    assert.deepEqual(after.filter((n) => !before.includes(n)).sort(), ["twice-1", "twice-2"]);
+  });
+
+  void it("refuses a taken name or an invalid request without using the token", async () => {
+    const first = await createToken(fixture);
+    await register(client, first.secret, "taken");
+    const second = await createToken(fixture);
+    await assert.rejects(register(client, second.secret, "taken"), refused(GrpcStatus.ALREADY_EXISTS, "cluster name taken is already registered"));
+    await assert.rejects(register(client, second.secret, "Not_A_DNS_Label"), refused(GrpcStatus.INVALID_ARGUMENT, /cluster_name "Not_A_DNS_Label" is not a DNS label/));
+    await assert.rejects(
+      register(client, second.secret, "bad-labels", { labels: { "no spaces": "x" } }),
+      refused(GrpcStatus.INVALID_ARGUMENT, /labels: key "no spaces"/),
+    );
+    assert.equal(await tokenUses(second.id), 0, "a refused registration uses nothing");
+    await register(client, second.secret, "not-taken");
+    assert.equal(await tokenUses(second.id), 1);
+  });
+
+  void describe("a registered cluster", () => {
+    let registered: Awaited<ReturnType<typeof register>>;
+    const keys = agentKeys();
+    let admin: NatsConnection;
+    let desired: KV;
+
+    void before(async () => {
+      const { secret } = await createToken(fixture, { labels: { env: "prod", region: "eu" } });
+      registered = await register(client, secret, "prod-eu", { keys, labels: { env: "dev", team: "web" } });
+      admin = await connect({ servers: nats.lab.url, authenticator: credsAuthenticator(new TextEncoder().encode(nats.adminCreds)) });
+      desired = await new Kvm(admin).create("gitfleet_desired", { allow_direct: true });
+      await desired.put(`${registered.clusterId}.desired`, "mine");
+      await desired.put("cqqqqqqqqqqqqqqqqqqqq.desired", "someone else's");
+    });
+
+    void after(async () => {
+      await admin?.close();
+    });
+
+    void it("gets an id, the token's labels over its own, and its desired state location", () => {
+      assert.match(registered.clusterId, /^c[a-z2-7]{20}$/);
+      assert.equal(registered.clusterName, "prod-eu");
+      assert.deepEqual({ ...registered.labels }, { env: "prod", region: "eu", team: "web" });
+      assert.deepEqual({ kvBucket: registered.desiredState?.kvBucket, keyPrefix: registered.desiredState?.keyPrefix }, {
+        kvBucket: "gitfleet_desired",
+        keyPrefix: registered.clusterId,
+      });
+      assert.equal(registered.heartbeatIntervalSeconds, 15);
+      const creds = registered.credentials;
+      assert.ok(creds?.grpcToken.startsWith("gf_agt_"));
+      assert.deepEqual(creds?.natsServers, [nats.lab.url]);
+      assert.equal(creds?.natsInboxPrefix, `_INBOX_${registered.clusterId}`);
+    });
+
+    void it("can read its own key space with its NATS JWT and nothing else", async () => {
+      const creds = registered.credentials;
+      assert.ok(creds);
+      const nc = await connect({
+        servers: creds.natsServers,
+        authenticator: jwtAuthenticator(creds.natsUserJwt, keys.nats.getSeed()),
+        inboxPrefix: creds.natsInboxPrefix,
+      });
+      try {
+        const kv = await new Kvm(nc).open("gitfleet_desired", { allow_direct: true });
+        assert.equal((await kv.get(`${registered.clusterId}.desired`))?.string(), "mine");
+        await assert.rejects(kv.get("cqqqqqqqqqqqqqqqqqqqq.desired"), /permissions violation/i);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    void it("cannot connect to NATS with its JWT but another key", async () => {
+      const creds = registered.credentials;
+      assert.ok(creds);
+      await assert.rejects(
+        connect({
+          servers: creds.natsServers,
+          authenticator: jwtAuthenticator(creds.natsUserJwt, agentKeys().nats.getSeed()),
+          inboxPrefix: creds.natsInboxPrefix,
+          reconnect: false,
+        }),
+      );
+    });
+  });
+});
