@@ -27,6 +27,8 @@ export interface FleetOptions {
   credentialTtlMs?: number;
   /** Log level of the hub and agents (written to files in the lab folder); default "debug". */
   logLevel?: string;
+  /** Call the hub's webhook after every push to the Git server, as a Git host would. */
+  webhookOnPush?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -54,6 +56,8 @@ export interface Fleet {
   cluster(name: string): LabClusterInfo;
   /** Writes files (path -> content, null deletes) in the fleet repo, commits and pushes; returns the sha. */
   commit(files: Record<string, string | null>, message: string): Promise<string>;
+  /** The commit at the head of the fleet repository's main branch. */
+  head(): Promise<string>;
   /** Calls the hub's push webhook, signed as a Git host would. */
   webhook(): Promise<Response>;
   /** Stops the hub and starts a new one on the same ports and NATS (a hub restart). */
@@ -64,7 +68,13 @@ export interface Fleet {
 
 /** Starts the lab, the fleet repository and a hub (gRPC over TLS with a self-signed certificate). */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
-  const lab = await startLab({ clusterNames: options.clusters, seeds: { fleet: options.seed }, ...(options.progress ? { progress: options.progress } : {}) });
+  let onPush: (() => Promise<unknown>) | undefined;
+  const lab = await startLab({
+    clusterNames: options.clusters,
+    seeds: { fleet: options.seed },
+    ...(options.webhookOnPush ? { onPush: async () => void (await onPush?.()) } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+  });
   const agents: Agent[] = [];
   try {
     const work = await mkdtemp(join(tmpdir(), "gitfleet-fleet-"));
@@ -98,7 +108,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     httpPort = hub.httpPort;
     grpcPort = hub.grpcPort;
     const hubUrl = `http://127.0.0.1:${httpPort}`;
-    const grpcAddress = `127.0.0.1:${grpcPort}`;
+    // A host name, not an IP: TLS clients may not send an IP address as the server name (SNI).
+    const grpcAddress = `localhost:${grpcPort}`;
     const api = createHubClient({ url: hubUrl, token: adminToken });
 
     const repo = join(work, "fleet");
@@ -154,6 +165,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         await run("git", ["-C", repo, "push", "--quiet", "origin", "HEAD:main"]);
         return (await run("git", ["-C", repo, "rev-parse", "HEAD"])).stdout.trim();
       },
+      async head() {
+        const { stdout } = await run("git", ["ls-remote", info.git.url, "refs/heads/main"]);
+        return stdout.split(/\s/)[0] ?? "";
+      },
       async webhook() {
         const body = JSON.stringify({ ref: "refs/heads/main" });
         const signature = `sha256=${createHmac("sha256", webhookSecret).update(body).digest("hex")}`;
@@ -176,6 +191,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         await rm(work, { recursive: true, force: true });
       },
     };
+    onPush = () => fleet.webhook();
     return fleet;
   } catch (err) {
     await Promise.allSettled(agents.map((a) => a.stop()));

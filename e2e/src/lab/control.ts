@@ -64,7 +64,12 @@ export async function serveLabControl(lab: Lab, onStop: () => void): Promise<Lab
     get state() {
       return state;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive connections (fetch keeps them) would hold close() for seconds.
+        server.closeAllConnections();
+      }),
   };
 }
 

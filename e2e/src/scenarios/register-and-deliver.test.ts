@@ -58,8 +58,7 @@ describe("register a cluster with a token and deliver its desired state from Git
     seed = await mkdtemp(join(tmpdir(), "gitfleet-seed-"));
     await cp(demoFleet, seed, { recursive: true });
     fleet = await startFleet({ clusters: ["staging-us", "prod-us", "prod-eu"], seed });
-    head = await fleet.commit({ "README.md": "the demo fleet\n" }, "docs: say what this is");
-    await fleet.webhook();
+    head = await fleet.head();
   });
 
   after(async () => {
