@@ -142,6 +142,9 @@ function fakeHub(seen: Seen): ServiceImplementation<typeof AgentService> {
         }
       }
     },
+    renew() {
+      throw new RpcError(status.UNIMPLEMENTED, "not used by these tests");
+    },
   };
 }
 

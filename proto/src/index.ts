@@ -9,6 +9,8 @@ export {
   AgentKeysSchema,
   RegisterResponseSchema,
   CredentialsSchema,
+  RenewRequestSchema,
+  RenewResponseSchema,
   DesiredStateLocationSchema,
   DesiredStateSchema,
   SourceRefSchema,
@@ -41,6 +43,8 @@ export type {
   AgentKeys,
   RegisterResponse,
   Credentials,
+  RenewRequest,
+  RenewResponse,
   DesiredStateLocation,
   DesiredState,
   SourceRef,
@@ -104,6 +108,16 @@ export type {
 } from "./grpc-client.js";
 export { INTERNAL_ERROR_MESSAGE, RpcError, toRpcError, toStatus } from "./rpc-error.js";
 export type { RpcErrorOptions } from "./rpc-error.js";
+
+// The canonical text of a Renew signature, shared by the agent (signs) and the hub (verifies).
+export {
+  RENEW_MAX_CLOCK_SKEW_MS,
+  RENEW_SIGNATURE_CONTEXT,
+  renewSignaturePayload,
+  renewSignatureText,
+  renewSignedAtMs,
+} from "./renew-signature.js";
+export type { RenewSignedFields } from "./renew-signature.js";
 
 // Payload helpers for desired state in JetStream.
 export {

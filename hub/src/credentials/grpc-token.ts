@@ -54,7 +54,7 @@ export function verifyGrpcToken(key: Uint8Array, token: string, now: Date): Grpc
   if (parsed.exp * 1000 <= now.getTime()) {
     throw new HubError(
       "unauthenticated",
-      `gRPC credential of cluster ${parsed.cid} expired at ${new Date(parsed.exp * 1000).toISOString()}; the agent must register again`,
+      `gRPC credential of cluster ${parsed.cid} expired at ${new Date(parsed.exp * 1000).toISOString()}; the agent renews its credentials with Renew`,
     );
   }
   return parsed;

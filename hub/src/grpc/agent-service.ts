@@ -1,4 +1,4 @@
-// The hub's AgentService: Register and Connect, the sessions they open, and the
+// The hub's AgentService: Register, Connect and Renew, the sessions Connect opens, and the
 // commands the rest of the hub sends through them.
 import { GrpcStatus, RpcError, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
 import type { Logger } from "pino";
@@ -8,6 +8,7 @@ import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
 import { connect } from "./connect-stream.js";
 import { register } from "./register.js";
+import { renew } from "./renew.js";
 import { toAgentRpcError } from "./rpc-errors.js";
 import { createSessionRegistry, type SessionRegistry } from "./sessions.js";
 
@@ -103,6 +104,17 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
         },
         call,
       ),
+    renew: async (request, call) => {
+      try {
+        return await renew({ clusters: options.clusters, issuer: options.issuer, logger, now }, request);
+      } catch (err) {
+        logger.info(
+          { clusterId: request.clusterId.slice(0, 64), peer: call.getPeer(), reason: err instanceof Error ? err.message : String(err) },
+          "Renew refused",
+        );
+        throw toAgentRpcError(err);
+      }
+    },
   };
 
   return {

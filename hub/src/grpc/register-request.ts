@@ -18,7 +18,11 @@ export interface ValidRegisterRequest {
   signingPublicKey: string;
 }
 
-function nkeyProblem(key: string, wantPrefix: string | undefined): string | undefined {
+/**
+ * What is wrong with a public nkey an agent sent, or undefined when it is valid; with
+ * `wantPrefix` "U" it must also be a user key.
+ */
+export function nkeyProblem(key: string, wantPrefix: string | undefined): string | undefined {
   if (key.length === 0) return "is missing";
   try {
     fromPublic(key);

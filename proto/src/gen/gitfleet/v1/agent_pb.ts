@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gitfleet/v1/agent.proto.
  */
 export const file_gitfleet_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIrMCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKZAQoLQ3JlZGVudGlhbHMSFQoNbmF0c191c2VyX2p3dBgBIAEoCRISCgpncnBjX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5hdHNfc2VydmVycxgEIAMoCRIZChFuYXRzX2luYm94X3ByZWZpeBgFIAEoCSI9ChREZXNpcmVkU3RhdGVMb2NhdGlvbhIRCglrdl9idWNrZXQYASABKAkSEgoKa2V5X3ByZWZpeBgCIAEoCSK3AQoMRGVzaXJlZFN0YXRlEhAKCHJldmlzaW9uGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSJwoHYnVuZGxlcxgDIAMoCzIWLmdpdGZsZWV0LnYxLkJ1bmRsZVJlZhIwCgxwdWJsaXNoZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnNvdXJjZRgFIAEoCzIWLmdpdGZsZWV0LnYxLlNvdXJjZVJlZiI/CglTb3VyY2VSZWYSEgoKcmVwb3NpdG9yeRgBIAEoCRIOCgZicmFuY2gYAiABKAkSDgoGY29tbWl0GAMgASgJImgKCUJ1bmRsZVJlZhIMCgRuYW1lGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIOCgZjaHVua3MYAyABKA0SDAoEc2l6ZRgEIAEoBBIQCghyZXZpc2lvbhgFIAEoCRINCgVzdGFnZRgGIAEoCSJZCg1CdW5kbGVQYXlsb2FkEgwKBG5hbWUYASABKAkSDwoHb2JqZWN0cxgCIAMoDBIpCgZwb2xpY3kYAyABKAsyGS5naXRmbGVldC52MS5CdW5kbGVQb2xpY3kiZwoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkisAEKDEFnZW50TWVzc2FnZRIrCgZzdGF0dXMYASABKAsyGS5naXRmbGVldC52MS5TdGF0dXNSZXBvcnRIABIrCgloZWFydGJlYXQYAiABKAsyFi5naXRmbGVldC52MS5IZWFydGJlYXRIABI+ChNjcmVkZW50aWFsc19yZXF1ZXN0GAMgASgLMh8uZ2l0ZmxlZXQudjEuQ3JlZGVudGlhbHNSZXF1ZXN0SABCBgoEa2luZCJwCglIZWFydGJlYXQSKwoHc2VudF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRb2JzZXJ2ZWRfcmV2aXNpb24YAiABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgDIAEoBCIUChJDcmVkZW50aWFsc1JlcXVlc3QiggIKDFN0YXR1c1JlcG9ydBIZChFvYnNlcnZlZF9yZXZpc2lvbhgBIAEoCRIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAIgASgEEioKB2J1bmRsZXMYAyADKAsyGS5naXRmbGVldC52MS5CdW5kbGVTdGF0dXMSKgoKY29uZGl0aW9ucxgEIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIvCgtyZXBvcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWdlbnRfdmVyc2lvbhgGIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YByABKAki3wIKDEJ1bmRsZVN0YXR1cxIMCgRuYW1lGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoCRIkCgRzeW5jGAQgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgFIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEi4KCXJlc291cmNlcxgGIAMoCzIbLmdpdGZsZWV0LnYxLlJlc291cmNlU3RhdHVzEg8KB21lc3NhZ2UYByABKAkSKgoKY29uZGl0aW9ucxgIIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIWCg5yZXNvdXJjZV9jb3VudBgJIAEoDRIVCg1kcmlmdGVkX2NvdW50GAogASgNEjMKD2xhc3RfYXBwbGllZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6gEKDlJlc291cmNlU3RhdHVzEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCRIkCgRzeW5jGAYgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgHIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEigKBWRyaWZ0GAggAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYCSABKAkiOwoMRHJpZnRlZEZpZWxkEgwKBHBhdGgYASABKAkSDwoHZGVzaXJlZBgCIAEoCRIMCgRsaXZlGAMgASgJIqIBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIsCgZzdGF0dXMYAiABKA4yHC5naXRmbGVldC52MS5Db25kaXRpb25TdGF0dXMSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQBCgpIdWJNZXNzYWdlEj4KE3JlZnJlc2hfY3JlZGVudGlhbHMYASABKAsyHy5naXRmbGVldC52MS5SZWZyZXNoQ3JlZGVudGlhbHNIABIlCgZyZXN5bmMYAiABKAsyEy5naXRmbGVldC52MS5SZXN5bmNIABInCgd3ZWxjb21lGAMgASgLMhQuZ2l0ZmxlZXQudjEuV2VsY29tZUgAQgYKBGtpbmQicgoHV2VsY29tZRISCgpjbHVzdGVyX2lkGAEgASgJEiIKGmhlYXJ0YmVhdF9pbnRlcnZhbF9zZWNvbmRzGAIgASgNEi8KC3NlcnZlcl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDChJSZWZyZXNoQ3JlZGVudGlhbHMSLQoLY3JlZGVudGlhbHMYASABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscyIpCgZSZXN5bmMSDgoGcmVhc29uGAEgASgJEg8KB2J1bmRsZXMYAiADKAkqVgoJRHJpZnRNb2RlEhoKFkRSSUZUX01PREVfVU5TUEVDSUZJRUQQABIWChJEUklGVF9NT0RFX0NPUlJFQ1QQARIVChFEUklGVF9NT0RFX1JFUE9SVBACKqEBCglTeW5jU3RhdGUSGgoWU1lOQ19TVEFURV9VTlNQRUNJRklFRBAAEhUKEVNZTkNfU1RBVEVfU1lOQ0VEEAESGgoWU1lOQ19TVEFURV9PVVRfT0ZfU1lOQxACEhcKE1NZTkNfU1RBVEVfQVBQTFlJTkcQAxIVChFTWU5DX1NUQVRFX0ZBSUxFRBAEEhUKEVNZTkNfU1RBVEVfUFJVTkVEEAUqsgEKC0hlYWx0aFN0YXRlEhwKGEhFQUxUSF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEhFQUxUSF9TVEFURV9IRUFMVEhZEAESHAoYSEVBTFRIX1NUQVRFX1BST0dSRVNTSU5HEAISGQoVSEVBTFRIX1NUQVRFX0RFR1JBREVEEAMSGAoUSEVBTFRIX1NUQVRFX01JU1NJTkcQBBIYChRIRUFMVEhfU1RBVEVfVU5LTk9XThAFKogBCg9Db25kaXRpb25TdGF0dXMSIAocQ09ORElUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUNPTkRJVElPTl9TVEFUVVNfVFJVRRABEhoKFkNPTkRJVElPTl9TVEFUVVNfRkFMU0UQAhIcChhDT05ESVRJT05fU1RBVFVTX1VOS05PV04QAzKaAQoMQWdlbnRTZXJ2aWNlEkcKCFJlZ2lzdGVyEhwuZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0Gh0uZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXNwb25zZRJBCgdDb25uZWN0EhkuZ2l0ZmxlZXQudjEuQWdlbnRNZXNzYWdlGhcuZ2l0ZmxlZXQudjEuSHViTWVzc2FnZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIrMCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKZAQoLQ3JlZGVudGlhbHMSFQoNbmF0c191c2VyX2p3dBgBIAEoCRISCgpncnBjX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5hdHNfc2VydmVycxgEIAMoCRIZChFuYXRzX2luYm94X3ByZWZpeBgFIAEoCSKCAQoMUmVuZXdSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoJc2lnbmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzaWduYXR1cmUYAyABKAwSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYBCABKAkiPgoNUmVuZXdSZXNwb25zZRItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIj0KFERlc2lyZWRTdGF0ZUxvY2F0aW9uEhEKCWt2X2J1Y2tldBgBIAEoCRISCgprZXlfcHJlZml4GAIgASgJIrcBCgxEZXNpcmVkU3RhdGUSEAoIcmV2aXNpb24YASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBInCgdidW5kbGVzGAMgAygLMhYuZ2l0ZmxlZXQudjEuQnVuZGxlUmVmEjAKDHB1Ymxpc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGc291cmNlGAUgASgLMhYuZ2l0ZmxlZXQudjEuU291cmNlUmVmIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSJnCgxCdW5kbGVQb2xpY3kSJQoFZHJpZnQYASABKA4yFi5naXRmbGVldC52MS5EcmlmdE1vZGUSDgoGaWdub3JlGAIgAygJEg0KBXBydW5lGAMgASgIEhEKCW5hbWVzcGFjZRgEIAEoCSKwAQoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIAEIGCgRraW5kInAKCUhlYXJ0YmVhdBIrCgdzZW50X2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFvYnNlcnZlZF9yZXZpc2lvbhgCIAEoCRIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAMgASgEIhQKEkNyZWRlbnRpYWxzUmVxdWVzdCKCAgoMU3RhdHVzUmVwb3J0EhkKEW9ic2VydmVkX3JldmlzaW9uGAEgASgJEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAQSKgoHYnVuZGxlcxgDIAMoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVN0YXR1cxIqCgpjb25kaXRpb25zGAQgAygLMhYuZ2l0ZmxlZXQudjEuQ29uZGl0aW9uEi8KC3JlcG9ydGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1hZ2VudF92ZXJzaW9uGAYgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgHIAEoCSLfAgoMQnVuZGxlU3RhdHVzEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEhAKCHJldmlzaW9uGAMgASgJEiQKBHN5bmMYBCABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAUgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSLgoJcmVzb3VyY2VzGAYgAygLMhsuZ2l0ZmxlZXQudjEuUmVzb3VyY2VTdGF0dXMSDwoHbWVzc2FnZRgHIAEoCRIqCgpjb25kaXRpb25zGAggAygLMhYuZ2l0ZmxlZXQudjEuQ29uZGl0aW9uEhYKDnJlc291cmNlX2NvdW50GAkgASgNEhUKDWRyaWZ0ZWRfY291bnQYCiABKA0SMwoPbGFzdF9hcHBsaWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLqAQoOUmVzb3VyY2VTdGF0dXMSDQoFZ3JvdXAYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJEiQKBHN5bmMYBiABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAcgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSKAoFZHJpZnQYCCADKAsyGS5naXRmbGVldC52MS5EcmlmdGVkRmllbGQSDwoHbWVzc2FnZRgJIAEoCSI7CgxEcmlmdGVkRmllbGQSDAoEcGF0aBgBIAEoCRIPCgdkZXNpcmVkGAIgASgJEgwKBGxpdmUYAyABKAkiogEKCUNvbmRpdGlvbhIMCgR0eXBlGAEgASgJEiwKBnN0YXR1cxgCIAEoDjIcLmdpdGZsZWV0LnYxLkNvbmRpdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRI4ChRsYXN0X3RyYW5zaXRpb25fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipAEKCkh1Yk1lc3NhZ2USPgoTcmVmcmVzaF9jcmVkZW50aWFscxgBIAEoCzIfLmdpdGZsZWV0LnYxLlJlZnJlc2hDcmVkZW50aWFsc0gAEiUKBnJlc3luYxgCIAEoCzITLmdpdGZsZWV0LnYxLlJlc3luY0gAEicKB3dlbGNvbWUYAyABKAsyFC5naXRmbGVldC52MS5XZWxjb21lSABCBgoEa2luZCJyCgdXZWxjb21lEhIKCmNsdXN0ZXJfaWQYASABKAkSIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYAiABKA0SLwoLc2VydmVyX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKElJlZnJlc2hDcmVkZW50aWFscxItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIikKBlJlc3luYxIOCgZyZWFzb24YASABKAkSDwoHYnVuZGxlcxgCIAMoCSpWCglEcmlmdE1vZGUSGgoWRFJJRlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRSSUZUX01PREVfQ09SUkVDVBABEhUKEURSSUZUX01PREVfUkVQT1JUEAIqoQEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lOQ19TVEFURV9TWU5DRUQQARIaChZTWU5DX1NUQVRFX09VVF9PRl9TWU5DEAISFwoTU1lOQ19TVEFURV9BUFBMWUlORxADEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAQSFQoRU1lOQ19TVEFURV9QUlVORUQQBSqyAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX0hFQUxUSFkQARIcChhIRUFMVEhfU1RBVEVfUFJPR1JFU1NJTkcQAhIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAxIYChRIRUFMVEhfU1RBVEVfTUlTU0lORxAEEhgKFEhFQUxUSF9TVEFURV9VTktOT1dOEAUqiAEKD0NvbmRpdGlvblN0YXR1cxIgChxDT05ESVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQ09ORElUSU9OX1NUQVRVU19UUlVFEAESGgoWQ09ORElUSU9OX1NUQVRVU19GQUxTRRACEhwKGENPTkRJVElPTl9TVEFUVVNfVU5LTk9XThADMtoBCgxBZ2VudFNlcnZpY2USRwoIUmVnaXN0ZXISHC5naXRmbGVldC52MS5SZWdpc3RlclJlcXVlc3QaHS5naXRmbGVldC52MS5SZWdpc3RlclJlc3BvbnNlEkEKB0Nvbm5lY3QSGS5naXRmbGVldC52MS5BZ2VudE1lc3NhZ2UaFy5naXRmbGVldC52MS5IdWJNZXNzYWdlKAEwARI+CgVSZW5ldxIZLmdpdGZsZWV0LnYxLlJlbmV3UmVxdWVzdBoaLmdpdGZsZWV0LnYxLlJlbmV3UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest is sent once per cluster; a restarted agent reuses the
@@ -90,8 +90,8 @@ export type AgentKeys = Message<"gitfleet.v1.AgentKeys"> & {
   natsUserPublicKey: string;
 
   /**
-   * Ed25519 public nkey the agent may use to sign requests ("U..." or raw
-   * base32); reserved for proof-of-possession of the gRPC credential.
+   * Ed25519 public nkey the agent signs requests with ("U..." or another
+   * public nkey); Renew proves possession of its private half.
    *
    * @generated from field: string signing_public_key = 2;
    */
@@ -159,7 +159,7 @@ export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*
 
 /**
  * Credentials are short-lived; the hub refreshes them over the Connect stream
- * before they expire.
+ * before they expire, and an agent without a stream renews them with Renew.
  *
  * @generated from message gitfleet.v1.Credentials
  */
@@ -206,6 +206,79 @@ export const CredentialsSchema: GenMessage<Credentials> = /*@__PURE__*/
   messageDesc(file_gitfleet_v1_agent, 3);
 
 /**
+ * RenewRequest proves that the caller holds the private half of the cluster's
+ * AgentKeys.signing_public_key. The signature is Ed25519 (an nkey signature)
+ * over the UTF-8 bytes of exactly these four lines, joined by "\n", with no
+ * trailing newline:
+ *
+ *   gitfleet-renew/v1
+ *   <cluster_id>
+ *   <signed_at as RFC 3339 UTC with milliseconds, e.g. 2026-05-01T12:00:00.000Z>
+ *   <nats_user_public_key, empty when not re-keying>
+ *
+ * The milliseconds are signed_at.nanos / 1e6 rounded down. The hub refuses a
+ * signed_at more than five minutes away from its own clock.
+ *
+ * @generated from message gitfleet.v1.RenewRequest
+ */
+export type RenewRequest = Message<"gitfleet.v1.RenewRequest"> & {
+  /**
+   * The cluster id from RegisterResponse.
+   *
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * When the agent signed the request.
+   *
+   * @generated from field: google.protobuf.Timestamp signed_at = 2;
+   */
+  signedAt?: Timestamp | undefined;
+
+  /**
+   * Ed25519 signature (64 bytes) over the canonical text above.
+   *
+   * @generated from field: bytes signature = 3;
+   */
+  signature: Uint8Array;
+
+  /**
+   * Optional re-key: a new NATS user public nkey ("U...") the new JWT is
+   * minted for. Empty keeps the current one.
+   *
+   * @generated from field: string nats_user_public_key = 4;
+   */
+  natsUserPublicKey: string;
+};
+
+/**
+ * Describes the message gitfleet.v1.RenewRequest.
+ * Use `create(RenewRequestSchema)` to create a new message.
+ */
+export const RenewRequestSchema: GenMessage<RenewRequest> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 4);
+
+/**
+ * RenewResponse carries fresh credentials, as RefreshCredentials does.
+ *
+ * @generated from message gitfleet.v1.RenewResponse
+ */
+export type RenewResponse = Message<"gitfleet.v1.RenewResponse"> & {
+  /**
+   * @generated from field: gitfleet.v1.Credentials credentials = 1;
+   */
+  credentials?: Credentials | undefined;
+};
+
+/**
+ * Describes the message gitfleet.v1.RenewResponse.
+ * Use `create(RenewResponseSchema)` to create a new message.
+ */
+export const RenewResponseSchema: GenMessage<RenewResponse> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 5);
+
+/**
  * DesiredStateLocation names the JetStream key space of one cluster.
  *
  * @generated from message gitfleet.v1.DesiredStateLocation
@@ -231,7 +304,7 @@ export type DesiredStateLocation = Message<"gitfleet.v1.DesiredStateLocation"> &
  * Use `create(DesiredStateLocationSchema)` to create a new message.
  */
 export const DesiredStateLocationSchema: GenMessage<DesiredStateLocation> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 4);
+  messageDesc(file_gitfleet_v1_agent, 6);
 
 /**
  * DesiredState is the pointer the hub publishes at "<key_prefix>.desired":
@@ -275,7 +348,7 @@ export type DesiredState = Message<"gitfleet.v1.DesiredState"> & {
  * Use `create(DesiredStateSchema)` to create a new message.
  */
 export const DesiredStateSchema: GenMessage<DesiredState> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 5);
+  messageDesc(file_gitfleet_v1_agent, 7);
 
 /**
  * SourceRef says where a revision came from.
@@ -304,7 +377,7 @@ export type SourceRef = Message<"gitfleet.v1.SourceRef"> & {
  * Use `create(SourceRefSchema)` to create a new message.
  */
 export const SourceRefSchema: GenMessage<SourceRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 6);
+  messageDesc(file_gitfleet_v1_agent, 8);
 
 /**
  * BundleRef points at one bundle's payload for one cluster.
@@ -359,7 +432,7 @@ export type BundleRef = Message<"gitfleet.v1.BundleRef"> & {
  * Use `create(BundleRefSchema)` to create a new message.
  */
 export const BundleRefSchema: GenMessage<BundleRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 7);
+  messageDesc(file_gitfleet_v1_agent, 9);
 
 /**
  * BundlePayload is the rendered content of one bundle for one cluster.
@@ -390,7 +463,7 @@ export type BundlePayload = Message<"gitfleet.v1.BundlePayload"> & {
  * Use `create(BundlePayloadSchema)` to create a new message.
  */
 export const BundlePayloadSchema: GenMessage<BundlePayload> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 8);
+  messageDesc(file_gitfleet_v1_agent, 10);
 
 /**
  * BundlePolicy carries fleet.yaml's per-bundle options to the agent.
@@ -428,7 +501,7 @@ export type BundlePolicy = Message<"gitfleet.v1.BundlePolicy"> & {
  * Use `create(BundlePolicySchema)` to create a new message.
  */
 export const BundlePolicySchema: GenMessage<BundlePolicy> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 9);
+  messageDesc(file_gitfleet_v1_agent, 11);
 
 /**
  * AgentMessage is one message on the agent's side of Connect.
@@ -465,7 +538,7 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
  * Use `create(AgentMessageSchema)` to create a new message.
  */
 export const AgentMessageSchema: GenMessage<AgentMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 10);
+  messageDesc(file_gitfleet_v1_agent, 12);
 
 /**
  * Heartbeat says the agent is alive and what it runs.
@@ -494,7 +567,7 @@ export type Heartbeat = Message<"gitfleet.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 11);
+  messageDesc(file_gitfleet_v1_agent, 13);
 
 /**
  * CredentialsRequest asks the hub for fresh credentials (e.g. after a clock
@@ -510,7 +583,7 @@ export type CredentialsRequest = Message<"gitfleet.v1.CredentialsRequest"> & {
  * Use `create(CredentialsRequestSchema)` to create a new message.
  */
 export const CredentialsRequestSchema: GenMessage<CredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 12);
+  messageDesc(file_gitfleet_v1_agent, 14);
 
 /**
  * StatusReport is the agent's condensed view of its cluster; sent on change.
@@ -559,7 +632,7 @@ export type StatusReport = Message<"gitfleet.v1.StatusReport"> & {
  * Use `create(StatusReportSchema)` to create a new message.
  */
 export const StatusReportSchema: GenMessage<StatusReport> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 13);
+  messageDesc(file_gitfleet_v1_agent, 15);
 
 /**
  * BundleStatus is the state of one bundle in one cluster.
@@ -636,7 +709,7 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
  * Use `create(BundleStatusSchema)` to create a new message.
  */
 export const BundleStatusSchema: GenMessage<BundleStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 14);
+  messageDesc(file_gitfleet_v1_agent, 16);
 
 /**
  * ResourceStatus is the state of one object the agent manages.
@@ -697,7 +770,7 @@ export type ResourceStatus = Message<"gitfleet.v1.ResourceStatus"> & {
  * Use `create(ResourceStatusSchema)` to create a new message.
  */
 export const ResourceStatusSchema: GenMessage<ResourceStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 15);
+  messageDesc(file_gitfleet_v1_agent, 17);
 
 /**
  * DriftedField names one field that drifted, as a JSON pointer, with both
@@ -727,7 +800,7 @@ export type DriftedField = Message<"gitfleet.v1.DriftedField"> & {
  * Use `create(DriftedFieldSchema)` to create a new message.
  */
 export const DriftedFieldSchema: GenMessage<DriftedField> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 16);
+  messageDesc(file_gitfleet_v1_agent, 18);
 
 /**
  * Condition follows the Kubernetes condition convention.
@@ -766,7 +839,7 @@ export type Condition = Message<"gitfleet.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 17);
+  messageDesc(file_gitfleet_v1_agent, 19);
 
 /**
  * HubMessage is one message on the hub's side of Connect.
@@ -803,7 +876,7 @@ export type HubMessage = Message<"gitfleet.v1.HubMessage"> & {
  * Use `create(HubMessageSchema)` to create a new message.
  */
 export const HubMessageSchema: GenMessage<HubMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 18);
+  messageDesc(file_gitfleet_v1_agent, 20);
 
 /**
  * Welcome is the hub's first message on a new stream.
@@ -832,7 +905,7 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 19);
+  messageDesc(file_gitfleet_v1_agent, 21);
 
 /**
  * RefreshCredentials replaces the agent's credentials.
@@ -851,7 +924,7 @@ export type RefreshCredentials = Message<"gitfleet.v1.RefreshCredentials"> & {
  * Use `create(RefreshCredentialsSchema)` to create a new message.
  */
 export const RefreshCredentialsSchema: GenMessage<RefreshCredentials> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 20);
+  messageDesc(file_gitfleet_v1_agent, 22);
 
 /**
  * Resync asks the agent to re-read its desired state and re-apply it.
@@ -877,7 +950,7 @@ export type Resync = Message<"gitfleet.v1.Resync"> & {
  * Use `create(ResyncSchema)` to create a new message.
  */
 export const ResyncSchema: GenMessage<Resync> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 21);
+  messageDesc(file_gitfleet_v1_agent, 23);
 
 /**
  * @generated from enum gitfleet.v1.DriftMode
@@ -1050,6 +1123,21 @@ export const AgentService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof AgentMessageSchema;
     output: typeof HubMessageSchema;
+  },
+  /**
+   * Renew exchanges proof of possession of the agent's signing key for fresh
+   * credentials, without a gRPC credential (an agent cut off from the hub for
+   * longer than the credentials' lifetime holds only expired ones). It is
+   * refused with UNAUTHENTICATED when the cluster is not registered (unknown
+   * or deleted), the signature does not verify, or signed_at is more than five
+   * minutes away from the hub's clock.
+   *
+   * @generated from rpc gitfleet.v1.AgentService.Renew
+   */
+  renew: {
+    methodKind: "unary";
+    input: typeof RenewRequestSchema;
+    output: typeof RenewResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_gitfleet_v1_agent, 0);

@@ -1,0 +1,26 @@
+// Proof of possession for AgentService.Renew: the agent signs the protocol's canonical text
+// with its signing nkey, so the hub renews its credentials without any other secret.
+import { fromSeed } from "@nats-io/nkeys";
+import { renewSignaturePayload, timestampFromDate } from "@gitfleet/proto";
+import type { RenewRequestInit } from "./hub-client.js";
+
+/** Who signs a Renew request: the cluster id and the agent's signing seed ("SU..."). */
+export interface RenewSigner {
+  clusterId: string;
+  signingSeed: string;
+}
+
+/**
+ * Builds a RenewRequest signed at `now` (ms since the epoch). `natsUserPublicKey` re-keys the
+ * NATS user; empty (the default) keeps the registered one.
+ */
+export function signRenewRequest(signer: RenewSigner, now: number, natsUserPublicKey = ""): RenewRequestInit {
+  const signedAt = timestampFromDate(new Date(now));
+  const key = fromSeed(new TextEncoder().encode(signer.signingSeed));
+  try {
+    const signature = key.sign(renewSignaturePayload({ clusterId: signer.clusterId, signedAt, natsUserPublicKey }));
+    return { clusterId: signer.clusterId, signedAt, signature, natsUserPublicKey };
+  } finally {
+    key.clear();
+  }
+}
