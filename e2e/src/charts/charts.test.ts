@@ -1,0 +1,178 @@
+// The Helm charts as an operator meets them: they lint, they render for every values file under
+// ci/, a missing required value stops helm with a message that names it, and a real
+// kube-apiserver accepts every object they render (server-side dry-run: validated and admitted,
+// nothing stored).
+import { strict as assert } from "node:assert";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { kubeConfigFor } from "../kube-client.js";
+import { startKubeApiserver, type KubeApiserver } from "../lab/kube.js";
+import { applyObjects, ensureNamespaces } from "./cluster.js";
+import { HelmError, chartsDir, ciValuesFiles, findObject, helmBinary, helmLint, helmTemplate, type ChartName, type RenderedObject } from "./helm.js";
+
+const kubeBinary = process.env["GITFLEET_KUBE_APISERVER_BIN"];
+const skip = !helmBinary()
+  ? "GITFLEET_HELM_BIN is not set (path of the pinned helm binary; `npm test` builds it)"
+  : !kubeBinary
+    ? "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)"
+    : false;
+
+/** Where each chart is installed in these tests, and the namespaces its values files name. */
+const installs: Record<ChartName, { namespace: string; extraNamespaces: string[] }> = {
+  "gitfleet-agent": { namespace: "gitfleet-system", extraNamespaces: ["team-a-web", "team-a-jobs"] },
+  "gitfleet-hub": { namespace: "gitfleet", extraNamespaces: [] },
+};
+
+type Json = Record<string, unknown>;
+const at = (value: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((v, key) => (typeof v === "object" && v !== null ? (v as Json)[key as string] : undefined), value);
+
+function podSpec(deployment: RenderedObject): Json {
+  return at(deployment, "spec", "template", "spec") as Json;
+}
+
+function containerEnv(deployment: RenderedObject): Map<string, Json> {
+  const container = at(podSpec(deployment), "containers", 0) as Json;
+  return new Map((container["env"] as Json[]).map((e) => [e["name"] as string, e]));
+}
+
+/** What every Deployment of both charts must hold, whatever the values. */
+function assertHardened(deployment: RenderedObject): void {
+  const pod = podSpec(deployment);
+  const container = at(pod, "containers", 0) as Json;
+  assert.equal(at(pod, "securityContext", "runAsNonRoot"), true, "the pod runs as non-root");
+  assert.equal(at(container, "securityContext", "readOnlyRootFilesystem"), true, "the root filesystem is read-only");
+  assert.equal(at(container, "securityContext", "allowPrivilegeEscalation"), false);
+  assert.deepEqual(at(container, "securityContext", "capabilities", "drop"), ["ALL"]);
+  assert.ok(at(container, "resources", "requests", "memory") && at(container, "resources", "limits", "memory"), "requests and limits");
+  assert.equal(at(container, "livenessProbe", "httpGet", "path"), "/healthz");
+  assert.equal(at(container, "readinessProbe", "httpGet", "path"), "/readyz");
+}
+
+describe("the Helm charts", { skip, timeout: 300_000 }, () => {
+  let dir: string;
+  let kas: KubeApiserver;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gitfleet-charts-"));
+    kas = await startKubeApiserver({ name: "charts", binary: kubeBinary ?? "", dir });
+    const kc = kubeConfigFor(kas);
+    await ensureNamespaces(kc, Object.values(installs).flatMap((i) => [i.namespace, ...i.extraNamespaces]));
+  });
+
+  after(async () => {
+    await kas?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const chart of ["gitfleet-agent", "gitfleet-hub"] as const) {
+    it(`${chart}: lints, renders for every ci/ values file, and the API server accepts every object`, async () => {
+      const files = await ciValuesFiles(chart);
+      assert.ok(files.length >= 2, `${chart} has values files under ci/`);
+      for (const file of files) {
+        await helmLint({ chart, valuesFiles: [file] });
+        const objects = await helmTemplate({ chart, release: chart, namespace: installs[chart].namespace, valuesFiles: [file] });
+        assertHardened(findObject(objects, "Deployment"));
+        try {
+          await applyObjects(kubeConfigFor(kas), objects, { dryRun: true });
+        } catch (error) {
+          assert.fail(`${basename(file)}: ${(error as Error).message}`);
+        }
+      }
+    });
+  }
+
+  it("the dry-run refuses what the API server would refuse: a misspelled field is not dropped on the way", async () => {
+    const objects = await helmTemplate({
+      chart: "gitfleet-agent",
+      release: "gitfleet-agent",
+      namespace: "gitfleet-system",
+      valuesFiles: [join(dirnameOf("gitfleet-agent"), "cluster-values.yaml")],
+    });
+    const deployment = structuredClone(findObject(objects, "Deployment"));
+    (deployment["spec"] as Json)["replica"] = 2;
+    await assert.rejects(applyObjects(kubeConfigFor(kas), [deployment], { dryRun: true }), /\.spec\.replica: field not declared in schema/);
+  });
+
+  it("gitfleet-agent: grants cluster-wide or per-namespace rights by rbac.mode, and its own namespace's in both", async () => {
+    const render = (name: string) =>
+      helmTemplate({
+        chart: "gitfleet-agent",
+        release: "gitfleet-agent",
+        namespace: "gitfleet-system",
+        valuesFiles: [join(dirnameOf("gitfleet-agent"), `${name}-values.yaml`)],
+      });
+
+    const cluster = await render("cluster");
+    assert.deepEqual(cluster.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata.name), ["gitfleet-agent-gitfleet-system"]);
+    assert.deepEqual(cluster.filter((o) => o.kind === "Role").map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ["gitfleet-system/gitfleet-agent-self"]);
+    const env = containerEnv(findObject(cluster, "Deployment"));
+    assert.equal(env.get("GITFLEET_LABELS")?.["value"], "env=prod,region=eu");
+    assert.equal(env.get("GITFLEET_LEADER_ELECT")?.["value"], "false");
+    assert.equal(at(env.get("GITFLEET_TOKEN"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-registration");
+    assert.equal(at(findObject(cluster, "Secret"), "stringData", "hub"), "hub.gitfleet.example:443");
+
+    const namespaced = await render("namespaced");
+    assert.equal(namespaced.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding").length, 0, "no cluster-wide rights");
+    assert.deepEqual(
+      namespaced.filter((o) => o.kind === "RoleBinding").map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort(),
+      ["gitfleet-system/gitfleet-agent-self", "team-a-jobs/gitfleet-agent", "team-a-web/gitfleet-agent"],
+    );
+    const tenantRole = findObject(namespaced.filter((o) => o.metadata.namespace === "team-a-web"), "Role");
+    assert.ok(!JSON.stringify(tenantRole["rules"]).includes("escalate"), "allowRbacEscalation=false grants no bind/escalate");
+    assert.equal(containerEnv(findObject(namespaced, "Deployment")).get("GITFLEET_HUB_CA")?.["value"], "/etc/gitfleet/hub-ca/ca.crt");
+
+    const ha = await render("ha");
+    const deployment = findObject(ha, "Deployment");
+    assert.equal(at(deployment, "spec", "replicas"), 2);
+    assert.equal(containerEnv(deployment).get("GITFLEET_LEADER_ELECT")?.["value"], "true", "two replicas elect a leader");
+    assert.equal(ha.filter((o) => o.kind === "Secret").length, 0, "an existing Secret is referenced, not created");
+    assert.equal(at(containerEnv(deployment).get("GITFLEET_HUB"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-bootstrap");
+    assert.equal(at(podSpec(deployment), "serviceAccountName"), "fleet-agent");
+  });
+
+  it("gitfleet-hub: maps its values onto the hub's settings, files for the NATS secrets and TLS", async () => {
+    const objects = await helmTemplate({
+      chart: "gitfleet-hub",
+      release: "gitfleet-hub",
+      namespace: "gitfleet",
+      valuesFiles: [join(dirnameOf("gitfleet-hub"), "full-values.yaml")],
+    });
+    const deployment = findObject(objects, "Deployment");
+    const env = containerEnv(deployment);
+    assert.equal(at(deployment, "spec", "replicas"), 3);
+    assert.equal(env.get("GITFLEET_NATS_CREDS")?.["value"], "/etc/gitfleet/nats/hub.creds");
+    assert.equal(env.get("GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE")?.["value"], "/etc/gitfleet/nats/signing.seed");
+    assert.equal(env.get("GITFLEET_GRPC_TLS_CERT")?.["value"], "/etc/gitfleet/tls/tls.crt");
+    assert.equal(at(env.get("GITFLEET_GIT_PASSWORD"), "valueFrom", "secretKeyRef", "name"), "gitfleet-fleet-repo");
+    assert.equal(at(env.get("GITFLEET_ADMIN_TOKEN"), "valueFrom", "secretKeyRef", "key"), "admin-token");
+    assert.equal(at(deployment, "spec", "template", "metadata", "annotations", "prometheus.io/scrape"), "true");
+    assert.deepEqual(objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name), ["gitfleet-hub", "gitfleet-hub-grpc"]);
+    assert.equal(findObject(objects, "PodDisruptionBudget").metadata.name, "gitfleet-hub");
+    assert.equal(at(findObject(objects, "ServiceAccount"), "automountServiceAccountToken"), false, "the hub never calls the Kubernetes API");
+  });
+
+  it("stops with a message naming a missing required value", async () => {
+    const refused = async (chart: ChartName, values: Record<string, unknown>, message: RegExp) => {
+      await assert.rejects(helmTemplate({ chart, release: chart, namespace: "default", values }), (error: unknown) => {
+        assert.ok(error instanceof HelmError, String(error));
+        assert.match(error.stderr, message);
+        return true;
+      });
+    };
+    await refused("gitfleet-hub", {}, /nats\.credentialsSecret is required/);
+    await refused("gitfleet-hub", { nats: { credentialsSecret: "s" } }, /nats\.url is required/);
+    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, tls: { enabled: true } }, /tls\.secretName is required/);
+    await refused("gitfleet-agent", { hub: { address: "h:1" } }, /clusterName is required/);
+    await refused("gitfleet-agent", { clusterName: "c" }, /hub\.address is required/);
+    await refused("gitfleet-agent", { clusterName: "c", hub: { address: "h:1" }, rbac: { mode: "namespaced" } }, /rbac\.namespaces must list/);
+    await refused("gitfleet-agent", { clusterName: "c", hub: { address: "h:1" }, rbac: { mode: "everything" } }, /rbac\/mode.*must be one of/);
+    await refused("gitfleet-agent", { clusterName: "c", hub: { address: "h:1", tls: { mode: "ca" } } }, /hub\.tls\.caSecret\.name is required/);
+  });
+});
+
+function dirnameOf(chart: ChartName): string {
+  return join(chartsDir, chart, "ci");
+}
