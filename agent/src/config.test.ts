@@ -50,6 +50,20 @@ describe("agent configuration", () => {
     assert.deepEqual(run(["--plaintext"]).tls, { mode: "plaintext" });
   });
 
+  it("serves the probes on :8081 unless told otherwise, and elects a leader only when asked", () => {
+    const defaults = run([]);
+    assert.equal(defaults.healthAddress, ":8081");
+    assert.equal(defaults.leaderElect, false);
+    assert.equal(run(["--health-addr", "127.0.0.1:9000"]).healthAddress, "127.0.0.1:9000");
+    assert.equal(run([], { GITFLEET_HEALTH_ADDR: "[::1]:0" }).healthAddress, "[::1]:0");
+    assert.equal(run(["--health-addr=off"]).healthAddress, undefined);
+    assert.equal(run(["--leader-elect"]).leaderElect, true);
+    assert.equal(run([], { GITFLEET_LEADER_ELECT: "true" }).leaderElect, true);
+    fails(["--health-addr", "8081"], /--health-addr "8081" is not a \[HOST\]:PORT address/);
+    fails([], /GITFLEET_HEALTH_ADDR ":99999" is not/, { GITFLEET_HEALTH_ADDR: ":99999" });
+    fails([], /GITFLEET_LEADER_ELECT must be true or false/, { GITFLEET_LEADER_ELECT: "sometimes" });
+  });
+
   it("answers --help and --version", () => {
     assert.deepEqual(parseCommand(["--help"], {}), { kind: "help" });
     assert.deepEqual(parseCommand(["--version"], {}), { kind: "version" });

@@ -24,6 +24,10 @@ export interface AgentConfig {
   tls: HubTlsConfig;
   logLevel: string;
   reconcileIntervalMs: number;
+  /** "[host]:port" of the /healthz and /readyz server; undefined when turned off. */
+  healthAddress: string | undefined;
+  /** Elect a leader among replicas on the Lease gitfleet-agent before doing anything. */
+  leaderElect: boolean;
 }
 
 /** What the command line asks for. */
@@ -46,6 +50,8 @@ const flags: Record<string, FlagSpec> = {
   plaintext: { env: "GITFLEET_PLAINTEXT", boolean: true },
   "log-level": { env: "GITFLEET_LOG_LEVEL" },
   "reconcile-interval": { env: "GITFLEET_RECONCILE_INTERVAL" },
+  "health-addr": { env: "GITFLEET_HEALTH_ADDR" },
+  "leader-elect": { env: "GITFLEET_LEADER_ELECT", boolean: true },
 };
 
 /** The --help text. */
@@ -66,6 +72,9 @@ Options (environment variable in brackets):
   --insecure-skip-tls-verify    do not verify the hub's certificate [GITFLEET_INSECURE_SKIP_TLS_VERIFY]
   --plaintext                   no TLS to the hub (loopback and tests only) [GITFLEET_PLAINTEXT]
   --reconcile-interval DURATION re-apply period, e.g. 30s, 2m; default 30s [GITFLEET_RECONCILE_INTERVAL]
+  --health-addr [HOST]:PORT     serve GET /healthz and /readyz there; default :8081, "off" for none [GITFLEET_HEALTH_ADDR]
+  --leader-elect                run as one of several replicas: only the holder of the Lease
+                                gitfleet-agent in the agent's namespace works, the others stand by [GITFLEET_LEADER_ELECT]
   --log-level LEVEL             trace, debug, info, warn, error; default info [GITFLEET_LOG_LEVEL]
   --help, --version
 `;
@@ -74,6 +83,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 const LABEL_VALUE = /^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
 /**
@@ -125,6 +135,8 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     tls: { mode: "system" },
     logLevel: "info",
     reconcileIntervalMs: 30_000,
+    healthAddress: ":8081",
+    leaderElect: bool("leader-elect"),
   };
   const hub = read("hub");
   if (hub) {
@@ -169,6 +181,13 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   }
   const interval = read("reconcile-interval");
   if (interval) config.reconcileIntervalMs = parseDuration(interval.value, interval.source);
+  const health = read("health-addr");
+  if (health) {
+    if (health.value === "off") config.healthAddress = undefined;
+    else if (!HOST_PORT.test(health.value) || Number(health.value.slice(health.value.lastIndexOf(":") + 1)) > 65_535) {
+      throw new ConfigError(`${health.source} "${health.value}" is not a [HOST]:PORT address (e.g. :8081 or 127.0.0.1:8081) or "off"`);
+    } else config.healthAddress = health.value;
+  }
   return { kind: "run", config };
 }
 

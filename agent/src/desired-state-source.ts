@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { pino } from "pino";
 import { createBackoff } from "./backoff.js";
 import type { Backoff } from "./backoff.js";
-import { systemClock } from "./clock.js";
+import { createWakeup, systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
 import type { DesiredStateSnapshot } from "./desired-state.js";
@@ -68,6 +68,8 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
   const pointerKey = `${options.keyPrefix}.desired`;
   const stopping = new AbortController();
+  // Cuts a retry wait short when new credentials arrive: the old ones may be why it failed.
+  const retryNow = createWakeup(clock);
   const encoder = new TextEncoder();
   let access = options.access;
   let current = options.initial;
@@ -104,6 +106,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       void nc.closed().then(() => watch.stop());
       logger.info({ servers: access.servers, key: pointerKey }, "watching the desired state");
       backoff.reset();
+      retryNow.clear();
       for await (const entry of watch) {
         if (signal.aborted) break;
         if (entry.operation !== "PUT") {
@@ -164,7 +167,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       if (abort.signal.aborted) continue;
       const delay = backoff.next();
       logger.debug({ retryInMs: delay }, "reconnecting to NATS");
-      await clock.sleep(delay, stopping.signal);
+      await retryNow.wait(delay, stopping.signal);
     }
   };
 
@@ -179,6 +182,11 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
     updateCredentials(next) {
       const sameRoute = next.inboxPrefix === access.inboxPrefix && next.servers.join(",") === access.servers.join(",");
       access = next;
+      if (!session?.nc || session.nc.isClosed()) {
+        // Between sessions, likely because NATS refused the expired credentials: retry at once.
+        backoff.reset();
+        retryNow.trigger();
+      }
       if (sameRoute && session?.nc && !session.nc.isClosed()) {
         logger.info("reconnecting to NATS with refreshed credentials");
         session.nc.reconnect().catch((error: unknown) => logger.warn({ err: error }, "NATS reconnect failed"));

@@ -1,5 +1,6 @@
-// The agent's view of the hub: Register once, then the Connect stream. The gRPC implementation
-// sits behind small interfaces so tests (and other transports) can stand in for it.
+// The agent's view of the hub: Register once, then the Connect stream, and Renew when the
+// credentials ran out without a stream to refresh them. The gRPC implementation sits behind
+// small interfaces so tests (and other transports) can stand in for it.
 import { AgentService, createClient, toRpcError } from "@gitfleet/proto";
 import type {
   AgentMessageSchema,
@@ -7,6 +8,8 @@ import type {
   MessageInitShape,
   RegisterRequestSchema,
   RegisterResponse,
+  RenewRequestSchema,
+  RenewResponse,
 } from "@gitfleet/proto";
 import { credentials } from "@grpc/grpc-js";
 import type { ChannelCredentials } from "@grpc/grpc-js";
@@ -15,6 +18,8 @@ import type { ChannelCredentials } from "@grpc/grpc-js";
 export type AgentMessageInit = MessageInitShape<typeof AgentMessageSchema>;
 /** A Register request. */
 export type RegisterRequestInit = MessageInitShape<typeof RegisterRequestSchema>;
+/** A Renew request. */
+export type RenewRequestInit = MessageInitShape<typeof RenewRequestSchema>;
 
 /** How the agent's channel to the hub is secured. */
 export type HubTls =
@@ -46,6 +51,11 @@ export interface HubClient {
   register(request: RegisterRequestInit, options?: { deadlineMs?: number }): Promise<RegisterResponse>;
   /** Opens the Connect stream with the cluster's gRPC credential. */
   connect(grpcToken: string): HubStream;
+  /**
+   * Renews the credentials with a request signed by the agent's signing key (see
+   * renewal.ts); rejects with an RpcError carrying the hub's status and message.
+   */
+  renew(request: RenewRequestInit, options?: { deadlineMs?: number; signal?: AbortSignal }): Promise<RenewResponse>;
   /** Closes the channel. */
   close(): void;
 }
@@ -68,6 +78,12 @@ export function createHubClient(options: HubClientOptions): HubClient {
   return {
     register(request, callOptions = {}) {
       return client.register(request, { deadline: Date.now() + (callOptions.deadlineMs ?? 30_000) });
+    },
+    renew(request, callOptions = {}) {
+      return client.renew(request, {
+        deadline: Date.now() + (callOptions.deadlineMs ?? 30_000),
+        signal: callOptions.signal,
+      });
     },
     connect(grpcToken) {
       const call = client.connect({ metadata: { authorization: `Bearer ${grpcToken}` } });

@@ -60,6 +60,9 @@ export interface KubeClientOptions {
 // Responses of requests made with this type are returned as parsed JSON, untouched.
 const RAW = "gitfleet/raw-json";
 
+/** The requests {@link RawObjectApi.send} makes. */
+export type RawAction = "patch" | "read" | "delete" | "list" | "create" | "replace";
+
 /**
  * KubernetesObjectApi with raw JSON bodies. The stock `patch` re-serializes an object through
  * the client's typed models, which silently drops fields it does not model (unknown fields, and
@@ -67,12 +70,21 @@ const RAW = "gitfleet/raw-json";
  * discovery cache of the base class (`resource()`, per apiVersion) is kept, so one instance
  * does one discovery GET per group version, not one per call.
  */
-class RawObjectApi extends KubernetesObjectApi {
+export class RawObjectApi extends KubernetesObjectApi {
   timeoutMs = 30_000;
 
-  async send(spec: KubeObject, action: "patch" | "read" | "delete" | "list", init: (ctx: RequestContext) => void): Promise<unknown> {
-    const method = { patch: HttpMethod.PATCH, read: HttpMethod.GET, delete: HttpMethod.DELETE, list: HttpMethod.GET }[action];
-    const ctx = this.configuration.baseServer.makeRequestContext(await this.pathOf(spec, action === "list"), method);
+  /** Sends one request for `spec`; "create" and "list" go to the collection, the rest to the object. */
+  async send(spec: KubeObject, action: RawAction, init: (ctx: RequestContext) => void): Promise<unknown> {
+    const method = {
+      patch: HttpMethod.PATCH,
+      read: HttpMethod.GET,
+      delete: HttpMethod.DELETE,
+      list: HttpMethod.GET,
+      create: HttpMethod.POST,
+      replace: HttpMethod.PUT,
+    }[action];
+    const collection = action === "list" || action === "create";
+    const ctx = this.configuration.baseServer.makeRequestContext(await this.pathOf(spec, collection), method);
     ctx.setHeaderParam("Accept", "application/json");
     ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
     init(ctx);
@@ -81,14 +93,14 @@ class RawObjectApi extends KubernetesObjectApi {
 
   // The base class's specUriPath lower-cases the whole path, which breaks names such as RBAC's
   // "system:Foo"; this builds the same path from the same cached discovery, keeping case.
-  private async pathOf(spec: KubeObject, list: boolean): Promise<string> {
+  private async pathOf(spec: KubeObject, collection: boolean): Promise<string> {
     const resource = await this.resource(spec.apiVersion, spec.kind);
     if (!resource) throw new Error(`Unrecognized API version and kind: ${spec.apiVersion} ${spec.kind}`);
     const parts = [this.apiVersionPath(spec.apiVersion)];
-    const namespace = spec.metadata.namespace || (list ? "" : this.defaultNamespace);
+    const namespace = spec.metadata.namespace || (collection ? "" : this.defaultNamespace);
     if (resource.namespaced && namespace) parts.push("namespaces", encodeURIComponent(namespace));
     parts.push(resource.name);
-    if (!list) parts.push(encodeURIComponent(spec.metadata.name));
+    if (!collection) parts.push(encodeURIComponent(spec.metadata.name));
     return parts.join("/");
   }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// gitfleet-agent: the process around createAgent. Configuration errors and registration
-// refusals end it with one clear line on stderr; SIGINT/SIGTERM stop it cleanly.
+// gitfleet-agent: the process around createAgent and its probe server. Configuration errors
+// and registration refusals end it with one clear line on stderr; SIGINT/SIGTERM stop it
+// cleanly; a leader that loses its lease exits with 1, to come back as a follower.
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { createAgent } from "./agent.js";
@@ -9,6 +10,8 @@ import { USAGE, parseCommand } from "./config.js";
 import { AgentError, ConfigError, RegistrationError, messageOf } from "./errors.js";
 import type { HubTls } from "./hub-client.js";
 import { loadKubeConfig } from "./kube-client.js";
+import { startProbeServer } from "./probe-server.js";
+import type { ProbeServer } from "./probe-server.js";
 import { AGENT_VERSION } from "./version.js";
 
 function fail(message: string, code: number): number {
@@ -61,14 +64,34 @@ async function main(): Promise<number> {
     namespace: config.namespace,
     hubTls,
     reconcileIntervalMs: config.reconcileIntervalMs,
+    ...(config.leaderElect ? { leaderElection: {} } : {}),
+    onLeadershipLost: () => {
+      lost = true;
+      onStopped();
+    },
     logger,
   });
 
   let stopped: Promise<void> | undefined;
+  let lost = false;
   let onStopped: () => void = () => {};
   const untilStopped = new Promise<void>((resolve) => {
     onStopped = resolve;
   });
+  let probes: ProbeServer | undefined;
+  if (config.healthAddress !== undefined) {
+    try {
+      probes = await startProbeServer({
+        address: config.healthAddress,
+        liveness: () => agent.probes().live,
+        readiness: () => agent.probes().ready,
+      });
+    } catch (error) {
+      return fail(messageOf(error), 2);
+    }
+    logger.info({ address: config.healthAddress, port: probes.port }, "serving /healthz and /readyz");
+  }
+  const lostLease = (): number => fail("lost the leader lease gitfleet-agent; exiting so that this replica stands by again", 1);
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopped) {
       logger.warn({ signal }, "second signal: exiting without waiting");
@@ -87,14 +110,18 @@ async function main(): Promise<number> {
     await agent.start();
   } catch (error) {
     await agent.stop().catch(() => undefined);
+    await probes?.close();
+    if (lost) return lostLease();
     // A signal during start (e.g. while waiting for an unreachable hub) is a normal stop.
     if (stopped) return 0;
     if (error instanceof RegistrationError) return fail(error.message, 1);
     if (error instanceof AgentError) return fail(error.message, 1);
     throw error;
   }
-  logger.info("agent started");
+  if (!stopped) logger.info({ leading: agent.leading }, "agent started");
   await untilStopped;
+  await probes?.close();
+  if (lost) return lostLease();
   logger.info("agent stopped");
   return 0;
 }

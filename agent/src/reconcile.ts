@@ -58,6 +58,8 @@ export interface Reconciler {
   resync(bundles?: readonly string[]): void;
   /** Runs one pass now (after any pass in progress); undefined when no desired state is known. */
   reconcileNow(): Promise<ReconcileReport | undefined>;
+  /** When the loop last began a pass or a wait (ms since the epoch); undefined before start(). Liveness reads it. */
+  readonly lastTickAt: number | undefined;
   /** Starts the loop. */
   start(): void;
   /** Stops the loop and waits for a pass in progress to finish. */
@@ -77,6 +79,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   let lastReport: ReconcileReport | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let loop: Promise<void> | undefined;
+  let lastTickAt: number | undefined;
   const stopping = new AbortController();
 
   const pass = async (state: DesiredStateSnapshot): Promise<ReconcileReport> => {
@@ -172,11 +175,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     while (!stopping.signal.aborted) {
       // This pass covers every trigger so far; one arriving during it asks for another.
       wakeup.clear();
+      lastTickAt = clock.now();
       try {
         await reconcileNow();
       } catch (error) {
         logger.error({ err: error }, "reconcile pass failed");
       }
+      lastTickAt = clock.now();
       await wakeup.wait(intervalMs, stopping.signal);
     }
   };
@@ -191,6 +196,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     },
     get lastReport() {
       return lastReport;
+    },
+    get lastTickAt() {
+      return lastTickAt;
     },
     trigger(reason) {
       logger.debug({ reason }, "reconcile requested");

@@ -1,9 +1,11 @@
 import { strict as assert } from "node:assert";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { GrpcStatus, StatusReportSchema, create } from "@gitfleet/proto";
-import type { Credentials, Resync, StatusReport } from "@gitfleet/proto";
+import { createUser, fromPublic } from "@nats-io/nkeys";
+import { GrpcStatus, RpcError, StatusReportSchema, create, renewSignaturePayload, timestampDate, timestampFromDate } from "@gitfleet/proto";
+import type { Credentials, Resync, StatusReport, Timestamp } from "@gitfleet/proto";
 import { createBackoff } from "./backoff.js";
 import type { AgentMessageInit } from "./hub-client.js";
+import { signRenewRequest } from "./renewal.js";
 import { createStatusStream } from "./status-stream.js";
 import type { StatusStream } from "./status-stream.js";
 import { createFakeHub } from "./test-support/fake-hub.js";
@@ -13,12 +15,16 @@ import type { ManualClock } from "./test-support/manual-clock.js";
 
 const status = (revision: string): StatusReport => create(StatusReportSchema, { observedRevision: revision, observedGeneration: 1n });
 const kinds = (messages: readonly AgentMessageInit[]) => messages.map((m) => m.kind?.case);
+const clusterId = "cq3v7tbd2kx5mfw6hz4ay";
+const signing = createUser();
+const signingSeed = new TextDecoder().decode(signing.getSeed());
 
 describe("status stream", () => {
   let clock: ManualClock;
   let hub: FakeHub;
   let stream: StatusStream;
   let token: string;
+  let receivedAt: number;
   let expiresAt: number;
   let refreshed: Credentials[];
   let resyncs: Resync[];
@@ -27,18 +33,24 @@ describe("status stream", () => {
     clock = createManualClock();
     hub = createFakeHub();
     token = "gf_agt_first";
+    receivedAt = clock.now() - 1_000;
     expiresAt = clock.now() + 3_600_000;
     refreshed = [];
     resyncs = [];
     stream = createStatusStream({
       hub,
       grpcToken: () => token,
-      credentialsLifetime: () => ({ receivedAt: clock.now() - 1_000, expiresAt }),
+      credentialsLifetime: () => ({ receivedAt, expiresAt }),
       observed: () => ({ revision: "c0ffee", generation: 9n }),
       onCredentials: (c) => {
+        // As the agent does: the new token and lifetime are used from now on.
         refreshed.push(c);
+        token = c.grpcToken;
+        receivedAt = clock.now();
+        if (c.expiresAt) expiresAt = timestampDate(c.expiresAt).getTime();
         return Promise.resolve();
       },
+      renewRequest: () => signRenewRequest({ clusterId, signingSeed }, clock.now()),
       onResync: (r) => resyncs.push(r),
       clock,
       backoff: createBackoff({ minMs: 500, maxMs: 30_000, random: () => 1 }),
@@ -107,11 +119,14 @@ describe("status stream", () => {
     await until(() => hub.streams.length === 3, "the second reconnect");
   });
 
-  it("keeps retrying slowly, without failing, while the hub refuses the credential", async () => {
+  it("keeps retrying slowly, without failing, while the hub refuses the credential and its renewal", async () => {
+    hub.renewAnswer = () => {
+      throw new RpcError(GrpcStatus.UNAUTHENTICATED, `cluster ${clusterId} is not registered (it was deleted, or never was)`);
+    };
     stream.start();
     await until(() => hub.streams.length === 1, "a connect");
     hub.streams[0]!.fail(GrpcStatus.UNAUTHENTICATED, "cluster c1 was deleted");
-    await until(() => clock.sleepers() === 1, "the slow retry sleep");
+    await until(() => hub.renewals.length === 1 && clock.sleepers() === 1, "a renewal, then the slow retry sleep");
     await clock.advance(59_999);
     assert.equal(hub.streams.length, 1);
     await clock.advance(1);
@@ -126,6 +141,87 @@ describe("status stream", () => {
     await until(() => s.sent.some((m) => m.kind?.case === "credentialsRequest"), "a credentials request");
     await clock.advance(15_000);
     assert.equal(s.sent.filter((m) => m.kind?.case === "credentialsRequest").length, 1, "asks at most once a minute");
+  });
+
+  it("renews credentials that expired while the hub was away, then reconnects with them", async () => {
+    expiresAt = clock.now() + 600_000;
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    hub.streams[0]!.push({ kind: { case: "welcome", value: { clusterId, heartbeatIntervalSeconds: 15 } } });
+    await until(() => stream.connected, "the welcome");
+
+    // The hub goes away for longer than the credentials live.
+    hub.connectError = new RpcError(GrpcStatus.UNAVAILABLE, "connect ECONNREFUSED");
+    hub.renewAnswer = () => {
+      throw new RpcError(GrpcStatus.UNAVAILABLE, "connect ECONNREFUSED");
+    };
+    hub.streams[0]!.fail(GrpcStatus.UNAVAILABLE, "the hub is shutting down; reconnect");
+    await clock.advance(480_000);
+    assert.equal(hub.renewals.length, 0, "no renewal before the last sixth of the lifetime");
+    await clock.advance(180_000);
+    assert.ok(hub.renewals.length > 0, "renewals are tried once the credentials are due");
+    const expiredStreams = hub.streams.length;
+    const renewalsBefore = hub.renewals.length;
+    await clock.advance(120_000);
+    assert.equal(hub.streams.length, expiredStreams, "no Connect with expired credentials");
+    assert.ok(hub.renewals.length > renewalsBefore, "renewals go on with the normal backoff");
+
+    // The hub is back: the next renewal succeeds and the stream opens with the new token.
+    hub.connectError = undefined;
+    const renewedExpiry = clock.now() + 3_600_000;
+    hub.renewAnswer = () => ({
+      credentials: {
+        grpcToken: "gf_agt_renewed",
+        natsUserJwt: "jwt-renewed",
+        natsServers: ["nats://127.0.0.1:4222"],
+        natsInboxPrefix: `_INBOX_${clusterId}`,
+        expiresAt: timestampFromDate(new Date(renewedExpiry)),
+      },
+    });
+    await clock.advance(30_000);
+    await until(() => hub.streams.at(-1)?.token === "gf_agt_renewed", "a connect with the renewed token");
+    assert.equal(refreshed.at(-1)?.natsUserJwt, "jwt-renewed", "the renewed credentials were handed over to store and apply");
+    assert.equal(expiresAt, renewedExpiry);
+    hub.streams.at(-1)!.push({ kind: { case: "welcome", value: { clusterId, heartbeatIntervalSeconds: 15 } } });
+    await until(() => stream.connected, "the welcome on the renewed stream");
+
+    // Every renewal was signed by the agent's signing key at the agent's time.
+    const last = hub.renewals.at(-1)!;
+    assert.equal(last.clusterId, clusterId);
+    assert.equal(last.natsUserPublicKey, "");
+    const payload = renewSignaturePayload({ clusterId, signedAt: last.signedAt as Timestamp, natsUserPublicKey: "" });
+    assert.ok(fromPublic(signing.getPublicKey()).verify(payload, last.signature as Uint8Array));
+  });
+
+  it("renews at once when Connect is refused because the credential expired", async () => {
+    hub.renewAnswer = () => ({
+      credentials: { grpcToken: "gf_agt_renewed", natsUserJwt: "jwt", natsServers: ["nats://n:4222"], natsInboxPrefix: "_INBOX_c" },
+    });
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    hub.streams[0]!.fail(GrpcStatus.UNAUTHENTICATED, `gRPC credential of cluster ${clusterId} expired at 2026-01-01T00:00:00.000Z`);
+    await until(() => hub.streams.length === 2, "a connect after the renewal");
+    assert.equal(hub.renewals.length, 1);
+    assert.equal(hub.streams[1]?.token, "gf_agt_renewed");
+    assert.equal(clock.sleepers(), 1, "only the heartbeat waits: no retry delay before the new connect");
+  });
+
+  it("retries a refused renewal slowly and never connects with expired credentials", async () => {
+    expiresAt = clock.now() - 1;
+    hub.renewAnswer = () => {
+      throw new RpcError(GrpcStatus.UNAUTHENTICATED, `cluster ${clusterId} is not registered (it was deleted, or never was)`);
+    };
+    stream.start();
+    await until(() => hub.renewals.length === 1 && clock.sleepers() === 1, "the first renewal and the slow retry sleep");
+    await clock.advance(59_999);
+    assert.equal(hub.renewals.length, 1);
+    await clock.advance(1);
+    await until(() => hub.renewals.length === 2 && clock.sleepers() === 1, "the second renewal");
+    await clock.advance(119_999);
+    assert.equal(hub.renewals.length, 2, "the slow retry grows");
+    await clock.advance(1);
+    await until(() => hub.renewals.length === 3, "the third renewal");
+    assert.equal(hub.streams.length, 0, "no Connect while the hub refuses to renew expired credentials");
   });
 
   it("closes the stream on stop", async () => {

@@ -1,5 +1,6 @@
 // The agent's one Connect stream to the hub: status on change, heartbeats, and the hub's
-// commands (Welcome, RefreshCredentials, Resync). Reconnects forever with backoff and jitter.
+// commands (Welcome, RefreshCredentials, Resync). Reconnects forever with backoff and jitter,
+// and renews credentials that ran out while no stream was up (Renew, signed by the agent).
 import { GrpcStatus, timestampFromDate, toRpcError } from "@gitfleet/proto";
 import type { Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
 import type { Logger } from "pino";
@@ -9,20 +10,22 @@ import type { Backoff } from "./backoff.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { messageOf } from "./errors.js";
-import type { HubClient, HubStream } from "./hub-client.js";
+import type { HubClient, HubStream, RenewRequestInit } from "./hub-client.js";
 import { statusFingerprint } from "./status.js";
 
 /** Options of {@link createStatusStream}. */
 export interface StatusStreamOptions {
-  hub: Pick<HubClient, "connect">;
+  hub: Pick<HubClient, "connect" | "renew">;
   /** The current gRPC credential; read at every (re)connect, so a refreshed one is used. */
   grpcToken: () => string;
   /** When the current credentials arrived and when they expire (ms since the epoch). */
   credentialsLifetime: () => { receivedAt: number; expiresAt: number };
   /** What the heartbeat says the agent runs. */
   observed: () => { revision: string; generation: bigint };
-  /** Stores and applies refreshed credentials. */
+  /** Stores and applies refreshed or renewed credentials. */
   onCredentials: (credentials: Credentials) => Promise<void>;
+  /** Builds a Renew request signed with the agent's signing key, at the current time. */
+  renewRequest: () => RenewRequestInit;
   /** Asks for a re-read and re-apply of the desired state. */
   onResync: (resync: Resync) => void;
   /** Heartbeat period until the hub's Welcome says otherwise; default 15 s. */
@@ -31,7 +34,7 @@ export interface StatusStreamOptions {
   clock?: Clock;
   /** Reconnect delays after errors; default 0.5 s growing to 30 s, with jitter. */
   backoff?: Backoff;
-  /** Reconnect delays while the hub refuses the credential; default 1 min growing to 10 min. */
+  /** Reconnect (and renew) delays while the hub refuses the credential; default 1 min growing to 10 min. */
   refusedBackoff?: Backoff;
 }
 
@@ -49,6 +52,11 @@ export interface StatusStream {
 // Statuses with which the hub refuses the credential itself (cluster deleted, epoch bumped,
 // token expired): retrying soon cannot help, so the loop slows down and says so.
 const refusals = new Set<number>([GrpcStatus.UNAUTHENTICATED, GrpcStatus.PERMISSION_DENIED]);
+// Statuses that mean "the hub cannot be reached now": a Renew is retried with the normal backoff.
+const unreachable = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED]);
+
+/** How a Renew went: new credentials, a refusal (slow retry), or no hub to ask. */
+type RenewOutcome = "renewed" | "refused" | "unreachable";
 
 /** Creates a {@link StatusStream}. */
 export function createStatusStream(options: StatusStreamOptions): StatusStream {
@@ -126,6 +134,54 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     }
   };
 
+  // Without a stream the hub cannot refresh the credentials: renew them once they are expired
+  // or in the last sixth of their lifetime (the hub refreshes an open stream's at a third).
+  const renewalReason = (): string | undefined => {
+    const { receivedAt, expiresAt } = options.credentialsLifetime();
+    const now = clock.now();
+    if (now >= expiresAt) return "the credentials expired";
+    if (now >= expiresAt - Math.max(0, expiresAt - receivedAt) / 6) return "the credentials are in the last sixth of their lifetime";
+    return undefined;
+  };
+
+  const expired = (): boolean => clock.now() >= options.credentialsLifetime().expiresAt;
+
+  const renew = async (reason: string): Promise<RenewOutcome> => {
+    const before = options.grpcToken();
+    const { expiresAt } = options.credentialsLifetime();
+    logger.info({ reason, expiresAt: new Date(expiresAt).toISOString() }, "renewing the credentials with the agent's signing key");
+    let credentials: Credentials | undefined;
+    try {
+      credentials = (await options.hub.renew(options.renewRequest(), { signal: stopping.signal })).credentials;
+    } catch (error) {
+      if (stopping.signal.aborted) return "unreachable";
+      const rpc = toRpcError(error);
+      if (unreachable.has(rpc.code)) {
+        logger.warn({ status: rpc.codeName }, `cannot reach the hub to renew the credentials: ${rpc.message}`);
+        return "unreachable";
+      }
+      refusedSince ??= clock.now();
+      logger.error(
+        { status: rpc.codeName, refusedSince: new Date(refusedSince).toISOString() },
+        `the hub refuses to renew this agent's credentials (${rpc.codeName}: ${rpc.message}); the cluster may have been deleted. The agent keeps enforcing its last desired state and retries slowly`,
+      );
+      return "refused";
+    }
+    if (!credentials) {
+      logger.error("the hub answered Renew without credentials; retrying slowly");
+      return "refused";
+    }
+    try {
+      await options.onCredentials(credentials);
+    } catch (error) {
+      logger.error({ err: error }, `cannot apply renewed credentials: ${messageOf(error)}`);
+      // Applied in memory but not stored is still good enough to connect with.
+      if (options.grpcToken() === before) return "refused";
+    }
+    logger.info({ expiresAt: new Date(options.credentialsLifetime().expiresAt).toISOString() }, "credentials renewed");
+    return "renewed";
+  };
+
   // One stream from open to close; resolves when the hub ends it, throws on a status.
   const runSession = async (): Promise<void> => {
     const stream = options.hub.connect(options.grpcToken());
@@ -158,26 +214,45 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   };
 
   const runLoop = async (): Promise<void> => {
+    // Set when the hub refused the credential on Connect: renew before the next attempt.
+    let refusedWith: string | undefined;
     while (!stopping.signal.aborted) {
-      let delay: number;
-      try {
-        await runSession();
-        delay = backoff.next();
-        if (!stopping.signal.aborted) logger.info({ retryInMs: delay }, "the hub closed the status stream");
-      } catch (error) {
+      let delay: number | undefined;
+      const reason = refusedWith ?? renewalReason();
+      refusedWith = undefined;
+      if (reason !== undefined) {
+        const outcome = await renew(reason);
         if (stopping.signal.aborted) break;
-        const rpc = toRpcError(error);
-        if (refusals.has(rpc.code)) {
-          delay = refusedBackoff.next();
-          if (refusedSince === undefined) refusedSince = clock.now();
-          logger.error(
-            { status: rpc.codeName, retryInMs: delay, refusedSince: new Date(refusedSince).toISOString() },
-            `the hub refuses this agent's credential (${rpc.codeName}: ${rpc.message}); the cluster may have been deleted or re-keyed. The agent keeps enforcing its last desired state and retries slowly`,
-          );
-        } else {
-          refusedSince = undefined;
+        // A refused Renew means Connect would be refused too; expired credentials cannot connect.
+        if (outcome === "refused") delay = refusedBackoff.next();
+        else if (outcome === "unreachable" && expired()) delay = backoff.next();
+      }
+      if (delay === undefined) {
+        try {
+          await runSession();
           delay = backoff.next();
-          logger.warn({ status: rpc.codeName, retryInMs: delay }, `status stream to the hub failed: ${rpc.message}`);
+          if (!stopping.signal.aborted) logger.info({ retryInMs: delay }, "the hub closed the status stream");
+        } catch (error) {
+          if (stopping.signal.aborted) break;
+          const rpc = toRpcError(error);
+          if (rpc.code === GrpcStatus.UNAUTHENTICATED && reason === undefined) {
+            // Expired, or revoked while the agent still holds its signing key: Renew decides.
+            logger.warn({ status: rpc.codeName }, `the hub refused the credential (${rpc.message}); renewing it`);
+            refusedWith = `the hub refused the credential: ${rpc.message}`;
+            continue;
+          }
+          if (refusals.has(rpc.code)) {
+            delay = refusedBackoff.next();
+            if (refusedSince === undefined) refusedSince = clock.now();
+            logger.error(
+              { status: rpc.codeName, retryInMs: delay, refusedSince: new Date(refusedSince).toISOString() },
+              `the hub refuses this agent's credential (${rpc.codeName}: ${rpc.message}); the cluster may have been deleted or re-keyed. The agent keeps enforcing its last desired state and retries slowly`,
+            );
+          } else {
+            refusedSince = undefined;
+            delay = backoff.next();
+            logger.warn({ status: rpc.codeName, retryInMs: delay }, `status stream to the hub failed: ${rpc.message}`);
+          }
         }
       }
       await clock.sleep(delay, stopping.signal);

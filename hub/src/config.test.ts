@@ -30,6 +30,12 @@ void describe("hub configuration", () => {
     assert.deepEqual(config.agentNatsServers, ["nats://127.0.0.1:4222"]);
     assert.deepEqual(config.apiTokens, []);
     assert.equal(config.git, undefined);
+    assert.equal(config.kustomize, "kustomize", "kustomize is looked up on PATH by default");
+  });
+
+  void it("takes the kustomize binary from GITFLEET_KUSTOMIZE or --kustomize", async () => {
+    assert.equal((await loadConfig({ ...base, GITFLEET_KUSTOMIZE: "/opt/kustomize" }, [])).kustomize, "/opt/kustomize");
+    assert.equal((await loadConfig({ ...base, GITFLEET_KUSTOMIZE: "/opt/kustomize" }, ["--kustomize", "kustomize-5.8"])).kustomize, "kustomize-5.8");
   });
 
   void it("reads tokens, git and TLS settings; flags win over the environment", async () => {
@@ -70,7 +76,17 @@ void describe("hub configuration", () => {
     }
   });
 
-  void it("stops with one clear line for each bad setting", async () => {
+  void it("takes Git credentials apart from the URL, as a Secret would hold them", async () => {
+    const url = "https://git.example/fleet.git";
+    const both = await loadConfig({ ...base, GITFLEET_GIT_URL: url, GITFLEET_GIT_USERNAME: "fleet-bot", GITFLEET_GIT_PASSWORD: "s3cret" }, []);
+    assert.deepEqual(both.git?.auth, { username: "fleet-bot", password: "s3cret" });
+    const tokenOnly = await loadConfig({ ...base, GITFLEET_GIT_URL: url, GITFLEET_GIT_PASSWORD: "ghp_token" }, []);
+    assert.deepEqual(tokenOnly.git?.auth, { username: "git", password: "ghp_token" });
+    await assert.rejects(loadConfig({ ...base, GITFLEET_GIT_URL: url, GITFLEET_GIT_USERNAME: "fleet-bot" }, []), configError(/GITFLEET_GIT_USERNAME needs GITFLEET_GIT_PASSWORD/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_GIT_PASSWORD: "x" }, []), configError(/GITFLEET_GIT_PASSWORD is set but GITFLEET_GIT_URL is not/));
+  });
+
+    void it("stops with one clear line for each bad setting", async () => {
     await assert.rejects(loadConfig({}, []), configError(/^GITFLEET_NATS_URL is required/));
     await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_URL: "not a url" }, []), configError(/GITFLEET_NATS_URL: "not a url" is not a URL/));
     await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_ACCOUNT_SIGNING_SEED: "SUXYZ" }, []), configError(/not an account nkey seed/));

@@ -23,7 +23,9 @@ export interface HubConfig {
   apiTokens: ApiToken[];
   webhookSecret: string | undefined;
   /** The fleet repository, for the delivery part; undefined when GITFLEET_GIT_URL is unset. */
-  git: { url: string; branch: string; pollIntervalMs: number } | undefined;
+  git: { url: string; branch: string; pollIntervalMs: number; auth?: { username: string; password: string } } | undefined;
+  /** The kustomize binary that renders overlays with a kustomization: a path or a name on PATH. */
+  kustomize: string;
   credentialTtlMs: number;
   heartbeatIntervalSeconds: number;
   logLevel: string;
@@ -56,8 +58,11 @@ export const settings = {
   "viewer-tokens": "GITFLEET_VIEWER_TOKENS",
   "webhook-secret": "GITFLEET_WEBHOOK_SECRET",
   "git-url": "GITFLEET_GIT_URL",
+  "git-username": "GITFLEET_GIT_USERNAME",
+  "git-password": "GITFLEET_GIT_PASSWORD",
   "git-branch": "GITFLEET_GIT_BRANCH",
   "git-poll-interval": "GITFLEET_GIT_POLL_INTERVAL",
+  kustomize: "GITFLEET_KUSTOMIZE",
   "credential-ttl": "GITFLEET_CREDENTIAL_TTL",
   "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
   "log-level": "GITFLEET_LOG_LEVEL",
@@ -153,6 +158,13 @@ export async function loadConfig(
 
   const gitUrl = get("git-url");
   if (gitUrl) urlList(gitUrl, name("git-url"));
+  // Credentials apart from the URL, so that a Kubernetes Secret can hold them alone.
+  const gitUsername = get("git-username");
+  const gitPassword = get("git-password");
+  if (gitPassword !== undefined && !gitUrl) throw new ConfigError(`${name("git-password")} is set but ${name("git-url")} is not`);
+  if (gitUsername !== undefined && gitPassword === undefined) {
+    throw new ConfigError(`${name("git-username")} needs ${name("git-password")} (the password or access token)`);
+  }
 
   return {
     nats: {
@@ -173,8 +185,11 @@ export async function loadConfig(
           url: gitUrl,
           branch: get("git-branch") ?? "main",
           pollIntervalMs: wrap(name("git-poll-interval"), () => parseDuration(get("git-poll-interval") ?? "60s", name("git-poll-interval"))),
+          // Git hosts ignore the user name for token auth but need one.
+          ...(gitPassword !== undefined ? { auth: { username: gitUsername ?? "git", password: gitPassword } } : {}),
         }
       : undefined,
+    kustomize: get("kustomize") ?? "kustomize",
     credentialTtlMs: wrap(name("credential-ttl"), () => parseDuration(get("credential-ttl") ?? "1h", name("credential-ttl"))),
     heartbeatIntervalSeconds: Math.max(
       1,

@@ -1,25 +1,76 @@
 // Plugs the delivery part (./delivery) into the hub's DeliveryFactory contract.
 import type { HubConfig } from "./config.js";
-import type { DeliveryFactory } from "./delivery-contract.js";
-import { createDelivery } from "./delivery/delivery.js";
+import type { DeliveryFactory, FleetBundles } from "./delivery-contract.js";
+import { createDelivery, type ResolvedFleet } from "./delivery/delivery.js";
+import { describeSelector } from "./delivery/selector.js";
+import { createKustomizeRenderer } from "./delivery/kustomize.js";
+import { createOverlayRenderer } from "./delivery/overlay-renderer.js";
+
+/** Options of {@link gitDelivery} beyond the repository. */
+export interface GitDeliveryOptions {
+  /** The kustomize binary: a path, or a name looked up on PATH; default "kustomize". */
+  kustomize?: string | undefined;
+}
 
 /** The delivery factory for the fleet repository of `git`. */
-export function gitDelivery(git: NonNullable<HubConfig["git"]>): DeliveryFactory {
+export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeliveryOptions = {}): DeliveryFactory {
   return (context) => {
+    const kustomize = createKustomizeRenderer({ binary: options.kustomize ?? "kustomize", log: context.logger });
     const delivery = createDelivery({
-      source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs },
+      source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },
       nats: context.nc,
       clusters: context.clusters,
       log: context.logger,
       replicas: context.replicas,
+      renderer: createOverlayRenderer({ kustomize }),
     });
     return {
       start: () => delivery.start(),
-      stop: () => delivery.stop(),
+      async stop() {
+        await delivery.stop();
+        await kustomize.close();
+      },
       triggerFetch: () => delivery.triggerFetch(),
       onClustersChanged: () => delivery.clustersChanged(),
       purge: (clusterId) => delivery.purge(clusterId),
       errorsFor: (clusterId) => delivery.errorsFor(clusterId),
+      bundles: () => {
+        const resolution = delivery.resolution();
+        return resolution && fleetBundles(resolution, delivery.current().error);
+      },
     };
+  };
+}
+
+/** The bundles API's view of a resolution: per bundle and target, the clusters it took. */
+export function fleetBundles(resolution: ResolvedFleet, error: string | undefined): FleetBundles {
+  const taken = new Map<string, { clusterId: string; desiredDigest?: string }[]>();
+  for (const cluster of resolution.clusters.values()) {
+    for (const assignment of cluster.assignments) {
+      const key = `${assignment.bundle}\0${assignment.target}`;
+      const digest = cluster.bundles.find((b) => b.name === assignment.bundle)?.digest;
+      const list = taken.get(key) ?? [];
+      list.push(digest === undefined ? { clusterId: cluster.clusterId } : { clusterId: cluster.clusterId, desiredDigest: digest });
+      taken.set(key, list);
+    }
+  }
+  return {
+    commit: resolution.commit,
+    ...(error !== undefined ? { error } : {}),
+    bundles: resolution.fleet.bundles.map((bundle) => ({
+      name: bundle.name,
+      path: bundle.path,
+      ...(bundle.namespace !== undefined ? { namespace: bundle.namespace } : {}),
+      drift: bundle.drift,
+      prune: bundle.prune,
+      ignore: bundle.ignore,
+      targets: bundle.targets.map((target) => ({
+        name: target.name,
+        clusterSelector: describeSelector(target.clusterSelector),
+        overlay: target.overlay,
+        variables: target.variables,
+        clusters: taken.get(`${bundle.name}\0${target.name}`) ?? [],
+      })),
+    })),
   };
 }

@@ -13,13 +13,15 @@ import type { ClusterRecord } from "./store/clusters.js";
  */
 export interface BundleError {
   readonly bundle: string;
+  /** The bundle's target the cluster matched. */
+  readonly target?: string | undefined;
   /** What went wrong and what to do, e.g. a render error with its file and line. */
   readonly message: string;
   /** A machine-readable reason, e.g. `render-failed`. */
   readonly reason?: string | undefined;
   /** Git commit the error was seen at. */
   readonly commit?: string | undefined;
-  /** The bundle's folder in the fleet repository. */
+  /** The overlay folder in the fleet repository. */
   readonly path?: string | undefined;
   readonly file?: string | undefined;
   readonly line?: number | undefined;
@@ -29,6 +31,44 @@ export interface BundleError {
 export interface BundleErrorSource {
   /** Current errors of a cluster's bundles; empty when there are none. */
   errorsFor(clusterId: string): readonly BundleError[];
+}
+
+/** One target of a bundle and the clusters it took at the last good commit. */
+export interface FleetBundleTarget {
+  readonly name: string;
+  /** Its clusterSelector in kubectl syntax; "" matches every cluster. */
+  readonly clusterSelector: string;
+  /** The overlay folder in the fleet repository. */
+  readonly overlay: string;
+  readonly variables: Readonly<Record<string, string>>;
+  /** Clusters whose first matching target this is; `desiredDigest` is absent while their bundle fails. */
+  readonly clusters: readonly { readonly clusterId: string; readonly desiredDigest?: string | undefined }[];
+}
+
+/** One bundle of fleet.yaml as resolved at the last good commit. */
+export interface FleetBundle {
+  readonly name: string;
+  /** The bundle root in the fleet repository. */
+  readonly path: string;
+  readonly namespace?: string | undefined;
+  readonly drift: string;
+  readonly prune: boolean;
+  readonly ignore: readonly string[];
+  readonly targets: readonly FleetBundleTarget[];
+}
+
+/** The bundles of the last good commit, and why the head is not resolved when it is not. */
+export interface FleetBundles {
+  readonly commit: string;
+  readonly bundles: readonly FleetBundle[];
+  /** Set when the head commit could not be resolved (fleet.yaml invalid, fetch failed). */
+  readonly error?: string | undefined;
+}
+
+/** Where the API reads the fleet's bundles from. */
+export interface FleetBundleSource {
+  /** Undefined before the first good resolution. */
+  bundles(): FleetBundles | undefined;
 }
 
 /** A read-only view of the fleet, live on every replica. */
@@ -55,13 +95,13 @@ export interface DeliveryContext {
  * The delivery part as the hub drives it. `start` runs after the stores are
  * ready and before the servers listen; `stop` must end every loop it began.
  */
-export interface HubDelivery extends BundleErrorSource {
+export interface HubDelivery extends BundleErrorSource, Partial<FleetBundleSource> {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Fetch the fleet repository now (push webhook); must not reject. */
   triggerFetch(): Promise<void> | void;
   /**
-   * The set of clusters or their names or labels changed (a registration or
+   * The set of clusters or their names, labels or variables changed (a registration, an update or
    * deletion through any replica): resolve and publish for them. Carries every
    * cluster. Must not reject.
    */

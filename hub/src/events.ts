@@ -9,7 +9,7 @@ export interface HubEventMap {
   /** A cluster was deleted (through any replica). */
   "cluster-deleted": [cluster: ClusterRecord];
   /**
-   * The set of clusters or their names or labels changed (through any replica);
+   * The set of clusters or their names, labels or variables changed (through any replica);
    * carries every cluster. Heartbeats and status do not fire it.
    */
   "clusters-changed": [clusters: readonly ClusterRecord[]];

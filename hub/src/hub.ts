@@ -82,11 +82,15 @@ interface Running {
   grpcPort: number;
 }
 
-// Only name and label changes matter to targeting; heartbeats do not.
+// Only name, label and variable changes matter to delivery; heartbeats do not.
 function targetingChanged(change: ClusterChange): boolean {
   if (change.type !== "updated") return true;
   const { cluster, previous } = change;
-  return cluster.name !== previous.name || JSON.stringify(cluster.labels) !== JSON.stringify(previous.labels);
+  return (
+    cluster.name !== previous.name ||
+    JSON.stringify(cluster.labels) !== JSON.stringify(previous.labels) ||
+    JSON.stringify(cluster.variables ?? {}) !== JSON.stringify(previous.variables ?? {})
+  );
 }
 
 /** Creates a hub from its options; see {@link Hub}. */
@@ -216,6 +220,7 @@ export function createHub(options: HubOptions): Hub {
       status,
       auth: createApiAuthenticator(apiTokens),
       bundleErrors: delivery ?? { errorsFor: () => [] },
+      fleet: { bundles: () => delivery?.bundles?.() },
       removeCluster: createClusterRemover({
         clusters,
         status,

@@ -18,9 +18,14 @@ export type {
   ClusterDirectory,
   DeliveryContext,
   DeliveryFactory,
+  FleetBundle,
+  FleetBundleSource,
+  FleetBundles,
+  FleetBundleTarget,
   HubDelivery,
 } from "./delivery-contract.js";
 export { gitDelivery } from "./delivery-adapter.js";
+export type { GitDeliveryOptions } from "./delivery-adapter.js";
 
 // Labels and selectors.
 export { dnsLabelProblem, labelKeyProblem, labelProblems, labelValueProblem } from "./labels/labels.js";

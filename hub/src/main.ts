@@ -35,7 +35,7 @@ async function main(): Promise<number> {
     webhookSecret: config.webhookSecret,
     credentialTtlMs: config.credentialTtlMs,
     heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
-    delivery: config.git ? gitDelivery(config.git) : undefined,
+    delivery: config.git ? gitDelivery(config.git, { kustomize: config.kustomize }) : undefined,
   });
 
   const started = hub.start();

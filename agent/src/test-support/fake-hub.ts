@@ -1,9 +1,9 @@
 // A hub stand-in for unit tests of the status stream: streams whose hub side the test drives.
 // Not part of the build.
-import { HubMessageSchema, RpcError, create } from "@gitfleet/proto";
-import type { HubMessage, MessageInitShape } from "@gitfleet/proto";
+import { GrpcStatus, HubMessageSchema, RenewResponseSchema, RpcError, create } from "@gitfleet/proto";
+import type { HubMessage, MessageInitShape, RenewResponse } from "@gitfleet/proto";
 import type { status } from "@grpc/grpc-js";
-import type { AgentMessageInit, HubClient, HubStream } from "../hub-client.js";
+import type { AgentMessageInit, HubClient, HubStream, RenewRequestInit } from "../hub-client.js";
 
 /** One Connect stream as the fake hub sees it. */
 export interface FakeStream extends HubStream {
@@ -18,22 +18,48 @@ export interface FakeStream extends HubStream {
   end(): void;
 }
 
-/** A fake hub: every connect() opens a new {@link FakeStream}. */
-export interface FakeHub extends Pick<HubClient, "connect"> {
+/** How the fake hub answers a Renew: a response (or its init shape), or a thrown RpcError. */
+export type FakeRenewAnswer = (request: RenewRequestInit) => MessageInitShape<typeof RenewResponseSchema>;
+
+/**
+ * A fake hub: every connect() opens a new {@link FakeStream}; renew() records the request and
+ * answers with `renewAnswer` (by default it refuses with UNIMPLEMENTED).
+ */
+export interface FakeHub extends Pick<HubClient, "connect" | "renew"> {
   readonly streams: FakeStream[];
+  readonly renewals: RenewRequestInit[];
+  renewAnswer: FakeRenewAnswer;
+  /** While set, every new stream ends at once with this status (a hub that is away or refuses). */
+  connectError: RpcError | undefined;
 }
 
 /** Creates a {@link FakeHub}. */
 export function createFakeHub(): FakeHub {
   const streams: FakeStream[] = [];
-  return {
+  const renewals: RenewRequestInit[] = [];
+  const hub: FakeHub = {
     streams,
+    renewals,
+    connectError: undefined,
+    renewAnswer: () => {
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, "Renew is not answered in this test");
+    },
     connect(token) {
       const stream = createFakeStream(token);
       streams.push(stream);
+      if (hub.connectError) stream.fail(hub.connectError.code, hub.connectError.message);
       return stream;
     },
+    renew(request): Promise<RenewResponse> {
+      renewals.push(request);
+      try {
+        return Promise.resolve(create(RenewResponseSchema, hub.renewAnswer(request)));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
   };
+  return hub;
 }
 
 function createFakeStream(token: string): FakeStream {

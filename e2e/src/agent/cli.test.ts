@@ -42,7 +42,7 @@ async function stubHub(implementation: ServiceImplementation<typeof AgentService
 function runAgent(kubeconfig: string, args: string[]) {
   const child = spawn(
     process.execPath,
-    ["--conditions=@gitfleet/source", "--import", "tsx", agentMain, "--kubeconfig", kubeconfig, "--plaintext", "--namespace", "gitfleet-cli", ...args],
+    ["--conditions=@gitfleet/source", "--import", "tsx", agentMain, "--kubeconfig", kubeconfig, "--plaintext", "--namespace", "gitfleet-cli", "--health-addr", "127.0.0.1:0", ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -73,6 +73,9 @@ describe("gitfleet-agent as a process", { skip }, () => {
         throw new RpcError(GrpcStatus.UNAUTHENTICATED, "registration token tok9 expired at 2026-01-01T00:00:00Z");
       },
       connect: () => {
+        throw new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test");
+      },
+      renew: () => {
         throw new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test");
       },
     });
@@ -114,6 +117,9 @@ describe("gitfleet-agent as a process", { skip }, () => {
           });
           call.on("cancelled", () => resolve());
         }),
+      renew: () => {
+        throw new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test");
+      },
     });
     try {
       const agent = runAgent(kas.kubeconfig, ["--hub", hub.address, "--token", token, "--cluster-name", "lab-cli", "--labels", "region=eu"]);

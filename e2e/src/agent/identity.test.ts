@@ -27,6 +27,9 @@ function standInHub(answer: () => Promise<RegisterResponse>) {
       registrations.push(request);
       return answer();
     },
+    renew() {
+      return Promise.reject(new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test"));
+    },
     connect(): HubStream {
       // Sends nothing and ends when the agent closes it.
       let closed = false;

@@ -33,7 +33,7 @@ const files = given.length
   : (await Promise.all(packages.map((p) => findTests(join(root, p, "src"))))).flat().sort();
 
 console.log("[test] preparing the lab's servers (built once, then cached)");
-const bins = await ensureBinaries(["kube-apiserver", "nats-server"], (line) => console.log(`[test] ${line}`));
+const bins = await ensureBinaries(["kube-apiserver", "nats-server", "kustomize", "helm"], (line) => console.log(`[test] ${line}`));
 console.log(`[test] running ${files.length} test files`);
 for (const f of files) console.log(`[test]   ${relative(root, f)}`);
 
@@ -55,6 +55,9 @@ const child = spawn(
       ...process.env,
       GITFLEET_KUBE_APISERVER_BIN: bins["kube-apiserver"],
       GITFLEET_NATS_SERVER_BIN: bins["nats-server"],
+      // The hub's own setting name: tests hand it to the renderer as the kustomize binary.
+      GITFLEET_KUSTOMIZE: bins.kustomize,
+      GITFLEET_HELM_BIN: bins.helm,
     },
   },
 );

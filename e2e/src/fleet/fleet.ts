@@ -62,6 +62,10 @@ export interface Fleet {
   webhook(): Promise<Response>;
   /** Stops the hub and starts a new one on the same ports and NATS (a hub restart). */
   restartHub(): Promise<void>;
+  /** Stops the hub (an outage); {@link Fleet.startHub} brings a new one up on the same ports. */
+  stopHub(): Promise<void>;
+  /** Starts a new hub on the same ports and NATS after {@link Fleet.stopHub}. */
+  startHub(): Promise<void>;
   /** Stops agents, hub and lab. */
   stop(): Promise<void>;
 }
@@ -100,7 +104,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         apiTokens: [parseApiToken(adminToken, "admin", "fleet")],
         webhookSecret,
         ...(options.credentialTtlMs ? { credentialTtlMs: options.credentialTtlMs } : {}),
-        delivery: gitDelivery({ url: info.git.url, branch: "main", pollIntervalMs: options.pollIntervalMs ?? 3_600_000 }),
+        // The test runner hands the lab's kustomize build over in GITFLEET_KUSTOMIZE, the hub's own setting.
+        delivery: gitDelivery({ url: info.git.url, branch: "main", pollIntervalMs: options.pollIntervalMs ?? 3_600_000 }, { kustomize: process.env["GITFLEET_KUSTOMIZE"] }),
         announceAdminToken: () => {},
       });
     let hub = makeHub();
@@ -179,7 +184,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         });
       },
       async restartHub() {
+        await fleet.stopHub();
+        await fleet.startHub();
+      },
+      async stopHub() {
         await hub.stop();
+      },
+      async startHub() {
         hub = makeHub();
         await hub.start();
       },
@@ -230,7 +241,7 @@ export interface ClusterStatusView {
   connected: boolean;
   observedRevision?: string;
   bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
-  errors?: { bundle: string; message: string }[];
+  errors?: { bundle: string; target?: string; path?: string; commit?: string; message: string }[];
 }
 
 /** Copies the hub's and agents' logs to GITFLEET_E2E_LOGS (when set) before the lab folder goes. */

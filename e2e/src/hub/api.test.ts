@@ -2,8 +2,9 @@
 // webhook, the OpenAPI document, and a restart that loses nothing.
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { webhookSignature, type HubDelivery } from "@gitfleet/hub";
+import { webhookSignature, type ClusterRecord, type FleetBundles, type HubDelivery } from "@gitfleet/hub";
 import type { AgentService, ServiceClient } from "@gitfleet/proto";
+import { waitFor } from "../lab/process.js";
 import {
   agentClient,
   api,
@@ -25,14 +26,20 @@ void describe("the hub's admin API", { skip: skipWithoutNats }, () => {
   let fixture: HubFixture;
   let client: ServiceClient<typeof AgentService>;
   let fetches = 0;
+  let seen: readonly ClusterRecord[] = [];
+  let fleetView: FleetBundles | undefined;
   const delivery: HubDelivery = {
     start: () => Promise.resolve(),
     stop: () => Promise.resolve(),
     triggerFetch: () => {
       fetches++;
     },
-    onClustersChanged: () => undefined,
-    errorsFor: () => [],
+    onClustersChanged: (clusters) => {
+      seen = clusters;
+    },
+    errorsFor: (clusterId) =>
+      fleetView === undefined ? [] : [{ bundle: "web", target: "eu", path: "apps/web/eu", commit: fleetView.commit, message: `broken for ${clusterId}`, reason: "object-invalid" }],
+    bundles: () => fleetView,
   };
 
   void before(async () => {
@@ -139,6 +146,87 @@ void describe("the hub's admin API", { skip: skipWithoutNats }, () => {
     assert.equal(bad.body.error.message, `selector "env in prod": expected '(' to open the set of values at position 8`);
   });
 
+  void it("lets an admin set and remove a cluster's labels and variables, and tells delivery at once", async () => {
+    const token = await createToken(fixture, { labels: { env: "prod" } });
+    await register(client, token.secret, "patch-me");
+    type Detail = { labels: Record<string, string>; variables: Record<string, string> };
+    const patch = (body: unknown, bearer = fixture.adminToken) =>
+      api<Detail & { error: { code: string; message: string } }>(fixture.baseUrl, "PATCH", "/api/v1/clusters/patch-me", { token: bearer, body });
+
+    const set = await patch({ labels: { region: "eu" }, variables: { replicas: "5", ingress_host: "eu.example.com" } });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    assert.deepEqual(set.body.labels, { env: "prod", region: "eu" });
+    assert.deepEqual(set.body.variables, { ingress_host: "eu.example.com", replicas: "5" });
+    await waitFor(() => seen.find((c) => c.name === "patch-me")?.variables?.["replicas"] === "5", { what: "delivery to hear of the new variables", timeoutMs: 10_000 });
+    const shown = await api<Detail>(fixture.baseUrl, "GET", "/api/v1/clusters/patch-me", { token: viewerToken });
+    assert.deepEqual(shown.body.variables, { ingress_host: "eu.example.com", replicas: "5" });
+
+    // A JSON merge patch, also under its own media type: null removes a key.
+    const removed = await fetch(`${fixture.baseUrl}/api/v1/clusters/patch-me`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${fixture.adminToken}`, "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({ labels: { env: null }, variables: { replicas: null } }),
+    });
+    assert.equal(removed.status, 200);
+    const after = (await removed.json()) as Detail;
+    assert.deepEqual(after.labels, { region: "eu" });
+    assert.deepEqual(after.variables, { ingress_host: "eu.example.com" });
+
+    assert.equal((await patch({ labels: { region: "us" } }, viewerToken)).status, 403);
+    const invalid = await patch({ labels: { "bad key": "x" }, variables: { "image-tag": "1", cluster_name: "x" } });
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.body.error.message, /^invalid update of cluster patch-me: labels: key "bad key" .*; variables: name "image-tag" must start with a letter .*; variables: name "cluster_name" is reserved/);
+    assert.equal((await patch({ annotations: {} })).status, 400);
+    assert.equal((await patch({ variables: { n: { nested: "x" } } })).status, 400);
+    const missing = await api(fixture.baseUrl, "PATCH", "/api/v1/clusters/nope", { token: fixture.adminToken, body: { labels: {} } });
+    assert.equal(missing.status, 404);
+  });
+
+  void it("lists bundles with their targets, the clusters each takes and their states", async () => {
+    const empty = await api<{ commit: string | null; items: unknown[] }>(fixture.baseUrl, "GET", "/api/v1/bundles", { token: viewerToken });
+    assert.deepEqual(empty.body, { commit: null, items: [] }, "nothing before the first resolution");
+    const token = await createToken(fixture);
+    const eu = await register(client, token.secret, "bundle-eu");
+    fleetView = {
+      commit: "abc123",
+      bundles: [
+        {
+          name: "web",
+          path: "apps/web",
+          drift: "correct",
+          prune: true,
+          ignore: [],
+          targets: [{ name: "eu", clusterSelector: "region=eu", overlay: "apps/web/eu", variables: { replicas: "3" }, clusters: [{ clusterId: eu.clusterId }] }],
+        },
+      ],
+    };
+    const list = await api<{ commit: string; items: Array<{ name: string; clusterCount: number; states: Record<string, number>; targets: Array<{ clusters: string[] }> }> }>(
+      fixture.baseUrl,
+      "GET",
+      "/api/v1/bundles",
+      { token: viewerToken },
+    );
+    assert.equal(list.status, 200);
+    assert.equal(list.body.commit, "abc123");
+    assert.deepEqual(list.body.items.map((b) => [b.name, b.clusterCount, b.states, b.targets[0]?.clusters]), [["web", 1, { error: 1 }, ["bundle-eu"]]]);
+    const detail = await api<{ clusters: Array<{ name: string; target: string; state: string; errors: Array<{ target: string; path: string; message: string }> }> }>(
+      fixture.baseUrl,
+      "GET",
+      "/api/v1/bundles/web",
+      { token: viewerToken },
+    );
+    assert.equal(detail.status, 200);
+    assert.deepEqual(
+      detail.body.clusters.map((c) => [c.name, c.target, c.state, c.errors.map((e) => [e.target, e.path, e.message])]),
+      [["bundle-eu", "eu", "error", [["eu", "apps/web/eu", `broken for ${eu.clusterId}`]]]],
+    );
+    const missing = await api<{ error: { message: string } }>(fixture.baseUrl, "GET", "/api/v1/bundles/api", { token: viewerToken });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.message, "bundle api is not known: fleet.yaml at commit abc123 has no such bundle");
+    assert.equal((await api(fixture.baseUrl, "GET", "/api/v1/bundles")).status, 401);
+    fleetView = undefined;
+  });
+
   void it("accepts a correctly signed Git webhook and refuses any other", async () => {
     const body = JSON.stringify({ ref: "refs/heads/main", after: "abc" });
     const post = (signature: string | undefined) =>
@@ -173,6 +261,9 @@ void describe("the hub's admin API", { skip: skipWithoutNats }, () => {
       ["/api/v1/clusters", "get"],
       ["/api/v1/clusters/{name}", "get"],
       ["/api/v1/clusters/{name}", "delete"],
+      ["/api/v1/clusters/{name}", "patch"],
+      ["/api/v1/bundles", "get"],
+      ["/api/v1/bundles/{name}", "get"],
       ["/api/v1/webhooks/git", "post"],
     ] as const) {
       assert.ok(doc.body.paths[path]?.[method], `openapi.json documents ${method.toUpperCase()} ${path}`);

@@ -6,8 +6,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 
-/** The Go-built servers and tools the lab and the demo need. */
-export type LabTool = "kube-apiserver" | "nats-server";
+/** The Go-built servers and tools the lab, the demo and the tests need. */
+export type LabTool = "kube-apiserver" | "nats-server" | "kustomize" | "helm";
 
 interface ToolSpec {
   /** Go module folder under e2e/servers that pins the tool's version. */
@@ -25,6 +25,13 @@ const tools: Record<LabTool, ToolSpec> = {
     pkg: "github.com/nats-io/nats-server/v2",
     overrideEnv: "GITFLEET_NATS_SERVER_BIN",
   },
+  kustomize: {
+    module: "kustomize",
+    pkg: "sigs.k8s.io/kustomize/kustomize/v5",
+    overrideEnv: "GITFLEET_KUSTOMIZE_BIN",
+  },
+  // Lints and renders the charts in tests; never talks to a cluster.
+  helm: { module: "helm", pkg: "helm.sh/helm/v3/cmd/helm", overrideEnv: "GITFLEET_HELM_BIN" },
 };
 
 /** Folder of the Go modules that pin the lab's servers. */

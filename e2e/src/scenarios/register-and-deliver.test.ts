@@ -89,7 +89,8 @@ describe("register a cluster with a token and deliver its desired state from Git
     assert.equal((await configMap("staging-us", "web-config", "web"))?.data?.["environment"], "staging");
     assert.equal((await configMap("prod-eu", "web-config", "web"))?.data?.["region"], "eu");
     const bundles = (await fleet.api.get<ClusterStatusView>("/clusters/prod-eu")).bundles?.map((b) => b.name).sort();
-    assert.deepEqual(bundles, ["platform", "web-prod-eu"], "prod-eu gets only the bundles that target it");
+    assert.deepEqual(bundles, ["platform", "web"], "prod-eu gets the bundles that target it");
+    assert.equal((await configMap("prod-eu", "web-config", "web"))?.data?.["cluster"], "prod-eu", "${cluster_name} is filled in per cluster");
   });
 
   test("a pushed commit, announced by webhook, is applied in every cluster it targets", async () => {
@@ -143,7 +144,7 @@ describe("register a cluster with a token and deliver its desired state from Git
           "",
         ].join("\n"),
       },
-      "break web-prod-eu, change platform",
+      "break web in prod-eu, change platform",
     );
     await fleet.webhook();
     // The platform bundle still moves on in prod-eu...
@@ -151,16 +152,17 @@ describe("register a cluster with a token and deliver its desired state from Git
       what: "platform change applied in prod-eu",
       timeoutMs: 60_000,
     });
-    // ...while web-prod-eu reports the error with the file, and none of its change is applied.
+    // ...while web reports the error of its prod-eu overlay with the file, and none of its change is applied.
     const status = await waitFor(
       async () => {
         const c = await fleet.api.get<ClusterStatusView>("/clusters/prod-eu");
-        return c.errors?.some((e) => e.bundle === "web-prod-eu") ? c : undefined;
+        return c.errors?.some((e) => e.bundle === "web") ? c : undefined;
       },
-      { what: "the web-prod-eu error on prod-eu", timeoutMs: 30_000 },
+      { what: "the web error on prod-eu", timeoutMs: 30_000 },
     );
-    const error = status.errors?.find((e) => e.bundle === "web-prod-eu");
+    const error = status.errors?.find((e) => e.bundle === "web");
     assert.match(error?.message ?? "", /broken\.yaml/);
+    assert.equal(error?.target, "prod-eu");
     assert.equal((await configMap("prod-eu", "web-config", "web"))?.data?.["replicas"], "3", "the broken bundle is not half-applied");
     assert.equal(status.errors?.some((e) => e.bundle === "platform"), false);
     // Clusters the broken bundle does not target have no error.
@@ -195,23 +197,23 @@ describe("register a cluster with a token and deliver its desired state from Git
           "",
         ].join("\n"),
       },
-      "web-prod-us: an invalid Service port",
+      "web in prod-us: an invalid Service port",
     );
     await fleet.webhook();
     const bundle = await waitFor(
       async () => {
         const c = await fleet.api.get<ClusterStatusView>("/clusters/prod-us");
-        const b = c.bundles?.find((x) => x.name === "web-prod-us");
+        const b = c.bundles?.find((x) => x.name === "web");
         return b?.sync === "failed" && c.observedRevision === sha ? b : undefined;
       },
-      { what: "web-prod-us failed on prod-us", timeoutMs: 60_000 },
+      { what: "web failed on prod-us", timeoutMs: 60_000 },
     );
     assert.match(bundle.message ?? "", /Service web\/bad/);
     assert.equal((await configMap("prod-us", "web-config", "web"))?.data?.["replicas"], "3", "nothing of the failed bundle is applied");
     // The prod-eu bundle, fixed by the same commit, applies.
     await waitForSynced(fleet.api, "prod-eu", sha);
     assert.equal((await configMap("prod-eu", "web-config", "web"))?.data?.["replicas"], "5");
-    head = await fleet.commit({ "apps/web/prod-us/bad-service.yaml": null }, "web-prod-us: drop the bad Service");
+    head = await fleet.commit({ "apps/web/prod-us/bad-service.yaml": null }, "web in prod-us: drop the bad Service");
     await fleet.webhook();
     await waitForSynced(fleet.api, "prod-us", head);
     assert.equal((await configMap("prod-us", "web-config", "web"))?.data?.["replicas"], "4");

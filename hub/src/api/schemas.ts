@@ -89,6 +89,7 @@ const ConditionView = Type.Object({
 
 const BundleErrorView = Type.Object({
   bundle: Type.String(),
+  target: Type.Optional(Type.String({ description: "The bundle's target the cluster matched." })),
   message: Type.String(),
   reason: Type.Optional(Type.String()),
   commit: Type.Optional(Type.String()),
@@ -101,6 +102,7 @@ const BundleErrorView = Type.Object({
 export const ClusterDetail = Type.Intersect([
   ClusterSummary,
   Type.Object({
+    variables: Type.Record(Type.String(), Type.String(), { description: "The cluster's own variables for substitution (not for secrets)." }),
     observedGeneration: Type.Integer(),
     credentialsExpireAt: Type.Union([Timestamp, Type.Null()]),
     reportedAt: Type.Union([Timestamp, Type.Null()]),
@@ -123,6 +125,26 @@ export const ClusterListQuery = Type.Object({
 /** Path parameters of /api/v1/clusters/{name}. */
 export const ClusterNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
 
+// `nullable` rather than a union with null: the API coerces types, and would turn null into "" for a union.
+const StringOrNull = Type.Unsafe<string | null>({ type: "string", nullable: true, maxLength: 4096 });
+const PatchMap = (what: string) =>
+  Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 317 }), StringOrNull, {
+      description: `${what}: a string sets a key, null removes it, keys not named stay as they are (JSON merge patch).`,
+    }),
+  );
+
+/** Body of PATCH /api/v1/clusters/{name}. */
+export const UpdateClusterBody = Type.Object(
+  {
+    labels: PatchMap("Labels"),
+    variables: PatchMap("Variables for substitution in the cluster's bundles; they override a target's variables"),
+  },
+  { additionalProperties: false },
+);
+/** The validated body of PATCH /api/v1/clusters/{name}. */
+export type UpdateClusterBody = Static<typeof UpdateClusterBody>;
+
 /** Answer of DELETE /api/v1/clusters/{name}. */
 export const DeletedClusterView = Type.Object({
   id: Type.String(),
@@ -137,3 +159,64 @@ export type DeletedClusterView = Static<typeof DeletedClusterView>;
 export const Accepted = Type.Object({ accepted: Type.Boolean() });
 /** Answer of /healthz and /readyz. */
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+
+const BundleClusterView = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  target: Type.String(),
+  state: Type.String({
+    description:
+      "error (the hub could not resolve the bundle for this cluster; see errors), pending (the agent has not applied the desired digest yet), " +
+      "or the agent's sync state at the desired digest: synced, out-of-sync, applying, failed.",
+  }),
+  desiredDigest: Type.Optional(Type.String({ description: "Digest the cluster should apply; absent while the bundle fails for it." })),
+  digest: Type.Optional(Type.String({ description: "Digest the agent last applied." })),
+  revision: Type.Optional(Type.String({ description: "Commit the agent's applied payload came from." })),
+  sync: Type.Optional(Type.String()),
+  health: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  errors: Type.Array(BundleErrorView),
+});
+
+const BundleTargetView = Type.Object({
+  name: Type.String(),
+  clusterSelector: Type.String({ description: 'kubectl selector syntax; "" matches every cluster.' }),
+  overlay: Type.String(),
+  variables: Type.Record(Type.String(), Type.String()),
+  clusters: Type.Array(Type.String(), { description: "Names of the clusters whose first matching target this is." }),
+});
+
+/** A bundle in GET /api/v1/bundles. */
+export const BundleSummary = Type.Object({
+  name: Type.String(),
+  path: Type.String(),
+  namespace: Type.Optional(Type.String()),
+  drift: Type.String(),
+  prune: Type.Boolean(),
+  ignore: Type.Array(Type.String()),
+  targets: Type.Array(BundleTargetView),
+  clusterCount: Type.Integer({ description: "Clusters the bundle goes to." }),
+  states: Type.Record(Type.String(), Type.Integer(), { description: "How many of its clusters are in each state, e.g. {synced: 3, error: 1}." }),
+});
+/** A bundle in GET /api/v1/bundles. */
+export type BundleSummary = Static<typeof BundleSummary>;
+
+/** Answer of GET /api/v1/bundles/{name}: the bundle with the state of each of its clusters. */
+export const BundleDetail = Type.Intersect([
+  BundleSummary,
+  Type.Object({ commit: Type.String({ description: "The commit the bundle was resolved at." }), clusters: Type.Array(BundleClusterView) }),
+]);
+/** Answer of GET /api/v1/bundles/{name}. */
+export type BundleDetail = Static<typeof BundleDetail>;
+
+/** Answer of GET /api/v1/bundles. */
+export const BundleList = Type.Object({
+  commit: Type.Union([Type.String(), Type.Null()], { description: "The last commit resolved; null before the first." }),
+  error: Type.Optional(Type.String({ description: "Why the head commit is not resolved (e.g. fleet.yaml invalid); bundles show the last good one." })),
+  items: Type.Array(BundleSummary),
+});
+/** Answer of GET /api/v1/bundles. */
+export type BundleList = Static<typeof BundleList>;
+
+/** Path parameters of /api/v1/bundles/{name}. */
+export const BundleNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });

@@ -3,13 +3,14 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { BundleErrorSource } from "../delivery-contract.js";
+import type { BundleErrorSource, FleetBundleSource } from "../delivery-contract.js";
 import { HubError } from "../errors.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
 import type { ApiAuthenticator } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
+import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
@@ -23,6 +24,8 @@ export interface ApiServerOptions {
   status: StatusStore;
   auth: ApiAuthenticator;
   bundleErrors: BundleErrorSource;
+  /** The bundles of the last good commit; the bundles API answers empty without it. */
+  fleet?: FleetBundleSource | undefined;
   removeCluster: ClusterRemover;
   readiness: ReadinessProbe;
   webhookSecret: string | undefined;
@@ -62,6 +65,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
+  // PATCH bodies are JSON merge patches; accept their own media type as well as plain JSON.
+  app.addContentTypeParser("application/merge-patch+json", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
 
   await app.register(swagger, {
     openapi: {
@@ -83,6 +88,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         auth: options.auth,
         staleAfterMs: options.staleAfterMs,
         now,
+      });
+      await api.register(bundleRoutes, {
+        clusters: options.clusters,
+        status: options.status,
+        bundleErrors: options.bundleErrors,
+        fleet: options.fleet ?? { bundles: () => undefined },
+        auth: options.auth,
       });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());

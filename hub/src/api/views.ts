@@ -48,8 +48,8 @@ export function clusterSummary(cluster: ClusterRecord, now: Date, staleAfterMs: 
   };
 }
 
-// SyncState.OUT_OF_SYNC -> "out-of-sync"; protobuf-es drops the value prefix.
-function enumName(names: Record<number, string>, value: number): string {
+/** SyncState.OUT_OF_SYNC -> "out-of-sync"; protobuf-es drops the value prefix. */
+export function enumName(names: Record<number, string>, value: number): string {
   return (names[value] ?? "UNSPECIFIED").toLowerCase().replaceAll("_", "-");
 }
 
@@ -63,6 +63,7 @@ export function clusterDetail(
 ): ClusterDetail {
   return {
     ...clusterSummary(cluster, now, staleAfterMs),
+    variables: cluster.variables ?? {},
     observedGeneration: cluster.observedGeneration,
     credentialsExpireAt: cluster.credentialsExpireAt,
     reportedAt: report?.reportedAt ? timestampDate(report.reportedAt).toISOString() : null,
@@ -83,15 +84,20 @@ export function clusterDetail(
       reason: c.reason,
       message: c.message,
     })),
-    // Only the documented fields, without undefined ones.
-    errors: errors.map((e) => ({
-      bundle: e.bundle,
-      message: e.message,
-      ...(e.reason !== undefined ? { reason: e.reason } : {}),
-      ...(e.commit !== undefined ? { commit: e.commit } : {}),
-      ...(e.path !== undefined ? { path: e.path } : {}),
-      ...(e.file !== undefined ? { file: e.file } : {}),
-      ...(e.line !== undefined ? { line: e.line } : {}),
-    })),
+    errors: errors.map(bundleErrorView),
+  };
+}
+
+/** A delivery error as the API shows it: only the documented fields, without undefined ones. */
+export function bundleErrorView(e: BundleError): ClusterDetail["errors"][number] {
+  return {
+    bundle: e.bundle,
+    ...(e.target !== undefined ? { target: e.target } : {}),
+    message: e.message,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.commit !== undefined ? { commit: e.commit } : {}),
+    ...(e.path !== undefined ? { path: e.path } : {}),
+    ...(e.file !== undefined ? { file: e.file } : {}),
+    ...(e.line !== undefined ? { line: e.line } : {}),
   };
 }

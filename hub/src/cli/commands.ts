@@ -19,12 +19,13 @@ export interface ClusterView {
   id: string;
   name: string;
   labels?: Record<string, string>;
+  variables?: Record<string, string>;
   registeredAt?: string;
   lastSeen?: string;
   connected?: boolean;
   observedRevision?: string;
   bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
-  errors?: { bundle?: string; path?: string; commit?: string; message: string }[];
+  errors?: { bundle?: string; target?: string; path?: string; commit?: string; message: string }[];
 }
 
 /** How a command prints: tables for people, JSON for scripts. */
@@ -114,6 +115,7 @@ export async function clusterGet(ctx: CommandContext, name: string): Promise<voi
       `name:        ${v.name}`,
       `id:          ${v.id}`,
       `labels:      ${labelsText(v.labels)}`,
+      `variables:   ${labelsText(v.variables)}`,
       `registered:  ${v.registeredAt ?? "-"}`,
       `connected:   ${v.connected ? "yes" : "no"} (last seen ${age(v.lastSeen)})`,
       `revision:    ${v.observedRevision ?? "-"}`,
@@ -128,9 +130,22 @@ export async function clusterGet(ctx: CommandContext, name: string): Promise<voi
         { header: "MESSAGE", value: (b) => b.message || "" },
       ]));
     }
-    for (const e of v.errors ?? []) lines.push("", `error: bundle ${e.bundle ?? "?"} at ${short(e.commit)}: ${e.message}`);
+    for (const e of v.errors ?? []) {
+      const target = e.target ? ` (target ${e.target}${e.path ? `, overlay ${e.path}` : ""})` : "";
+      lines.push("", `error: bundle ${e.bundle ?? "?"}${target} at ${short(e.commit)}: ${e.message}`);
+    }
     return lines.join("\n");
   });
+}
+
+/** `gitfleet cluster set NAME --label k=v --var k=v`: a value sets a key, null removes it. */
+export async function clusterSet(
+  ctx: CommandContext,
+  name: string,
+  change: { labels?: Record<string, string | null>; variables?: Record<string, string | null> },
+): Promise<void> {
+  const c = await ctx.hub.patch<ClusterView>(`/clusters/${encodeURIComponent(name)}`, change);
+  emit(ctx, c, (v) => [`cluster ${v.name} updated`, `labels:      ${labelsText(v.labels)}`, `variables:   ${labelsText(v.variables)}`].join("\n"));
 }
 
 /** `gitfleet cluster delete NAME`: revokes the cluster's credentials. */

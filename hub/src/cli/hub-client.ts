@@ -24,6 +24,8 @@ export class HubApiError extends Error {
 export interface HubClient {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  /** Sends `body` as a JSON merge patch. */
+  patch<T>(path: string, body: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
 }
 
@@ -38,7 +40,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
         method,
         headers: {
           authorization: `Bearer ${options.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json" }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
@@ -63,6 +65,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   return {
     get: (path) => call("GET", path),
     post: (path, body) => call("POST", path, body),
+    patch: (path, body) => call("PATCH", path, body),
     delete: (path) => call("DELETE", path),
   };
 }

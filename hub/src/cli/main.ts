@@ -1,15 +1,19 @@
 // `gitfleet`: the admin CLI of the hub API.
 import { parseArgs } from "node:util";
+import { dnsLabelProblem, labelProblems } from "../labels/labels.js";
+import { variableNameProblem } from "../delivery/variables.js";
 import {
   clusterDelete,
   clusterGet,
   clusterList,
+  clusterSet,
   tokenCreate,
   tokenList,
   tokenRevoke,
   type CommandContext,
 } from "./commands.js";
 import { createHubClient } from "./hub-client.js";
+import { renderCommand } from "./render.js";
 
 const usage = `usage: gitfleet <command> [flags]
 
@@ -19,12 +23,20 @@ commands:
   token revoke ID
   cluster list [--selector SELECTOR]
   cluster get NAME
+  cluster set NAME [--label k=v ...] [--var k=v ...]   (k- removes a key)
   cluster delete NAME
+  render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
+  render --repo DIR --check [-o table|json]
 
 flags:
-  --hub URL        hub API address (env GITFLEET_HUB, default http://127.0.0.1:8080)
-  --token TOKEN    API token (env GITFLEET_TOKEN)
-  -o, --output     table (default) or json`;
+  --hub URL          hub API address (env GITFLEET_HUB, default http://127.0.0.1:8080)
+  --token TOKEN      API token (env GITFLEET_TOKEN)
+  -o, --output       table (default) or json; yaml (default) or json for render
+  --kustomize PATH   kustomize binary for render (env GITFLEET_KUSTOMIZE, default kustomize on PATH)
+
+render prints what the cluster would receive from the fleet repository's working tree, with the
+hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
+listing the variables each target's clusters must set instead of failing on them.`;
 
 /** Runs the CLI with the given arguments; returns the exit code. */
 export async function runCli(argv: readonly string[], print: (s: string) => void = console.log): Promise<number> {
@@ -36,12 +48,19 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
       options: {
         hub: { type: "string" },
         token: { type: "string" },
-        output: { type: "string", short: "o", default: "table" },
+        output: { type: "string", short: "o" },
         ttl: { type: "string" },
         "max-uses": { type: "string" },
         labels: { type: "string" },
         description: { type: "string" },
         selector: { type: "string", short: "l" },
+        label: { type: "string", multiple: true },
+        var: { type: "string", multiple: true },
+        repo: { type: "string" },
+        cluster: { type: "string" },
+        bundle: { type: "string" },
+        check: { type: "boolean" },
+        kustomize: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -55,8 +74,10 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
     print(usage);
     return values.help ? 0 : 2;
   }
-  if (values.output !== "table" && values.output !== "json") {
-    console.error(`gitfleet: --output must be table or json, got "${values.output}"`);
+  if (group === "render") return await runRender(values, print);
+  const output = values.output ?? "table";
+  if (output !== "table" && output !== "json") {
+    console.error(`gitfleet: --output must be table or json, got "${output}"`);
     return 2;
   }
   const token = values.token ?? process.env["GITFLEET_TOKEN"];
@@ -66,7 +87,7 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
   }
   const ctx: CommandContext = {
     hub: createHubClient({ url: values.hub ?? process.env["GITFLEET_HUB"] ?? "http://127.0.0.1:8080", token }),
-    output: values.output,
+    output,
     print,
   };
   const need = (what: string): string => {
@@ -95,6 +116,16 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
       case "cluster get":
         await clusterGet(ctx, need("a cluster NAME"));
         return 0;
+      case "cluster set": {
+        const labels = parseSettings(values.label ?? [], "--label");
+        const variables = parseSettings(values.var ?? [], "--var");
+        if (Object.keys(labels).length + Object.keys(variables).length === 0) throw new UsageError("gitfleet cluster set needs --label k=v or --var k=v");
+        await clusterSet(ctx, need("a cluster NAME"), {
+          ...(Object.keys(labels).length > 0 ? { labels } : {}),
+          ...(Object.keys(variables).length > 0 ? { variables } : {}),
+        });
+        return 0;
+      }
       case "cluster delete":
         await clusterDelete(ctx, need("a cluster NAME"));
         return 0;
@@ -108,6 +139,63 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
 }
 
 class UsageError extends Error {}
+
+/** `gitfleet render`: works on a working tree, without a hub or a token. */
+async function runRender(
+  values: { output?: string | undefined; repo?: string | undefined; cluster?: string | undefined; labels?: string | undefined; var?: string[] | undefined; bundle?: string | undefined; check?: boolean | undefined; kustomize?: string | undefined },
+  print: (s: string) => void,
+): Promise<number> {
+  const fail = (message: string, code: number): number => {
+    console.error(`gitfleet: ${message}`);
+    return code;
+  };
+  try {
+    const check = values.check === true;
+    const output = values.output ?? (check ? "table" : "yaml");
+    const formats = check ? ["table", "json"] : ["yaml", "json"];
+    if (!formats.includes(output)) return fail(`--output must be ${formats.join(" or ")} for render${check ? " --check" : ""}, got "${output}"`, 2);
+    if (!values.repo) return fail("render needs --repo DIR, the fleet repository's working tree", 2);
+    if (!check && !values.cluster) return fail("render needs --cluster NAME (or --check)", 2);
+    const clusterProblem = values.cluster === undefined ? undefined : dnsLabelProblem(values.cluster);
+    if (clusterProblem !== undefined) return fail(`--cluster: "${values.cluster}" ${clusterProblem}`, 2);
+    const labels = values.labels ? parseLabels(values.labels) : {};
+    const labelProblem = labelProblems(labels, "--labels")[0];
+    if (labelProblem !== undefined) return fail(labelProblem, 2);
+    const variables: Record<string, string> = {};
+    for (const [name, value] of Object.entries(parseSettings(values.var ?? [], "--var"))) {
+      const problem = variableNameProblem(name);
+      if (problem !== undefined) return fail(`--var: variable name "${name}" ${problem}`, 2);
+      if (value === null) return fail(`--var ${name}-: removing a variable means nothing here; leave it out`, 2);
+      variables[name] = value;
+    }
+    return await renderCommand({
+      repo: values.repo,
+      cluster: values.cluster,
+      labels,
+      variables,
+      bundle: values.bundle,
+      check,
+      output: output as "yaml" | "json" | "table",
+      kustomize: values.kustomize ?? process.env["GITFLEET_KUSTOMIZE"] ?? "kustomize",
+      print,
+      printError: (message) => console.error(`gitfleet: ${message}`),
+    });
+  } catch (err) {
+    return fail((err as Error).message, err instanceof UsageError ? 2 : 1);
+  }
+}
+
+/** Parses repeated "k=v" flags; "k-" (as in kubectl label) stands for removing k. */
+export function parseSettings(items: readonly string[], flag: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq > 0) out[item.slice(0, eq).trim()] = item.slice(eq + 1);
+    else if (eq < 0 && item.endsWith("-") && item.length > 1) out[item.slice(0, -1)] = null;
+    else throw new UsageError(`${flag}: "${item}" is not key=value (or key- to remove it)`);
+  }
+  return out;
+}
 
 /** Parses "k=v,k2=v2" into a label map. */
 export function parseLabels(text: string): Record<string, string> {

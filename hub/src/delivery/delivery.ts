@@ -6,8 +6,9 @@ import type { Logger } from "pino";
 import { openDesiredBucket } from "./desired-keys.js";
 import { messageOf } from "./errors.js";
 import { createGitSource, type GitSource, type GitSourceOptions } from "./git-source.js";
+import { createOverlayRenderer, type OverlayRenderer } from "./overlay-renderer.js";
 import { createPublisher, type Publisher } from "./publisher.js";
-import { resolve, type BundleError, type RenderMemo } from "./resolve.js";
+import { resolve, type BundleError, type RenderMemo, type Resolution } from "./resolve.js";
 import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
 
 /** Where delivery learns which clusters exist; the hub's cluster store implements it. */
@@ -29,6 +30,8 @@ export interface DeliveryOptions {
   replicas?: number | undefined;
   /** Largest payload chunk; default 512 KiB. */
   maxChunkBytes?: number | undefined;
+  /** Renders overlay folders; default plain folders only (kustomizations fail their bundles). */
+  renderer?: OverlayRenderer | undefined;
   /** How many clusters are published at once; default 8. */
   concurrency?: number | undefined;
   /** The clock; default the system clock. */
@@ -60,6 +63,8 @@ export interface Delivery {
   purge(clusterId: string): Promise<void>;
   /** The bundle errors of the latest resolution for a cluster (empty when all resolved). */
   errorsFor(clusterId: string): readonly BundleError[];
+  /** The latest good resolution (fleet.yaml, targets, per-cluster results), for the bundles API. */
+  resolution(): ResolvedFleet | undefined;
   current(): DeliveryStatus;
 }
 
@@ -79,7 +84,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const concurrency = Math.max(1, options.concurrency ?? 8);
 
   let publisher: Promise<Publisher> | undefined;
+  const renderer = options.renderer ?? createOverlayRenderer();
   let memo: RenderMemo | undefined;
+  let resolved: ResolvedFleet | undefined;
   let lastGood: Snapshot | undefined;
   let applied: Applied | undefined;
   let dirty = false;
@@ -125,9 +132,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const apply = async (snapshot: Snapshot, head: boolean, force: boolean): Promise<void> => {
     if (stopped) return;
     const clusters = [...(await options.clusters.list())].sort((a, b) => compareCodeUnits(a.id, b.id));
-    const clustersKey = JSON.stringify(clusters.map((c) => [c.id, c.name, Object.entries(c.labels).sort()]));
+    const clustersKey = JSON.stringify(clusters.map((c) => [c.id, c.name, sortedEntries(c.labels), sortedEntries(c.variables ?? {})]));
     if (!force && !dirty && applied?.commit === snapshot.commit && applied.clusters === clustersKey) return;
-    const resolution = resolve({ snapshot, clusters, previous: memo });
+    const started = performance.now();
+    const resolution = await resolve({ snapshot, clusters, renderer, previous: memo });
     if (!resolution.ok) {
       // Nothing is published from a broken fleet.yaml; clusters keep their last good state.
       applied = { commit: snapshot.commit, clusters: clustersKey };
@@ -138,11 +146,15 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     }
     memo = resolution.renders;
     lastGood = snapshot;
+    resolved = resolution;
     if (head) fleetError = undefined;
     errors = new Map([...resolution.clusters].map(([id, cluster]) => [id, cluster.errors]));
-    const failed = new Map([...resolution.clusters.values()].flatMap((c) => c.errors.map((e) => [e.bundle, e] as const)));
+    const failed = new Map([...resolution.clusters.values()].flatMap((c) => c.errors.map((e) => [`${e.bundle}\0${e.target}\0${e.message}`, e] as const)));
     for (const error of failed.values()) {
-      log.warn({ commit: snapshot.commit, bundle: error.bundle, reason: error.reason, error: error.message }, "bundle failed to render; its clusters keep the last good state");
+      log.warn(
+        { commit: snapshot.commit, bundle: error.bundle, target: error.target, path: error.path, reason: error.reason, error: error.message },
+        "bundle failed to render; its clusters keep the last good state",
+      );
     }
     const pub = await openPublisher();
     const failures: string[] = [];
@@ -157,11 +169,12 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         log.error({ cluster: cluster.clusterId, err: messageOf(err) }, "publishing desired state failed; will retry");
       }
     });
-    // A failed publish makes the next poll apply again, even at the same commit.
-    dirty = failures.length > 0;
+    // A failed publish, or a render that may pass later (a kustomize timeout), makes the
+    // commit apply again with backoff, even though it did not change.
+    dirty = failures.length > 0 || resolution.stats.unsettled > 0;
     applied = { commit: snapshot.commit, clusters: clustersKey };
     applyError = failures.length > 0 ? `publishing failed for ${failures.length} cluster(s): ${failures.join(", ")}` : undefined;
-    log.debug({ commit: snapshot.commit, clusters: clusters.length, ...resolution.stats }, "resolved");
+    log.info({ commit: snapshot.commit, clusters: clusters.length, ms: Math.round(performance.now() - started), ...resolution.stats }, "resolved");
   };
 
   // A failed publish (NATS away, a timeout) is retried with backoff rather than at the next
@@ -170,7 +183,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let retryDelayMs = RETRY_MIN_MS;
   const scheduleRetry = (snapshot: Snapshot, head: boolean): void => {
     if (stopped || retryTimer !== undefined) return;
-    log.info({ commit: snapshot.commit, inMs: retryDelayMs }, "will retry publishing");
+    log.info({ commit: snapshot.commit, inMs: retryDelayMs }, "will apply the commit again");
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void applySerially(snapshot, head, false);
@@ -244,6 +257,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     },
 
     errorsFor: (clusterId) => errors.get(clusterId) ?? [],
+    resolution: () => resolved,
     current: () => ({
       commit: fetched?.commit,
       fetchedAt: fetched?.at,
@@ -251,6 +265,13 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       error: fetchError ?? fleetError ?? applyError,
     }),
   };
+}
+
+/** The successful resolution delivery publishes from. */
+export type ResolvedFleet = Extract<Resolution, { ok: true }>;
+
+function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => compareCodeUnits(a, b));
 }
 
 /** Runs `task` over `items` with at most `limit` running at once. */

@@ -5,7 +5,7 @@ import { planPointer } from "./desired-plan.js";
 import type { BundleError, ClusterResolution, ResolvedBundle } from "./resolve.js";
 
 function bundle(name: string, digest: string): ResolvedBundle {
-  return { name, digest, size: 1, payload: create(BundlePayloadSchema, { name }) };
+  return { name, target: "default", overlay: name, digest, size: 1, payload: create(BundlePayloadSchema, { name }) };
 }
 
 function pointer(refs: Array<[string, string]>): DesiredState {
@@ -17,11 +17,11 @@ function pointer(refs: Array<[string, string]>): DesiredState {
 }
 
 function failed(name: string): BundleError {
-  return { bundle: name, path: name, commit: "new", reason: "object-invalid", message: "broken" };
+  return { bundle: name, target: "default", path: name, commit: "new", reason: "object-invalid", message: "broken" };
 }
 
 function resolution(bundles: ResolvedBundle[], errors: BundleError[] = []): ClusterResolution {
-  return { clusterId: "c1", bundles, errors };
+  return { clusterId: "c1", bundles, errors, assignments: [] };
 }
 
 const names = (refs: ReadonlyArray<{ name: string }>): string[] => refs.map((r) => r.name);

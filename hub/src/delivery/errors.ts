@@ -11,6 +11,9 @@ export type DeliveryErrorReason =
   | "object-invalid"
   | "object-duplicate"
   | "no-objects"
+  | "variable-undefined"
+  | "variable-invalid"
+  | "kustomize-not-configured"
   | "git-fetch-failed"
   | "git-read-failed"
   | "snapshot-too-large"
@@ -66,6 +69,17 @@ function formatIssues(file: string, issues: readonly FleetFileIssue[]): string {
   return lines.length === 1 ? (lines[0] ?? file) : `${file} has ${issues.length} problems:\n${lines.join("\n")}`;
 }
 
+/** Why a render (or what follows it: checks, substitution) failed. */
+export type RenderErrorReason =
+  | "bundle-path-missing"
+  | "manifest-invalid"
+  | "object-invalid"
+  | "object-duplicate"
+  | "no-objects"
+  | "variable-undefined"
+  | "variable-invalid"
+  | "kustomize-not-configured";
+
 /** A bundle could not be rendered; `file`, `document` and `line` say where, when known. */
 export class RenderError extends DeliveryError {
   /** The file at fault, relative to the repository root, if one is. */
@@ -74,9 +88,14 @@ export class RenderError extends DeliveryError {
   readonly document: number | undefined;
   /** 1-based line in `file`, if known. */
   readonly line: number | undefined;
+  /**
+   * What the failed render read (as in RenderedOverlay.inputs), when the renderer knows: the
+   * failure is then kept until one of them changes. Undefined: render again next time.
+   */
+  inputs: readonly string[] | undefined;
 
   constructor(
-    reason: "bundle-path-missing" | "manifest-invalid" | "object-invalid" | "object-duplicate" | "no-objects",
+    reason: RenderErrorReason,
     message: string,
     where: { file?: string | undefined; document?: number | undefined; line?: number | undefined; cause?: unknown } = {},
   ) {
@@ -85,6 +104,7 @@ export class RenderError extends DeliveryError {
     this.file = where.file;
     this.document = where.document;
     this.line = where.line;
+    this.inputs = undefined;
   }
 }
 

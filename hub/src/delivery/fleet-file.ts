@@ -1,31 +1,48 @@
 // fleet.yaml, the fleet repository's table of contents: which bundles exist, where their
-// manifests live and which clusters they go to. This is the minimal model; targets with
-// first-match-wins, overlays and variables will extend BundleSpec, not replace it.
-import { isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
-import { dnsLabelProblem, labelKeyProblem, labelValueProblem } from "../labels/labels.js";
+// manifests live, which clusters they go to (targets, first match wins) and with which overlay
+// and variables; and the ordered stages that promotions walk through.
+import { LineCounter, parseAllDocuments, type Node } from "yaml";
 import { FleetFileError, type FleetFileIssue } from "./errors.js";
-import { matchAll, type ClusterSelector, type SelectorExpression, type SelectorOperator } from "./selector.js";
-import { normalizeFolder, type Snapshot } from "./snapshot.js";
+import { dnsName, folderInside, oneOf, readPointers, readSelector, readVariables, repositoryFolder } from "./fleet-fields.js";
+import { describeSelector, matchAll, type ClusterSelector } from "./selector.js";
+import type { Snapshot } from "./snapshot.js";
 import { YamlFields, yamlErrorText, type Field } from "./yaml-fields.js";
 
 /** Where fleet.yaml lives in the repository. */
 export const FLEET_FILE = "fleet.yaml";
 /** The apiVersion fleet.yaml must declare. */
 export const FLEET_API_VERSION = "gitfleet.dev/v1";
+/** Name of the single target a bundle-level clusterSelector (or none) stands for. */
+export const DEFAULT_TARGET = "default";
 
 /** What the agent does about drift on a bundle's objects. */
 export type DriftPolicy = "correct" | "report";
+
+/** One target of a bundle: which clusters it takes, and what they get. */
+export interface TargetSpec {
+  /** DNS label, unique in its bundle. */
+  readonly name: string;
+  readonly clusterSelector: ClusterSelector;
+  /** Overlay folder, repository-relative and normalised; the bundle's path or a folder under it. */
+  readonly overlay: string;
+  /** Variables for substitution; a cluster's own variables override them. */
+  readonly variables: Readonly<Record<string, string>>;
+  /** True when the target stands for a bundle-level clusterSelector (the short form). */
+  readonly implicit: boolean;
+  /** Line of the target (or of the bundle, for the short form) in fleet.yaml. */
+  readonly line: number;
+}
 
 /** One bundle of fleet.yaml, validated and with defaults applied. */
 export interface BundleSpec {
   /** DNS label, unique in the file; also a JetStream key token. */
   readonly name: string;
-  /** Folder of the manifests, repository-relative and normalised ("" is the root). */
+  /** Bundle root, repository-relative and normalised ("" is the root). */
   readonly path: string;
   /** Default namespace for namespaced objects that name none. */
   readonly namespace: string | undefined;
-  /** Which clusters get the bundle; absent in the file means every cluster. */
-  readonly clusterSelector: ClusterSelector;
+  /** First match wins; a cluster that matches none gets nothing of the bundle. */
+  readonly targets: readonly TargetSpec[];
   readonly drift: DriftPolicy;
   /** JSON pointers the agent ignores when comparing desired and live objects. */
   readonly ignore: readonly string[];
@@ -35,16 +52,25 @@ export interface BundleSpec {
   readonly line: number;
 }
 
+/** One promotion stage: a named set of clusters, in the order changes move through them. */
+export interface StageSpec {
+  /** DNS label, unique in the file. */
+  readonly name: string;
+  readonly clusterSelector: ClusterSelector;
+  readonly line: number;
+}
+
 /** A validated fleet.yaml. */
 export interface FleetSpec {
   readonly bundles: readonly BundleSpec[];
+  /** In promotion order; empty when the file has none. */
+  readonly stages: readonly StageSpec[];
 }
 
-const TOP_FIELDS = ["apiVersion", "kind", "bundles"] as const;
-const BUNDLE_FIELDS = ["name", "path", "namespace", "clusterSelector", "drift", "ignore", "prune"] as const;
-const SELECTOR_FIELDS = ["matchLabels", "matchExpressions"] as const;
-const EXPRESSION_FIELDS = ["key", "operator", "values"] as const;
-const OPERATORS: readonly SelectorOperator[] = ["In", "NotIn", "Exists", "DoesNotExist"];
+const TOP_FIELDS = ["apiVersion", "kind", "bundles", "stages"] as const;
+const BUNDLE_FIELDS = ["name", "path", "namespace", "targets", "clusterSelector", "drift", "ignore", "prune"] as const;
+const TARGET_FIELDS = ["name", "clusterSelector", "overlay", "variables"] as const;
+const STAGE_FIELDS = ["name", "clusterSelector"] as const;
 const DRIFT_POLICIES: readonly DriftPolicy[] = ["correct", "report"];
 
 /** Reads and validates fleet.yaml from a snapshot; throws {@link FleetFileError} when missing or invalid. */
@@ -62,7 +88,7 @@ export function readFleetFile(snapshot: Snapshot): FleetSpec {
 
 /**
  * Parses and validates fleet.yaml text. Throws {@link FleetFileError} listing every problem,
- * each with its line and field path (`bundles[1].clusterSelector.matchExpressions[0].operator`).
+ * each with its line and field path (`bundles[1].targets[0].clusterSelector.matchLabels.env`).
  */
 export function parseFleetFile(text: string, file: string = FLEET_FILE): FleetSpec {
   const lines = new LineCounter();
@@ -101,21 +127,11 @@ function readTop(r: YamlFields, root: Node | null): FleetSpec | undefined {
   // An empty `bundles:` is refused rather than read as "no bundles": it would prune everything.
   const bundlesField = r.require(top, "bundles", root, "", "a list of bundles; write [] for none");
   const items = bundlesField && r.list(bundlesField);
+  const stagesField = top.get("stages");
+  const stages = stagesField ? readStages(r, stagesField) : [];
   if (items === undefined) return undefined;
-  const bundles: BundleSpec[] = [];
-  const seen = new Map<string, { path: string; line: number }>();
-  for (const item of items) {
-    const bundle = readBundle(r, item.node, item.path);
-    if (bundle === undefined) continue;
-    const earlier = seen.get(bundle.name);
-    if (earlier !== undefined) {
-      r.add(item.node, `${item.path}.name`, `bundle name ${bundle.name} is already used by ${earlier.path} (line ${earlier.line})`);
-      continue;
-    }
-    seen.set(bundle.name, { path: item.path, line: bundle.line });
-    bundles.push(bundle);
-  }
-  return { bundles };
+  const bundles = unique(r, items, "bundle", (item) => readBundle(r, item.node, item.path));
+  return { bundles, stages };
 }
 
 function expectConstant(r: YamlFields, field: Field, expected: string): void {
@@ -123,132 +139,125 @@ function expectConstant(r: YamlFields, field: Field, expected: string): void {
   if (value !== undefined && value !== expected) r.add(field.value, field.path, `must be ${expected}; got ${value}`);
 }
 
+/** Reads every item with `read` and keeps those whose name is not taken by an earlier one. */
+function unique<T extends { name: string; line: number }>(
+  r: YamlFields,
+  items: ReadonlyArray<{ node: Node | null; path: string }>,
+  what: string,
+  read: (item: { node: Node | null; path: string }) => T | undefined,
+): T[] {
+  const out: T[] = [];
+  const seen = new Map<string, { path: string; line: number }>();
+  for (const item of items) {
+    const value = read(item);
+    if (value === undefined) continue;
+    const earlier = seen.get(value.name);
+    if (earlier !== undefined) {
+      r.add(item.node, `${item.path}.name`, `${what} name ${value.name} is already used by ${earlier.path} (line ${earlier.line})`);
+      continue;
+    }
+    seen.set(value.name, { path: item.path, line: value.line });
+    out.push(value);
+  }
+  return out;
+}
+
 function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec | undefined {
   const f = r.fields(node, path, BUNDLE_FIELDS, "a mapping with at least name and path");
   if (f === undefined) return undefined;
   const before = r.count;
+  const line = r.line(node);
   const nameField = r.require(f, "name", node, path, "a DNS label naming the bundle");
   const name = nameField && dnsName(r, nameField);
-  const pathField = r.require(f, "path", node, path, "the folder of the bundle's manifests");
-  const folder = pathField && bundleFolder(r, pathField);
+  const pathField = r.require(f, "path", node, path, "the bundle's root folder");
+  const folder = pathField && repositoryFolder(r, pathField);
   const namespaceField = f.get("namespace");
   const namespace = namespaceField && dnsName(r, namespaceField);
-  const selectorField = f.get("clusterSelector");
-  const clusterSelector = selectorField ? readSelector(r, selectorField) : matchAll;
+  const targets = readBundleTargets(r, f, folder, line);
   const driftField = f.get("drift");
   const drift = driftField ? oneOf(r, driftField, DRIFT_POLICIES) : "correct";
   const ignoreField = f.get("ignore");
   const ignore = ignoreField ? readPointers(r, ignoreField) : [];
   const pruneField = f.get("prune");
   const prune = pruneField ? r.boolean(pruneField) : true;
-  if (r.count > before || name === undefined || folder === undefined || clusterSelector === undefined) return undefined;
+  if (r.count > before || name === undefined || folder === undefined || targets === undefined) return undefined;
   if (drift === undefined || ignore === undefined || prune === undefined) return undefined;
-  return { name, path: folder, namespace, clusterSelector, drift, ignore, prune, line: r.line(node) };
+  return { name, path: folder, namespace, targets, drift, ignore, prune, line };
 }
 
-function dnsName(r: YamlFields, field: Field): string | undefined {
-  const value = r.string(field);
-  if (value === undefined) return undefined;
-  const problem = dnsLabelProblem(value);
-  if (problem === undefined) return value;
-  r.add(field.value, field.path, `${JSON.stringify(value)} ${problem}`);
-  return undefined;
-}
-
-function bundleFolder(r: YamlFields, field: Field): string | undefined {
-  const value = r.string(field);
-  if (value === undefined) return undefined;
-  const folder = normalizeFolder(value);
-  if (folder === undefined) {
-    r.add(field.value, field.path, `${JSON.stringify(value)} must be a relative folder inside the repository (no leading "/", no "..")`);
+/**
+ * The bundle's targets: its `targets` list, or the short form, a bundle-level clusterSelector (all
+ * clusters when absent) standing for one target named "default" whose overlay is the bundle path.
+ */
+function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string | undefined, line: number): TargetSpec[] | undefined {
+  const targetsField = f.get("targets");
+  const selectorField = f.get("clusterSelector");
+  if (targetsField !== undefined && selectorField !== undefined) {
+    r.add(selectorField.key, selectorField.path, "cannot be used together with targets; give each target its own clusterSelector");
+    return undefined;
   }
-  return folder;
-}
-
-function oneOf<T extends string>(r: YamlFields, field: Field, allowed: readonly T[]): T | undefined {
-  const value = r.string(field);
-  if (value === undefined) return undefined;
-  const match = allowed.find((candidate) => candidate === value);
-  if (match === undefined) r.add(field.value, field.path, `must be one of ${allowed.join(", ")}; got ${value}`);
-  return match;
-}
-
-/** RFC 6901: "/"-separated tokens, "~" only as "~0" or "~1". The empty pointer (whole object) is refused. */
-const JSON_POINTER = /^(\/([^~/]|~[01])*)+$/;
-
-function readPointers(r: YamlFields, field: Field): string[] | undefined {
-  const items = r.list(field);
+  if (targetsField === undefined) {
+    const clusterSelector = selectorField ? readSelector(r, selectorField) : matchAll;
+    if (clusterSelector === undefined || folder === undefined) return undefined;
+    return [{ name: DEFAULT_TARGET, clusterSelector, overlay: folder, variables: {}, implicit: true, line }];
+  }
+  const items = r.list(targetsField);
   if (items === undefined) return undefined;
-  const pointers: string[] = [];
-  for (const item of items) {
-    const value = r.stringAt(item.node ?? field.key, item.node, item.path);
-    if (value === undefined) continue;
-    if (JSON_POINTER.test(value)) pointers.push(value);
-    else r.add(item.node, item.path, `${JSON.stringify(value)} is not a JSON pointer: it must start with "/" and write "~" as "~0" and "/" inside a key as "~1"`);
-  }
-  return pointers;
-}
-
-function readSelector(r: YamlFields, field: Field): ClusterSelector | undefined {
-  const f = r.fields(field.value, field.path, SELECTOR_FIELDS, "a mapping with matchLabels and/or matchExpressions");
-  if (f === undefined) return undefined;
   const before = r.count;
-  const matchLabels: Record<string, string> = {};
-  const labelsField = f.get("matchLabels");
-  for (const label of labelsField ? (r.entries(labelsField.value, labelsField.path, "a mapping of label keys to values") ?? []) : []) {
-    const keyProblem = labelKeyProblem(label.name);
-    if (keyProblem !== undefined) r.add(label.key, label.path, `label key ${JSON.stringify(label.name)} ${keyProblem}`);
-    const value = label.value === null || (isScalar(label.value) && label.value.value === null) ? "" : r.string(label);
-    const valueProblem = value === undefined ? undefined : labelValueProblem(value);
-    if (valueProblem !== undefined) r.add(label.value, label.path, `label value ${JSON.stringify(value)} ${valueProblem}`);
-    if (value !== undefined) matchLabels[label.name] = value;
-  }
-  const matchExpressions: SelectorExpression[] = [];
-  const expressionsField = f.get("matchExpressions");
-  for (const item of expressionsField ? (r.list(expressionsField) ?? []) : []) {
-    const expression = readExpression(r, item.node, item.path);
-    if (expression !== undefined) matchExpressions.push(expression);
-  }
-  return r.count > before ? undefined : { matchLabels, matchExpressions };
-}
-
-function readExpression(r: YamlFields, node: Node | null, path: string): SelectorExpression | undefined {
-  const f = r.fields(node, path, EXPRESSION_FIELDS, "a mapping with key, operator and values");
-  if (f === undefined) return undefined;
-  const before = r.count;
-  const keyField = r.require(f, "key", node, path, "the label key");
-  const key = keyField && labelKey(r, keyField);
-  const operatorField = r.require(f, "operator", node, path, OPERATORS.join(", "));
-  const operator = operatorField && oneOf(r, operatorField, OPERATORS);
-  const valuesField = f.get("values");
-  const values: string[] = [];
-  if (valuesField !== undefined) {
-    for (const item of r.list(valuesField) ?? []) {
-      const value = r.stringAt(item.node ?? valuesField.key, item.node, item.path);
-      if (value === undefined) continue;
-      const problem = labelValueProblem(value);
-      if (problem !== undefined) r.add(item.node, item.path, `label value ${JSON.stringify(value)} ${problem}`);
-      else values.push(value);
+  // A target after one that matches every cluster can never be chosen: almost surely a mistake.
+  let catchAll: TargetSpec | undefined;
+  const targets = unique(r, items, "target", (item) => {
+    const target = readTarget(r, item.node, item.path, folder);
+    if (target === undefined) return undefined;
+    if (catchAll !== undefined) {
+      r.add(item.node, item.path, `target ${target.name} is never chosen: target ${catchAll.name} (line ${catchAll.line}) before it matches every cluster`);
+    } else if (describeSelector(target.clusterSelector) === "") {
+      catchAll = target;
     }
-  }
-  if (r.count > before || key === undefined || operator === undefined) return undefined;
-  const needsValues = operator === "In" || operator === "NotIn";
-  if (needsValues && values.length === 0) {
-    r.add(valuesField?.value ?? node, `${path}.values`, `must list at least one value for operator ${operator}`);
-    return undefined;
-  }
-  if (!needsValues && values.length > 0) {
-    r.add(valuesField?.value, `${path}.values`, `must be empty for operator ${operator}`);
-    return undefined;
-  }
-  return { key, operator, values };
+    return target;
+  });
+  return r.count > before ? undefined : targets;
 }
 
-function labelKey(r: YamlFields, field: Field): string | undefined {
-  const key = r.string(field);
-  if (key === undefined) return undefined;
-  const problem = labelKeyProblem(key);
-  if (problem === undefined) return key;
-  r.add(field.value, field.path, `label key ${JSON.stringify(key)} ${problem}`);
-  return undefined;
+function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: string | undefined): TargetSpec | undefined {
+  const f = r.fields(node, path, TARGET_FIELDS, "a mapping with name and clusterSelector");
+  if (f === undefined) return undefined;
+  const before = r.count;
+  const nameField = r.require(f, "name", node, path, "a DNS label naming the target");
+  const name = nameField && dnsName(r, nameField);
+  const selectorField = r.require(f, "clusterSelector", node, path, "a label selector; write {} to match every cluster");
+  const clusterSelector = selectorField && readSelector(r, selectorField);
+  const overlayField = f.get("overlay");
+  const overlay = overlayField ? readOverlay(r, overlayField, bundlePath) : bundlePath;
+  const variablesField = f.get("variables");
+  const variables = variablesField ? readVariables(r, variablesField) : {};
+  if (r.count > before || name === undefined || clusterSelector === undefined || overlay === undefined || variables === undefined) {
+    return undefined;
+  }
+  return { name, clusterSelector, overlay, variables, implicit: false, line: r.line(node) };
+}
+
+function readOverlay(r: YamlFields, field: Field, bundlePath: string | undefined): string | undefined {
+  const value = r.string(field);
+  if (value === undefined || bundlePath === undefined) return undefined;
+  const overlay = folderInside(bundlePath, value);
+  if (overlay === undefined) {
+    const root = bundlePath === "" ? "the repository root" : bundlePath;
+    r.add(field.value, field.path, `${JSON.stringify(value)} must be a folder inside the bundle's path ${root}, relative to it (no leading "/", no ".." above it)`);
+  }
+  return overlay;
+}
+
+function readStages(r: YamlFields, field: Field): StageSpec[] {
+  const items = r.list(field) ?? [];
+  return unique(r, items, "stage", (item) => {
+    const f = r.fields(item.node, item.path, STAGE_FIELDS, "a mapping with name and clusterSelector");
+    if (f === undefined) return undefined;
+    const nameField = r.require(f, "name", item.node, item.path, "a DNS label naming the stage");
+    const name = nameField && dnsName(r, nameField);
+    const selectorField = r.require(f, "clusterSelector", item.node, item.path, "a label selector of the stage's clusters");
+    const clusterSelector = selectorField && readSelector(r, selectorField);
+    if (name === undefined || clusterSelector === undefined) return undefined;
+    return { name, clusterSelector, line: r.line(item.node) };
+  });
 }

@@ -1,14 +1,19 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
 import { RenderError } from "./errors.js";
-import { renderFingerprint, renderPlainDirectory, type RenderRequest } from "./render.js";
+import { renderPlainDirectory } from "./render.js";
 
 function files(entries: Record<string, string | Uint8Array>): Map<string, Uint8Array> {
   return new Map(Object.entries(entries).map(([path, content]) => [path, typeof content === "string" ? new TextEncoder().encode(content) : content]));
 }
 
-function request(entries: Record<string, string | Uint8Array>, extra: Partial<RenderRequest> = {}): RenderRequest {
-  return { bundle: "web", path: "apps/web", namespace: undefined, files: files(entries), ...extra };
+interface Request {
+  entries: Record<string, string | Uint8Array>;
+  dir: string;
+}
+
+function request(entries: Record<string, string | Uint8Array>, extra: Partial<Request> = {}): Request {
+  return { entries, dir: "apps/web", ...extra };
 }
 
 /** The fields of a rendered object these tests look at. */
@@ -18,19 +23,19 @@ interface Decoded {
   data?: Record<string, unknown>;
 }
 
-/** The rendered objects, decoded. */
-function objects(req: RenderRequest): Decoded[] {
-  return renderPlainDirectory(req).objects.map((o) => JSON.parse(new TextDecoder().decode(o.json)) as Decoded);
+/** The rendered objects. */
+function objects(req: Request): Decoded[] {
+  return renderPlainDirectory(files(req.entries), req.dir).objects as unknown as Decoded[];
 }
 
-function renderError(req: RenderRequest): RenderError {
+function renderError(req: Request): RenderError {
   try {
-    renderPlainDirectory(req);
+    renderPlainDirectory(files(req.entries), req.dir);
   } catch (err) {
     assert.ok(err instanceof RenderError, `expected a RenderError, got ${String(err)}`);
     return err;
   }
-  assert.fail("the bundle rendered");
+  assert.fail("the folder rendered");
 }
 
 const cm = (name: string, extra = ""): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}`;
@@ -80,57 +85,6 @@ void describe("plain folder rendering", () => {
     assert.equal(object?.data?.["when"], "2024-01-02");
   });
 
-  void test("namespaced objects without a namespace get the bundle's; cluster-scoped kinds and explicit namespaces are kept", () => {
-    const rendered = objects(
-      request(
-        {
-          "apps/web/a.yaml": [
-            cm("defaulted"),
-            cm("explicit", "  namespace: other\n"),
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n",
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
-          ].join("---\n"),
-        },
-        { namespace: "web" },
-      ),
-    );
-    const ns = Object.fromEntries(rendered.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.namespace]));
-    assert.deepEqual(ns, {
-      "ConfigMap/defaulted": "web",
-      "ConfigMap/explicit": "other",
-      "Namespace/web": undefined,
-      "ClusterRole/reader": undefined,
-      "CustomResourceDefinition/widgets.example.com": undefined,
-      "Widget/w": "web",
-    });
-  });
-
-  void test("without a bundle namespace, objects are left as written", () => {
-    const [object] = objects(request({ "apps/web/a.yaml": cm("plain") }));
-    assert.equal(object?.metadata.namespace, undefined);
-  });
-
-  void test("refuses two objects with the same group, kind, namespace and name, naming both places", () => {
-    const err = renderError(request({ "apps/web/a.yaml": cm("dup"), "apps/web/b.yaml": `${cm("other")}---\n${cm("dup")}` }));
-    assert.equal(err.reason, "object-duplicate");
-    assert.equal(err.file, "apps/web/b.yaml");
-    assert.equal(err.document, 2);
-    assert.match(err.message, /ConfigMap dup is defined twice: apps\/web\/a\.yaml:1 \(document 1\) and apps\/web\/b\.yaml:6 \(document 2\)/);
-  });
-
-  void test("finds duplicates after namespace defaulting, and allows the same name in another kind or namespace", () => {
-    const err = renderError(request({ "apps/web/a.yaml": `${cm("x")}---\n${cm("x", "  namespace: web\n")}` }, { namespace: "web" }));
-    assert.match(err.message, /ConfigMap web\/x is defined twice/);
-    const ok = objects(
-      request({
-        "apps/web/a.yaml": `${cm("x")}---\n${cm("x", "  namespace: b\n")}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n`,
-      }),
-    );
-    assert.equal(ok.length, 3);
-  });
-
   const missing: Array<{ name: string; doc: string; message: RegExp }> = [
     { name: "apiVersion", doc: "kind: ConfigMap\nmetadata:\n  name: a\n", message: /apiVersion is missing/ },
     { name: "kind", doc: "apiVersion: v1\nmetadata:\n  name: a\n", message: /kind is missing/ },
@@ -170,25 +124,23 @@ void describe("plain folder rendering", () => {
     assert.equal(renderError(request({ "apps/web/a.yaml": "---\n# nothing\n" })).reason, "no-objects");
   });
 
-  void test("refuses kustomizations until kustomize rendering exists", () => {
-    const err = renderError(request({ "apps/web/kustomization.yaml": "resources: [a.yaml]\n", "apps/web/a.yaml": cm("a") }));
-    assert.match(err.message, /kustomize bundles are not supported yet/);
+  void test("refuses a kustomization below the folder, saying where to point the overlay", () => {
+    const err = renderError(request({ "apps/web/overlays/eu/kustomization.yaml": "resources: [a.yaml]\n", "apps/web/a.yaml": cm("a") }));
+    assert.equal(err.file, "apps/web/overlays/eu/kustomization.yaml");
+    assert.match(err.message, /a kustomization below the plain folder apps\/web; point the target's overlay at apps\/web\/overlays\/eu/);
+  });
+
+  void test("says where each object came from, and that it read the whole folder", () => {
+    const rendered = renderPlainDirectory(files({ "apps/web/a.yaml": `${cm("a")}---\n${cm("b")}`, "apps/web/l.yaml": `apiVersion: v1\nkind: List\nitems:\n  - ${cm("x").replace(/\n/g, "\n    ")}\n` }), "apps/web");
+    assert.deepEqual(rendered.sources, ["apps/web/a.yaml:1 (document 1)", "apps/web/a.yaml:6 (document 2)", "apps/web/l.yaml:1 (document 1) items[0]"]);
+    assert.deepEqual(rendered.inputs, ["apps/web/"]);
   });
 
   void test("a bundle at the repository root does not apply fleet.yaml", () => {
-    const rendered = objects(request({ "fleet.yaml": "apiVersion: gitfleet.dev/v1\nkind: Fleet\nbundles: []\n", "a.yaml": cm("a") }, { path: "" }));
+    const rendered = objects(request({ "fleet.yaml": "apiVersion: gitfleet.dev/v1\nkind: Fleet\nbundles: []\n", "a.yaml": cm("a") }, { dir: "" }));
     assert.deepEqual(
       rendered.map((o) => o.metadata.name),
       ["a"],
     );
-  });
-
-  void test("the fingerprint changes with the bundle's files and options, not with other files", () => {
-    const base = { "apps/web/a.yaml": cm("a"), "apps/api/a.yaml": cm("b") };
-    const fp = renderFingerprint(request(base));
-    assert.equal(renderFingerprint(request({ ...base, "apps/api/a.yaml": cm("c") })), fp);
-    assert.notEqual(renderFingerprint(request({ ...base, "apps/web/a.yaml": cm("c") })), fp);
-    assert.notEqual(renderFingerprint(request({ ...base, "apps/web/notes.txt": "x" })), fp);
-    assert.notEqual(renderFingerprint(request(base, { namespace: "web" })), fp);
   });
 });

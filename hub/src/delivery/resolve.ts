@@ -1,57 +1,77 @@
-// Resolving one commit for the fleet: fleet.yaml -> targets per cluster -> one render per
-// distinct render input -> one payload and digest per bundle, shared by every cluster that gets
-// the same bytes. Pure: no I/O, no clock; the same input always gives the same output.
-import { BundlePayloadSchema, DriftMode, create, digest, toBinary, type BundlePayload } from "@gitfleet/proto";
-import { FleetFileError, RenderError, messageOf, type DeliveryErrorReason } from "./errors.js";
-import { readFleetFile, type BundleSpec, type FleetSpec } from "./fleet-file.js";
-import { renderFingerprint, renderPlainDirectory, type RenderedBundle, type RenderRequest } from "./render.js";
+// Resolving one commit for the fleet: fleet.yaml -> the target of each bundle for each cluster ->
+// one render per distinct overlay folder (reused from the previous resolution when nothing it
+// read changed) -> per cluster, the overlay's objects with that cluster's variables -> one payload
+// and digest per distinct result, shared by every cluster that gets the same one. No I/O of its
+// own: the renderer does what reading it needs.
+import { bundleObjects } from "./bundle-objects.js";
+import { FleetFileError, RenderError, type DeliveryErrorReason } from "./errors.js";
+import { readFleetFile, type FleetSpec } from "./fleet-file.js";
+import type { OverlayRenderer } from "./overlay-renderer.js";
+import { bundlePayload, type ResolvedBundle } from "./payload.js";
+import { renderOverlay, reuse, type CachedRender, type RenderMemo } from "./render-cache.js";
 import type { ClusterRef, Snapshot } from "./snapshot.js";
 import { targetsFor, type BundleTarget } from "./targeting.js";
+import { clusterVariables } from "./variables.js";
 
-/** A render's result, kept so the next commit can reuse it when its inputs did not change. */
-export type RenderOutcome = { readonly ok: true; readonly rendered: RenderedBundle } | { readonly ok: false; readonly error: RenderError };
-
-/** Renders by {@link renderFingerprint}; pass the previous resolution's to skip unchanged bundles. */
-export type RenderMemo = ReadonlyMap<string, RenderOutcome>;
+export type { ResolvedBundle } from "./payload.js";
+export type { RenderMemo } from "./render-cache.js";
 
 /** Input of {@link resolve}. */
 export interface ResolveInput {
   readonly snapshot: Snapshot;
   readonly clusters: readonly ClusterRef[];
-  /** Renders of an earlier resolution; entries whose inputs are unchanged are reused. */
+  /** Renders overlay folders (plain or kustomize); see overlay-renderer.ts. */
+  readonly renderer: OverlayRenderer;
+  /** Renders of an earlier resolution; those whose inputs are unchanged are reused. */
   readonly previous?: RenderMemo | undefined;
 }
 
-/** One bundle resolved for a cluster: the payload the agent applies and its digest. */
-export interface ResolvedBundle {
-  readonly name: string;
-  readonly payload: BundlePayload;
-  /** sha256 (hex) of the encoded, uncompressed payload (BundleRef.digest). */
-  readonly digest: string;
-  /** Size of the encoded, uncompressed payload in bytes. */
-  readonly size: number;
-}
-
-/** Why one bundle could not be resolved at one commit; it fails only itself. */
+/** Why one bundle could not be resolved for a cluster at one commit; it fails only itself. */
 export interface BundleError {
   readonly bundle: string;
-  /** The bundle's folder in the repository. */
+  /** The target the cluster matched. */
+  readonly target: string;
+  /** The overlay folder in the repository. */
   readonly path: string;
   readonly commit: string;
   readonly reason: DeliveryErrorReason;
-  /** What went wrong and where (file:line, document). */
+  /** What went wrong and where (file:line, object and field). */
   readonly message: string;
   readonly file?: string | undefined;
   readonly line?: number | undefined;
 }
 
+/** Which target of a bundle a cluster matched. */
+export interface BundleAssignment {
+  readonly bundle: string;
+  readonly target: string;
+  readonly overlay: string;
+}
+
 /** Everything one cluster should get at one commit. */
 export interface ClusterResolution {
   readonly clusterId: string;
-  /** Bundles that resolved, by name. */
+  /** Bundles that resolved, in fleet.yaml order. */
   readonly bundles: readonly ResolvedBundle[];
   /** Bundles aimed at this cluster that failed; the publisher keeps their last good state. */
   readonly errors: readonly BundleError[];
+  /** Every bundle aimed at this cluster (resolved or failed), with its target. */
+  readonly assignments: readonly BundleAssignment[];
+}
+
+/** How much work a resolution did, and how much it reused. */
+export interface ResolveStats {
+  /** Overlays rendered, and overlays whose render was reused from `previous`. */
+  readonly rendered: number;
+  readonly reused: number;
+  /** Distinct per-cluster results computed, and those reused from `previous`. */
+  readonly results: number;
+  readonly resultsReused: number;
+  /**
+   * Overlays that failed without saying what they read (a timeout, kustomize not runnable): the
+   * failure may pass on its own, so the caller should resolve again later.
+   */
+  readonly unsettled: number;
 }
 
 /** The result of {@link resolve}: per-cluster state, or a fleet.yaml error that fails everything. */
@@ -63,17 +83,19 @@ export type Resolution =
       readonly clusters: ReadonlyMap<string, ClusterResolution>;
       /** This resolution's renders, to pass as `previous` next time. */
       readonly renders: RenderMemo;
-      /** How many renders ran, and how many were reused from `previous`. */
-      readonly stats: { readonly rendered: number; readonly reused: number };
+      readonly stats: ResolveStats;
     }
   | { readonly ok: false; readonly commit: string; readonly error: FleetFileError };
 
+/** A result without the commit, so it can be carried to the next commit with its render. */
+type Result = ResolvedBundle | { readonly failed: RenderError };
+
 /**
- * Resolves a snapshot for a set of clusters. A broken fleet.yaml fails the whole resolution
- * (the caller keeps its last good state); a bundle that fails to render fails only itself, for
- * the clusters it targets. Each distinct render input is rendered once and its payload shared.
+ * Resolves a snapshot for a set of clusters. A broken fleet.yaml fails the whole resolution (the
+ * caller keeps its last good state); an overlay that fails to render, or a cluster whose
+ * variables do not fit it, fails only that bundle on that cluster.
  */
-export function resolve(input: ResolveInput): Resolution {
+export async function resolve(input: ResolveInput): Promise<Resolution> {
   const { snapshot } = input;
   let fleet: FleetSpec;
   try {
@@ -82,74 +104,105 @@ export function resolve(input: ResolveInput): Resolution {
     if (err instanceof FleetFileError) return { ok: false, commit: snapshot.commit, error: err };
     throw err;
   }
-  const renders = new Map<string, RenderOutcome>();
-  const payloads = new Map<string, ResolvedBundle | BundleError>();
-  const fingerprints = new Map<string, string>();
-  const stats = { rendered: 0, reused: 0 };
+  const aimed = new Map(input.clusters.map((cluster) => [cluster.id, targetsFor(fleet, cluster)]));
+  const renders = await renderAll(input, new Set([...aimed.values()].flat().map((t) => t.target.overlay)));
+  const stats = { rendered: 0, reused: 0, results: 0, resultsReused: 0, unsettled: 0 };
+  for (const { reused, entry } of renders.values()) {
+    stats[reused ? "reused" : "rendered"]++;
+    if (entry.inputs === undefined) stats.unsettled++;
+  }
 
-  const resolveTarget = (target: BundleTarget): ResolvedBundle | BundleError => {
-    const request: RenderRequest = { bundle: target.bundle.name, ...target.render, files: snapshot.files };
-    // Hashing a bundle's files once per run, not once per cluster it goes to.
-    const inputs = JSON.stringify([request.bundle, request.path, request.namespace ?? null]);
-    let fingerprint = fingerprints.get(inputs);
-    if (fingerprint === undefined) {
-      fingerprint = renderFingerprint(request);
-      fingerprints.set(inputs, fingerprint);
+  const errors = new Map<string, BundleError>();
+  const resultFor = (cluster: ClusterRef, aim: BundleTarget): ResolvedBundle | BundleError => {
+    const { bundle, target } = aim;
+    const { entry, earlier } = renders.get(target.overlay) ?? fail(`overlay ${target.overlay} was not rendered`);
+    const lookup = clusterVariables(cluster, target.variables);
+    const values = entry.outcome.ok ? entry.outcome.overlay.names.map((name) => lookup(name)) : [];
+    const key = JSON.stringify([bundle.name, target.name, bundle.namespace ?? null, bundle.drift, bundle.ignore, bundle.prune, values]);
+    let result = entry.results.get(key) as Result | undefined;
+    if (result === undefined) {
+      result = earlier?.get(key) as Result | undefined;
+      if (result !== undefined) stats.resultsReused++;
+      else {
+        result = compute(entry, aim, lookup);
+        stats.results++;
+      }
+      entry.results.set(key, result);
     }
-    const known = payloads.get(fingerprint);
-    if (known !== undefined) return known;
-    let outcome = renders.get(fingerprint) ?? input.previous?.get(fingerprint);
-    if (outcome === undefined) {
-      outcome = renderOnce(request);
-      stats.rendered++;
-    } else {
-      stats.reused++;
+    if ("payload" in result) return result;
+    let error = errors.get(key);
+    if (error === undefined) {
+      error = toBundleError(aim, snapshot.commit, result.failed);
+      errors.set(key, error);
     }
-    renders.set(fingerprint, outcome);
-    const result = outcome.ok ? toResolved(target.bundle, outcome.rendered) : toBundleError(target.bundle, snapshot.commit, outcome.error);
-    payloads.set(fingerprint, result);
-    return result;
+    return error;
   };
 
   const clusters = new Map<string, ClusterResolution>();
   for (const cluster of input.clusters) {
     const bundles: ResolvedBundle[] = [];
-    const errors: BundleError[] = [];
-    for (const target of targetsFor(fleet, cluster)) {
-      const result = resolveTarget(target);
+    const failed: BundleError[] = [];
+    const aims = aimed.get(cluster.id) ?? [];
+    for (const aim of aims) {
+      const result = resultFor(cluster, aim);
       if ("payload" in result) bundles.push(result);
-      else errors.push(result);
+      else failed.push(result);
     }
-    clusters.set(cluster.id, { clusterId: cluster.id, bundles, errors });
+    const assignments = aims.map(({ bundle, target }) => ({ bundle: bundle.name, target: target.name, overlay: target.overlay }));
+    clusters.set(cluster.id, { clusterId: cluster.id, bundles, errors: failed, assignments });
   }
-  return { ok: true, commit: snapshot.commit, fleet, clusters, renders, stats };
+  const memo = new Map([...renders].map(([dir, { entry }]) => [dir, entry]));
+  return { ok: true, commit: snapshot.commit, fleet, clusters, renders: memo, stats };
 }
 
-function renderOnce(request: RenderRequest): RenderOutcome {
+interface RenderSlot {
+  /** This resolution's entry; its `results` start empty and fill with what is used. */
+  entry: CachedRender;
+  /** Results of the same render in the previous resolution, when it was reused. */
+  earlier: Map<string, unknown> | undefined;
+  reused: boolean;
+}
+
+/** Renders every needed overlay once (all at once; the renderer limits its own concurrency). */
+async function renderAll(input: ResolveInput, dirs: ReadonlySet<string>): Promise<Map<string, RenderSlot>> {
+  const slots = new Map<string, RenderSlot>();
+  await Promise.all(
+    [...dirs].sort().map(async (dir) => {
+      const carried = reuse(input.previous?.get(dir), input.snapshot);
+      if (carried !== undefined) {
+        slots.set(dir, { entry: { ...carried, results: new Map() }, earlier: carried.results, reused: true });
+      } else {
+        slots.set(dir, { entry: await renderOverlay(input.renderer, input.snapshot, dir), earlier: undefined, reused: false });
+      }
+    }),
+  );
+  return slots;
+}
+
+function compute(entry: CachedRender, aim: BundleTarget, lookup: ReturnType<typeof clusterVariables>): Result {
+  if (!entry.outcome.ok) return { failed: entry.outcome.error };
   try {
-    return { ok: true, rendered: renderPlainDirectory(request) };
+    const objects = bundleObjects(entry.outcome.overlay, { namespace: aim.bundle.namespace, lookup });
+    return bundlePayload(aim.bundle, { target: aim.target.name, overlay: aim.target.overlay }, objects);
   } catch (err) {
-    if (err instanceof RenderError) return { ok: false, error: err };
-    // A bug in a renderer must fail one bundle, not the fleet.
-    return { ok: false, error: new RenderError("manifest-invalid", `internal error while rendering: ${messageOf(err)}`, { cause: err }) };
+    if (err instanceof RenderError) return { failed: err };
+    throw err;
   }
 }
 
-function toResolved(bundle: BundleSpec, rendered: RenderedBundle): ResolvedBundle {
-  const payload = create(BundlePayloadSchema, {
-    name: bundle.name,
-    objects: rendered.objects.map((object) => object.json),
-    policy: {
-      drift: bundle.drift === "report" ? DriftMode.REPORT : DriftMode.CORRECT,
-      ignore: [...bundle.ignore],
-      prune: bundle.prune,
-      namespace: bundle.namespace ?? "",
-    },
-  });
-  const bytes = toBinary(BundlePayloadSchema, payload);
-  return { name: bundle.name, payload, digest: digest(bytes), size: bytes.byteLength };
+function toBundleError(aim: BundleTarget, commit: string, error: RenderError): BundleError {
+  return {
+    bundle: aim.bundle.name,
+    target: aim.target.name,
+    path: aim.target.overlay,
+    commit,
+    reason: error.reason,
+    message: error.message,
+    file: error.file,
+    line: error.line,
+  };
 }
 
-function toBundleError(bundle: BundleSpec, commit: string, error: RenderError): BundleError {
-  return { bundle: bundle.name, path: bundle.path, commit, reason: error.reason, message: error.message, file: error.file, line: error.line };
+function fail(message: string): never {
+  throw new Error(`resolve: ${message}`);
 }

@@ -9,11 +9,13 @@ export interface Snapshot {
   readonly files: ReadonlyMap<string, Uint8Array>;
 }
 
-/** A cluster as the delivery part sees it: its id (the key space), its name and its labels. */
+/** A cluster as the delivery part sees it: its id (the key space), its name, labels and variables. */
 export interface ClusterRef {
   readonly id: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Variables set on the cluster record; they override a target's variables of the same name. */
+  readonly variables?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

@@ -15,6 +15,12 @@ export interface ClusterRecord {
   /** DNS label, unique in the fleet. */
   name: string;
   labels: Labels;
+  /**
+   * Variables for substitution in this cluster's bundles, set by an operator
+   * (PATCH /api/v1/clusters/{name}); they override a target's. Absent on records
+   * that never had any.
+   */
+  variables?: Record<string, string>;
   registeredAt: string;
   /** When the agent last said anything on its stream; null before its first Connect. */
   lastSeen: string | null;

@@ -1,4 +1,5 @@
-// /api/v1/clusters: list with a label selector, show one, delete (revoke) one.
+// /api/v1/clusters: list with a label selector, show one, update its labels and variables,
+// delete (revoke) one.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BundleError, BundleErrorSource } from "../../delivery-contract.js";
 import { HubError } from "../../errors.js";
@@ -6,6 +7,7 @@ import { parseSelector } from "../../labels/selector.js";
 import type { ClusterRecord, ClusterStore } from "../../store/clusters.js";
 import type { StatusStore } from "../../store/status.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
+import { applyClusterUpdate } from "../cluster-update.js";
 import {
   ClusterDetail,
   ClusterList,
@@ -13,6 +15,7 @@ import {
   ClusterNameParams,
   DeletedClusterView,
   ErrorBody,
+  UpdateClusterBody,
 } from "../schemas.js";
 import { clusterDetail, clusterSummary } from "../views.js";
 
@@ -86,6 +89,34 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (a
         errors = [];
       }
       return Promise.resolve(clusterDetail(cluster, status.get(cluster.id), errors, now(), staleAfterMs));
+    },
+  );
+
+  app.patch(
+    "/clusters/:name",
+    {
+      onRequest: admin,
+      schema: {
+        summary: "Set or remove labels and variables of a cluster",
+        description:
+          "A JSON merge patch of the cluster's labels and variables: a string sets a key, null removes it, keys not named stay. " +
+          "Labels decide which bundle targets the cluster matches; variables are substituted in its bundles (${name}) and override " +
+          "a target's variables of the same name. The hub resolves and publishes the cluster's desired state again at once. " +
+          "Variables are visible to every viewer: do not put secrets in them.",
+        tags: ["clusters"],
+        security,
+        params: ClusterNameParams,
+        body: UpdateClusterBody,
+        response: { 200: ClusterDetail, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const cluster = byName(request.params.name);
+      // Validated before the compare-and-set loop, so a bad body never retries.
+      applyClusterUpdate(cluster, request.body);
+      const updated = await clusters.update(cluster.id, (current) => applyClusterUpdate(current, request.body));
+      request.log.info({ cluster: updated.name, labels: updated.labels, variables: Object.keys(updated.variables ?? {}) }, "cluster updated");
+      return clusterDetail(updated, status.get(updated.id), options.bundleErrors.errorsFor(updated.id), now(), staleAfterMs);
     },
   );
 
