@@ -33,7 +33,7 @@ const rssMiB = async (pid: number): Promise<number> =>
   Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 const seed = await mkdtemp(join(tmpdir(), "gitfleet-bench-seed-"));
-await cp(fileURLToPath(new URL("../fixtures/demo-fleet", import.meta.url)), seed, { recursive: true });
+await cp(fileURLToPath(new URL("../fixtures/plain-fleet", import.meta.url)), seed, { recursive: true });
 const lab = await startLab({ clusterNames: clusters.map((c) => c.name), seeds: { fleet: seed } });
 const children: ChildProcess[] = [];
 try {

@@ -5,6 +5,7 @@
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBinary } from "../lab/binaries.js";
 import { serveLabControl, type LabControl } from "../lab/control.js";
 import { runningLabPid, stateDir, stateFiles } from "../lab/state.js";
 import { startFleet, waitForSynced, type Fleet } from "../fleet/fleet.js";
@@ -46,6 +47,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 try {
   const started = Date.now();
   say("starting the lab: NATS, the Git server and 3 kube-apiservers (the first run builds them)");
+  // The demo fleet's overlays are kustomize overlays: the hub runs the pinned kustomize build.
+  process.env["GITFLEET_KUSTOMIZE"] ??= await ensureBinary("kustomize", say);
   fleet = await startFleet({
     clusters: clusters.map((c) => c.name),
     seed,

@@ -13,7 +13,7 @@ import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
 
-const demoFleet = fileURLToPath(new URL("../../fixtures/demo-fleet", import.meta.url));
+const demoFleet = fileURLToPath(new URL("../../fixtures/plain-fleet", import.meta.url));
 // Short enough that an outage outlives the credentials within a test, long enough for the hub
 // to refresh them over the stream (it does so with a third of the lifetime left).
 const credentialTtlMs = 20_000;

@@ -16,7 +16,7 @@ import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
 
-const demoFleet = fileURLToPath(new URL("../../fixtures/demo-fleet", import.meta.url));
+const demoFleet = fileURLToPath(new URL("../../fixtures/plain-fleet", import.meta.url));
 
 interface CreatedToken {
   id: string;
