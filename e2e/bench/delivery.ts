@@ -76,7 +76,7 @@ try {
     agents.push(
       await start(`agent-${c.name}`, "agent/dist/main.js", [
         "--hub", `localhost:${grpcPort}`, "--hub-ca", caFile, "--token", token.secret, "--cluster-name", c.name,
-        "--labels", c.labels, "--kubeconfig", kubeconfig,
+        "--labels", c.labels, "--kubeconfig", kubeconfig, "--health-addr", "127.0.0.1:0",
       ], { GITFLEET_LOG_LEVEL: "warn" }),
     );
   }

@@ -116,7 +116,7 @@ Try next (in another terminal, from ${root}):
   # register a fourth cluster by hand
   npm run --silent lab -- add-cluster extra
   npm run --silent gitfleet -- token create --ttl 30m --labels env=dev,region=us
-  npm run --silent agent -- --hub ${f.grpcAddress} --hub-ca ${rel(caFile)} --cluster-name extra \\
+  npm run --silent agent -- --hub ${f.grpcAddress} --hub-ca ${rel(caFile)} --cluster-name extra --health-addr 127.0.0.1:0 \\
       --token <the token printed above> --kubeconfig <the kubeconfig printed by add-cluster>
   npm run --silent gitfleet -- cluster get extra
 
