@@ -1,8 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { pino, type Logger } from "pino";
@@ -81,7 +80,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   });
   const agents: Agent[] = [];
   try {
-    const work = await mkdtemp(join(tmpdir(), "gitfleet-fleet-"));
+    // Inside the lab folder, so whatever happens the lab takes it along when it stops.
+    const work = join(lab.dir, "fleet-work");
+    await mkdir(work);
     const tls = await selfSignedCert(lab.dir);
     const adminToken = `gf_admin_${randomBytes(24).toString("base64url")}`;
     const webhookSecret = randomBytes(16).toString("hex");
