@@ -1,11 +1,14 @@
 // Shared setup of the hub scenarios: a lab NATS server, hubs on it, an admin
 // API client and agents that speak the real gRPC protocol.
+import { strict as assert } from "node:assert";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AgentService,
   createClient,
+  GrpcStatus,
+  RpcError,
   type AgentMessageSchema,
   type HubMessage,
   type MessageInitShape,
@@ -218,4 +221,15 @@ export function openStream(client: ServiceClient<typeof AgentService>, grpcToken
     stream.ended = true;
   });
   return stream;
+}
+
+/** An `assert.rejects` check: the call ended with this gRPC status and message. */
+export function refused(code: number, message: string | RegExp): (err: unknown) => true {
+  return (err: unknown) => {
+    assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+    assert.equal(err.codeName, GrpcStatus[code]);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  };
 }

@@ -1,7 +1,7 @@
 // Scenario: registering clusters with registration tokens, against a real NATS server.
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
-import { GrpcStatus, RpcError, type AgentService, type ServiceClient } from "@gitfleet/proto";
+import { GrpcStatus, type AgentService, type ServiceClient } from "@gitfleet/proto";
 import { Kvm, type KV } from "@nats-io/kv";
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import {
@@ -10,22 +10,13 @@ import {
   api,
   createToken,
   register,
+  refused,
   skipWithoutNats,
   startHub,
   startNatsFixture,
   type HubFixture,
   type NatsFixture,
 } from "./harness.js";
-
-function refused(code: number, message: string | RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
-    assert.equal(err.codeName, GrpcStatus[code]);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  };
-}
 
 void describe("register a cluster with a token", { skip: skipWithoutNats }, () => {
   let nats: NatsFixture;

@@ -4,7 +4,6 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import {
   GrpcStatus,
-  RpcError,
   renewSignaturePayload,
   timestampDate,
   timestampFromDate,
@@ -22,6 +21,7 @@ import {
   createToken,
   openStream,
   register,
+  refused,
   skipWithoutNats,
   startHub,
   startNatsFixture,
@@ -29,16 +29,6 @@ import {
   type HubFixture,
   type NatsFixture,
 } from "./harness.js";
-
-function refused(code: number, message: string | RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
-    assert.equal(err.codeName, GrpcStatus[code]);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  };
-}
 
 /** A RenewRequest as an agent builds it: signed with `signing` over the canonical text. */
 function signedRenew(

@@ -23,6 +23,20 @@ interface CreatedToken {
   secret: string;
 }
 
+/** A ConfigMap manifest as a fleet repository holds it. */
+function configMapYaml(name: string, data: Record<string, string>, namespace?: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: ConfigMap",
+    "metadata:",
+    `  name: ${name}`,
+    ...(namespace ? [`  namespace: ${namespace}`] : []),
+    "data:",
+    ...Object.entries(data).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+    "",
+  ].join("\n");
+}
+
 /** Opens a Connect stream with a credential, sends one status report and closes. */
 async function reportWith(fleet: Fleet, grpcToken: string, revision: string): Promise<void> {
   const client = createClient(AgentService, fleet.grpcAddress, credentials.createSsl(fleet.tls.certPem), {
@@ -96,16 +110,7 @@ describe("register a cluster with a token and deliver its desired state from Git
   test("a pushed commit, announced by webhook, is applied in every cluster it targets", async () => {
     const sha = await fleet.commit(
       {
-        "platform/fleet-info.yaml": [
-          "apiVersion: v1",
-          "kind: ConfigMap",
-          "metadata:",
-          "  name: fleet-info",
-          "  namespace: observability",
-          "data:",
-          "  owner: platform-team",
-          "",
-        ].join("\n"),
+        "platform/fleet-info.yaml": configMapYaml("fleet-info", { owner: "platform-team" }, "observability"),
       },
       "platform: add fleet-info",
     );
@@ -121,28 +126,9 @@ describe("register a cluster with a token and deliver its desired state from Git
   test("an invalid manifest fails only its bundle, names the file, and applies nothing of it", async () => {
     const sha = await fleet.commit(
       {
-        "apps/web/prod-eu/config.yaml": [
-          "apiVersion: v1",
-          "kind: ConfigMap",
-          "metadata:",
-          "  name: web-config",
-          "data:",
-          "  environment: prod",
-          "  region: eu",
-          '  replicas: "5"',
-          "",
-        ].join("\n"),
+        "apps/web/prod-eu/config.yaml": configMapYaml("web-config", { environment: "prod", region: "eu", replicas: "5" }),
         "apps/web/prod-eu/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\ndata: { a: b }\n",
-        "platform/fleet-info.yaml": [
-          "apiVersion: v1",
-          "kind: ConfigMap",
-          "metadata:",
-          "  name: fleet-info",
-          "  namespace: observability",
-          "data:",
-          "  owner: platform-team-2",
-          "",
-        ].join("\n"),
+        "platform/fleet-info.yaml": configMapYaml("fleet-info", { owner: "platform-team-2" }, "observability"),
       },
       "break web in prod-eu, change platform",
     );
@@ -175,17 +161,7 @@ describe("register a cluster with a token and deliver its desired state from Git
     const sha = await fleet.commit(
       {
         "apps/web/prod-eu/broken.yaml": null,
-        "apps/web/prod-us/config.yaml": [
-          "apiVersion: v1",
-          "kind: ConfigMap",
-          "metadata:",
-          "  name: web-config",
-          "data:",
-          "  environment: prod",
-          "  region: us",
-          '  replicas: "4"',
-          "",
-        ].join("\n"),
+        "apps/web/prod-us/config.yaml": configMapYaml("web-config", { environment: "prod", region: "us", replicas: "4" }),
         "apps/web/prod-us/bad-service.yaml": [
           "apiVersion: v1",
           "kind: Service",
