@@ -1,6 +1,7 @@
 // Type-aware lint for every workspace package; run through `npm run lint`.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import gitfleet from "./scripts/eslint/folder-index.js";
 
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/gen/**", ".lab/**"] },
@@ -10,7 +11,10 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { gitfleet },
     rules: {
+      // A folder with an index.ts (hub/src/delivery and its parts) is entered only through it.
+      "gitfleet/folder-index": "error",
       "@typescript-eslint/no-floating-promises": [
         "error",
         {

@@ -1,10 +1,7 @@
 // Plugs the delivery part (./delivery) into the hub's DeliveryFactory contract.
 import type { HubConfig } from "./config.js";
 import type { DeliveryFactory, FleetBundles } from "./delivery-contract.js";
-import { createDelivery, type ResolvedFleet } from "./delivery/delivery.js";
-import { describeSelector } from "./delivery/selector.js";
-import { createKustomizeRenderer } from "./delivery/kustomize.js";
-import { createOverlayRenderer } from "./delivery/overlay-renderer.js";
+import { createDelivery, createKustomizeRenderer, createOverlayRenderer, describeSelector, type ResolvedFleet } from "./delivery/index.js";
 
 /** Options of {@link gitDelivery} beyond the repository. */
 export interface GitDeliveryOptions {

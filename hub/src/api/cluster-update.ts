@@ -3,7 +3,7 @@
 // it, an absent key is left alone. Pure, so the rules are tested without a server.
 import { HubError } from "../errors.js";
 import { labelKeyProblem, labelValueProblem } from "../labels/labels.js";
-import { MAX_VARIABLE_VALUE, variableNameProblem } from "../delivery/variables.js";
+import { MAX_VARIABLE_VALUE, variableNameProblem } from "../delivery/index.js";
 import type { ClusterRecord } from "../store/clusters.js";
 
 /** The body of PATCH /api/v1/clusters/{name}. */

@@ -1,7 +1,7 @@
 // `gitfleet`: the admin CLI of the hub API.
 import { parseArgs } from "node:util";
 import { dnsLabelProblem, labelProblems } from "../labels/labels.js";
-import { variableNameProblem } from "../delivery/variables.js";
+import { variableNameProblem } from "../delivery/index.js";
 import {
   clusterDelete,
   clusterGet,

@@ -3,11 +3,7 @@
 // and `gitfleet render --check`, which validates fleet.yaml and renders every target once.
 import { DriftMode } from "@gitfleet/proto";
 import { stringify } from "yaml";
-import { checkFleet, type TargetCheck } from "../delivery/fleet-check.js";
-import { createKustomizeRenderer } from "../delivery/kustomize.js";
-import { createOverlayRenderer } from "../delivery/overlay-renderer.js";
-import { resolve, type ResolvedBundle } from "../delivery/resolve.js";
-import { readWorkingTree } from "../delivery/working-tree.js";
+import { checkFleet, createKustomizeRenderer, createOverlayRenderer, readWorkingTree, resolve, type ResolvedBundle, type TargetCheck } from "../delivery/index.js";
 import { renderTable } from "./output.js";
 
 /** Options of {@link renderCommand}, parsed by the CLI. */

@@ -3,16 +3,16 @@
 // loops: failures are logged, kept for the API (current(), errorsFor()) and retried.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { openDesiredBucket } from "./desired-keys.js";
+import { createPublisher, openDesiredBucket, type Publisher } from "./publish/index.js";
 import { messageOf } from "./errors.js";
-import { createGitSource, type GitSource, type GitSourceOptions } from "./git-source.js";
-import { createOverlayRenderer, type OverlayRenderer } from "./overlay-renderer.js";
-import { createPublisher, type Publisher } from "./publisher.js";
-import { resolve, type BundleError, type RenderMemo, type Resolution } from "./resolve.js";
+import { createGitSource, type GitSource, type GitSourceOptions } from "./git/index.js";
+import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
+import type { BundleFailure } from "./resolution.js";
+import { resolve, type RenderMemo, type Resolution } from "./resolve.js";
 import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
 
 /** Where delivery learns which clusters exist; the hub's cluster store implements it. */
-export interface ClusterDirectory {
+export interface ClusterSource {
   list(): readonly ClusterRef[] | Promise<readonly ClusterRef[]>;
 }
 
@@ -22,7 +22,7 @@ export interface DeliveryOptions {
   source: GitSource | Omit<GitSourceOptions, "log">;
   /** A connection of the hub to its NATS account; delivery does not close it. */
   nats: NatsConnection;
-  clusters: ClusterDirectory;
+  clusters: ClusterSource;
   log: Logger;
   /** KV bucket for desired state; default `gitfleet_desired`. */
   bucket?: string | undefined;
@@ -62,7 +62,7 @@ export interface Delivery {
   /** Removes a deleted cluster's desired state; rejects with PublishError when NATS fails. */
   purge(clusterId: string): Promise<void>;
   /** The bundle errors of the latest resolution for a cluster (empty when all resolved). */
-  errorsFor(clusterId: string): readonly BundleError[];
+  errorsFor(clusterId: string): readonly BundleFailure[];
   /** The latest good resolution (fleet.yaml, targets, per-cluster results), for the bundles API. */
   resolution(): ResolvedFleet | undefined;
   current(): DeliveryStatus;
@@ -97,7 +97,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let fetchError: string | undefined;
   let fleetError: string | undefined;
   let applyError: string | undefined;
-  let errors = new Map<string, readonly BundleError[]>();
+  let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
 import { checkFleet } from "./fleet-check.js";
-import { createOverlayRenderer, type OverlayRenderer } from "./overlay-renderer.js";
+import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import type { Snapshot } from "./snapshot.js";
 
 function snapshot(entries: Record<string, string>): Snapshot {

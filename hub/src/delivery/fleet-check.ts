@@ -4,14 +4,10 @@
 // the values a cluster brings (its name, labels and own variables) are not known here. What a
 // cluster must bring is listed instead of failing: references without a default that the target
 // does not define. Malformed references, invalid and duplicate objects do fail.
-import { bundleObjects } from "./bundle-objects.js";
+import { bundleObjects, kustomizationIn, namesWithoutDefault, renderOverlay, type CachedRender, type OverlayRenderer } from "./render/index.js";
 import { FleetFileError, RenderError, type DeliveryErrorReason } from "./errors.js";
-import { readFleetFile, type FleetSpec } from "./fleet-file.js";
-import { kustomizationIn, type OverlayRenderer } from "./overlay-renderer.js";
-import { renderOverlay, type CachedRender } from "./render-cache.js";
+import { CLUSTER_NAME_VARIABLE, readFleetFile, type FleetSpec, type VariableLookup } from "./fleet/index.js";
 import type { Snapshot } from "./snapshot.js";
-import { namesWithoutDefault } from "./substitute.js";
-import { CLUSTER_NAME_VARIABLE, type VariableLookup } from "./variables.js";
 
 /** What checking one target found. */
 export interface TargetCheck {

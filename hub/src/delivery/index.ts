@@ -1,41 +1,44 @@
-// The delivery part's surface for the rest of the hub (hub.ts, the API) and for e2e tests.
-// Anything not exported here is private to delivery.
+// The delivery part's surface for the rest of the hub (hub.ts, the API, the CLI) and for e2e
+// tests. Anything not exported here is private to delivery. Four folders hold its jobs, each
+// behind its own index.ts: git/ (following Git), fleet/ (fleet.yaml and targeting), render/
+// (plain folders, kustomize, substitution) and publish/ (desired state into JetStream); the
+// files at this level orchestrate them (resolve, snapshot, errors, the delivery loop).
 export { createDelivery } from "./delivery.js";
-export type { ClusterDirectory, Delivery, DeliveryOptions, DeliveryStatus, ResolvedFleet } from "./delivery.js";
-export { createGitSource } from "./git-source.js";
-export type { GitSource, GitSourceOptions, SnapshotListener } from "./git-source.js";
+export type { ClusterSource, Delivery, DeliveryOptions, DeliveryStatus, ResolvedFleet } from "./delivery.js";
+export { createGitSource } from "./git/index.js";
+export type { GitSource, GitSourceOptions, SnapshotListener } from "./git/index.js";
 export type { ClusterRef, Snapshot } from "./snapshot.js";
-export { verifyGitHubSignature, signGitHubPayload } from "./webhook.js";
-export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, parseFleetFile, readFleetFile } from "./fleet-file.js";
-export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, TargetSpec } from "./fleet-file.js";
-export { targetOf, targetsFor } from "./targeting.js";
-export type { BundleTarget } from "./targeting.js";
-export { matchesClusterSelector } from "./selector.js";
-export type { ClusterSelector, SelectorExpression, SelectorOperator } from "./selector.js";
-export { KUSTOMIZATION_FILE_NAMES, renderPlainDirectory } from "./render.js";
-export { createOverlayRenderer, createPlainDirectoryRenderer, kustomizationIn } from "./overlay-renderer.js";
-export type { OverlayRenderer, OverlayRendererOptions, OverlayRenderInput, RenderedOverlay } from "./overlay-renderer.js";
-export { bundleObjects, prepareOverlay } from "./bundle-objects.js";
-export type { PreparedOverlay, RenderedObject } from "./bundle-objects.js";
-export { fieldPath, findTemplates, parseTemplate, substituteObject } from "./substitute.js";
-export type { FieldProblem, FieldTemplate, TemplatePart, TemplateReference } from "./substitute.js";
-export { CLUSTER_LABEL_PREFIX, CLUSTER_NAME_VARIABLE, MAX_VARIABLE_VALUE, clusterLabelVariable, clusterVariables, variableNameProblem } from "./variables.js";
-export type { VariableLookup, VariableValue } from "./variables.js";
+export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, parseFleetFile, readFleetFile } from "./fleet/index.js";
+export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, TargetSpec } from "./fleet/index.js";
+export { targetOf, targetsFor } from "./fleet/index.js";
+export type { BundleTarget } from "./fleet/index.js";
+export { describeSelector, matchesClusterSelector } from "./fleet/index.js";
+export type { ClusterSelector, SelectorExpression, SelectorOperator } from "./fleet/index.js";
+export { KUSTOMIZATION_FILE_NAMES, renderPlainDirectory } from "./render/index.js";
+export { createOverlayRenderer, createPlainDirectoryRenderer, kustomizationIn } from "./render/index.js";
+export type { OverlayRenderer, OverlayRendererOptions, OverlayRenderInput, RenderedOverlay } from "./render/index.js";
+export { bundleObjects, prepareOverlay } from "./render/index.js";
+export type { PreparedOverlay, RenderedObject } from "./render/index.js";
+export { fieldPath, findTemplates, parseTemplate, substituteObject } from "./render/index.js";
+export type { FieldProblem, FieldTemplate, TemplatePart, TemplateReference } from "./render/index.js";
+export { CLUSTER_LABEL_PREFIX, CLUSTER_NAME_VARIABLE, MAX_VARIABLE_VALUE, clusterLabelVariable, clusterVariables, variableNameProblem } from "./fleet/index.js";
+export type { VariableLookup, VariableValue } from "./fleet/index.js";
 export { checkFleet } from "./fleet-check.js";
 export type { FleetCheck, TargetCheck } from "./fleet-check.js";
-export { WORKING_TREE, readWorkingTree } from "./working-tree.js";
-export type { WorkingTreeOptions } from "./working-tree.js";
+export { WORKING_TREE, readWorkingTree } from "./git/index.js";
+export type { WorkingTreeOptions } from "./git/index.js";
 export { resolve } from "./resolve.js";
-export type { BundleAssignment, BundleError, ClusterResolution, RenderMemo, Resolution, ResolvedBundle, ResolveInput, ResolveStats } from "./resolve.js";
-export { createPublisher } from "./publisher.js";
-export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";
-export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./desired-keys.js";
-export type { DesiredBucket } from "./desired-keys.js";
+export type { RenderMemo, Resolution, ResolveInput, ResolveStats } from "./resolve.js";
+export type { BundleAssignment, BundleFailure, ClusterResolution, ResolvedBundle } from "./resolution.js";
+export { createPublisher } from "./publish/index.js";
+export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publish/index.js";
+export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./publish/index.js";
+export type { DesiredBucket } from "./publish/index.js";
 export { DeliveryError, FleetFileError, GitSourceError, PublishError, RenderError } from "./errors.js";
 export type { DeliveryErrorReason, FleetFileIssue, RenderErrorReason } from "./errors.js";
-export { createKustomizeRenderer } from "./kustomize.js";
-export type { KustomizeRenderer, KustomizeRendererOptions } from "./kustomize.js";
-export { KustomizeError } from "./kustomize-error.js";
-export type { KustomizeFailure } from "./kustomize-error.js";
-export { walkKustomization } from "./kustomize-walk.js";
-export type { KustomizeWalk } from "./kustomize-walk.js";
+export { createKustomizeRenderer } from "./render/index.js";
+export type { KustomizeRenderer, KustomizeRendererOptions } from "./render/index.js";
+export { KustomizeError } from "./render/index.js";
+export type { KustomizeFailure } from "./render/index.js";
+export { walkKustomization } from "./render/index.js";
+export type { KustomizeWalk } from "./render/index.js";

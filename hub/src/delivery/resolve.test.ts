@@ -2,8 +2,9 @@ import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
 import { BundlePayloadSchema, DriftMode, digest, toBinary } from "@gitfleet/proto";
 import { RenderError } from "./errors.js";
-import { createOverlayRenderer, type OverlayRenderer } from "./overlay-renderer.js";
-import { resolve, type Resolution, type ResolvedBundle } from "./resolve.js";
+import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
+import type { ResolvedBundle } from "./resolution.js";
+import { resolve, type Resolution } from "./resolve.js";
 import type { ClusterRef, Snapshot } from "./snapshot.js";
 
 const fleet = `apiVersion: gitfleet.dev/v1

@@ -3,60 +3,23 @@
 // read changed) -> per cluster, the overlay's objects with that cluster's variables -> one payload
 // and digest per distinct result, shared by every cluster that gets the same one. No I/O of its
 // own: the renderer does what reading it needs.
-import { bundleObjects } from "./bundle-objects.js";
-import { FleetFileError, RenderError, type DeliveryErrorReason } from "./errors.js";
-import { readFleetFile, type FleetSpec } from "./fleet-file.js";
-import type { OverlayRenderer } from "./overlay-renderer.js";
-import { bundlePayload, type ResolvedBundle } from "./payload.js";
-import { renderOverlay, reuse, type CachedRender, type RenderMemo } from "./render-cache.js";
+import { bundleObjects, renderOverlay, reuse, type CachedRender, type OverlayRenderer, type RenderMemo } from "./render/index.js";
+import { FleetFileError, RenderError } from "./errors.js";
+import { clusterVariables, readFleetFile, targetsFor, type BundleTarget, type FleetSpec } from "./fleet/index.js";
+import { bundlePayload } from "./publish/index.js";
+import type { BundleFailure, ClusterResolution, ResolvedBundle } from "./resolution.js";
 import type { ClusterRef, Snapshot } from "./snapshot.js";
-import { targetsFor, type BundleTarget } from "./targeting.js";
-import { clusterVariables } from "./variables.js";
 
-export type { ResolvedBundle } from "./payload.js";
-export type { RenderMemo } from "./render-cache.js";
+export type { RenderMemo } from "./render/index.js";
 
 /** Input of {@link resolve}. */
 export interface ResolveInput {
   readonly snapshot: Snapshot;
   readonly clusters: readonly ClusterRef[];
-  /** Renders overlay folders (plain or kustomize); see overlay-renderer.ts. */
+  /** Renders overlay folders (plain or kustomize); see render/overlay.ts. */
   readonly renderer: OverlayRenderer;
   /** Renders of an earlier resolution; those whose inputs are unchanged are reused. */
   readonly previous?: RenderMemo | undefined;
-}
-
-/** Why one bundle could not be resolved for a cluster at one commit; it fails only itself. */
-export interface BundleError {
-  readonly bundle: string;
-  /** The target the cluster matched. */
-  readonly target: string;
-  /** The overlay folder in the repository. */
-  readonly path: string;
-  readonly commit: string;
-  readonly reason: DeliveryErrorReason;
-  /** What went wrong and where (file:line, object and field). */
-  readonly message: string;
-  readonly file?: string | undefined;
-  readonly line?: number | undefined;
-}
-
-/** Which target of a bundle a cluster matched. */
-export interface BundleAssignment {
-  readonly bundle: string;
-  readonly target: string;
-  readonly overlay: string;
-}
-
-/** Everything one cluster should get at one commit. */
-export interface ClusterResolution {
-  readonly clusterId: string;
-  /** Bundles that resolved, in fleet.yaml order. */
-  readonly bundles: readonly ResolvedBundle[];
-  /** Bundles aimed at this cluster that failed; the publisher keeps their last good state. */
-  readonly errors: readonly BundleError[];
-  /** Every bundle aimed at this cluster (resolved or failed), with its target. */
-  readonly assignments: readonly BundleAssignment[];
 }
 
 /** How much work a resolution did, and how much it reused. */
@@ -112,8 +75,8 @@ export async function resolve(input: ResolveInput): Promise<Resolution> {
     if (entry.inputs === undefined) stats.unsettled++;
   }
 
-  const errors = new Map<string, BundleError>();
-  const resultFor = (cluster: ClusterRef, aim: BundleTarget): ResolvedBundle | BundleError => {
+  const errors = new Map<string, BundleFailure>();
+  const resultFor = (cluster: ClusterRef, aim: BundleTarget): ResolvedBundle | BundleFailure => {
     const { bundle, target } = aim;
     const { entry, earlier } = renders.get(target.overlay) ?? fail(`overlay ${target.overlay} was not rendered`);
     const lookup = clusterVariables(cluster, target.variables);
@@ -132,7 +95,7 @@ export async function resolve(input: ResolveInput): Promise<Resolution> {
     if ("payload" in result) return result;
     let error = errors.get(key);
     if (error === undefined) {
-      error = toBundleError(aim, snapshot.commit, result.failed);
+      error = toBundleFailure(aim, snapshot.commit, result.failed);
       errors.set(key, error);
     }
     return error;
@@ -141,7 +104,7 @@ export async function resolve(input: ResolveInput): Promise<Resolution> {
   const clusters = new Map<string, ClusterResolution>();
   for (const cluster of input.clusters) {
     const bundles: ResolvedBundle[] = [];
-    const failed: BundleError[] = [];
+    const failed: BundleFailure[] = [];
     const aims = aimed.get(cluster.id) ?? [];
     for (const aim of aims) {
       const result = resultFor(cluster, aim);
@@ -190,7 +153,7 @@ function compute(entry: CachedRender, aim: BundleTarget, lookup: ReturnType<type
   }
 }
 
-function toBundleError(aim: BundleTarget, commit: string, error: RenderError): BundleError {
+function toBundleFailure(aim: BundleTarget, commit: string, error: RenderError): BundleFailure {
   return {
     bundle: aim.bundle.name,
     target: aim.target.name,

@@ -1,0 +1,263 @@
+// fleet.yaml, the fleet repository's table of contents: which bundles exist, where their
+// manifests live, which clusters they go to (targets, first match wins) and with which overlay
+// and variables; and the ordered stages that promotions walk through.
+import { LineCounter, parseAllDocuments, type Node } from "yaml";
+import { FleetFileError, type FleetFileIssue } from "../errors.js";
+import { dnsName, folderInside, oneOf, readPointers, readSelector, readVariables, repositoryFolder } from "./fleet-fields.js";
+import { describeSelector, matchAll, type ClusterSelector } from "./selector.js";
+import type { Snapshot } from "../snapshot.js";
+import { YamlFields, yamlErrorText, type Field } from "./yaml-fields.js";
+
+/** Where fleet.yaml lives in the repository. */
+export const FLEET_FILE = "fleet.yaml";
+/** The apiVersion fleet.yaml must declare. */
+export const FLEET_API_VERSION = "gitfleet.dev/v1";
+/** Name of the single target a bundle-level clusterSelector (or none) stands for. */
+export const DEFAULT_TARGET = "default";
+
+/** What the agent does about drift on a bundle's objects. */
+export type DriftPolicy = "correct" | "report";
+
+/** One target of a bundle: which clusters it takes, and what they get. */
+export interface TargetSpec {
+  /** DNS label, unique in its bundle. */
+  readonly name: string;
+  readonly clusterSelector: ClusterSelector;
+  /** Overlay folder, repository-relative and normalised; the bundle's path or a folder under it. */
+  readonly overlay: string;
+  /** Variables for substitution; a cluster's own variables override them. */
+  readonly variables: Readonly<Record<string, string>>;
+  /** True when the target stands for a bundle-level clusterSelector (the short form). */
+  readonly implicit: boolean;
+  /** Line of the target (or of the bundle, for the short form) in fleet.yaml. */
+  readonly line: number;
+}
+
+/** One bundle of fleet.yaml, validated and with defaults applied. */
+export interface BundleSpec {
+  /** DNS label, unique in the file; also a JetStream key token. */
+  readonly name: string;
+  /** Bundle root, repository-relative and normalised ("" is the root). */
+  readonly path: string;
+  /** Default namespace for namespaced objects that name none. */
+  readonly namespace: string | undefined;
+  /** First match wins; a cluster that matches none gets nothing of the bundle. */
+  readonly targets: readonly TargetSpec[];
+  readonly drift: DriftPolicy;
+  /** JSON pointers the agent ignores when comparing desired and live objects. */
+  readonly ignore: readonly string[];
+  /** Whether the agent deletes objects that left the bundle. Default true. */
+  readonly prune: boolean;
+  /** Line of the bundle's entry in fleet.yaml, for messages. */
+  readonly line: number;
+}
+
+/** One promotion stage: a named set of clusters, in the order changes move through them. */
+export interface StageSpec {
+  /** DNS label, unique in the file. */
+  readonly name: string;
+  readonly clusterSelector: ClusterSelector;
+  readonly line: number;
+}
+
+/** A validated fleet.yaml. */
+export interface FleetSpec {
+  readonly bundles: readonly BundleSpec[];
+  /** In promotion order; empty when the file has none. */
+  readonly stages: readonly StageSpec[];
+}
+
+const TOP_FIELDS = ["apiVersion", "kind", "bundles", "stages"] as const;
+const BUNDLE_FIELDS = ["name", "path", "namespace", "targets", "clusterSelector", "drift", "ignore", "prune"] as const;
+const TARGET_FIELDS = ["name", "clusterSelector", "overlay", "variables"] as const;
+const STAGE_FIELDS = ["name", "clusterSelector"] as const;
+const DRIFT_POLICIES: readonly DriftPolicy[] = ["correct", "report"];
+
+/** Reads and validates fleet.yaml from a snapshot; throws {@link FleetFileError} when missing or invalid. */
+export function readFleetFile(snapshot: Snapshot): FleetSpec {
+  const bytes = snapshot.files.get(FLEET_FILE);
+  if (bytes === undefined) {
+    throw new FleetFileError(
+      FLEET_FILE,
+      [{ line: 0, column: 0, field: "", message: `not found at the repository root at commit ${snapshot.commit}` }],
+      "fleet-file-missing",
+    );
+  }
+  return parseFleetFile(new TextDecoder("utf-8", { fatal: false }).decode(bytes), FLEET_FILE);
+}
+
+/**
+ * Parses and validates fleet.yaml text. Throws {@link FleetFileError} listing every problem,
+ * each with its line and field path (`bundles[1].targets[0].clusterSelector.matchLabels.env`).
+ */
+export function parseFleetFile(text: string, file: string = FLEET_FILE): FleetSpec {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
+  const syntax = docs.flatMap((doc) =>
+    doc.errors.map((err) => ({
+      line: err.linePos?.[0].line ?? 0,
+      column: err.linePos?.[0].col ?? 0,
+      field: "",
+      message: `invalid YAML: ${yamlErrorText(err.message)}`,
+    })),
+  );
+  if (syntax.length > 0) throw new FleetFileError(file, syntax);
+  const [doc, extra] = docs;
+  if (doc === undefined || doc.contents === null) {
+    throw new FleetFileError(file, [{ line: 1, column: 1, field: "", message: "is empty; expected apiVersion, kind and bundles" }]);
+  }
+  const fields = new YamlFields(doc, lines);
+  if (extra !== undefined) fields.add(extra.contents, "", "must hold exactly one YAML document");
+  const spec = readTop(fields, fields.resolve(doc.contents));
+  if (fields.issues.length > 0 || spec === undefined) throw new FleetFileError(file, byPosition(fields.issues));
+  return spec;
+}
+
+function byPosition(issues: readonly FleetFileIssue[]): FleetFileIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function readTop(r: YamlFields, root: Node | null): FleetSpec | undefined {
+  const top = r.fields(root, "", TOP_FIELDS, "a mapping with apiVersion, kind and bundles");
+  if (top === undefined) return undefined;
+  const apiVersion = r.require(top, "apiVersion", root, "", FLEET_API_VERSION);
+  if (apiVersion !== undefined) expectConstant(r, apiVersion, FLEET_API_VERSION);
+  const kind = r.require(top, "kind", root, "", "Fleet");
+  if (kind !== undefined) expectConstant(r, kind, "Fleet");
+  // An empty `bundles:` is refused rather than read as "no bundles": it would prune everything.
+  const bundlesField = r.require(top, "bundles", root, "", "a list of bundles; write [] for none");
+  const items = bundlesField && r.list(bundlesField);
+  const stagesField = top.get("stages");
+  const stages = stagesField ? readStages(r, stagesField) : [];
+  if (items === undefined) return undefined;
+  const bundles = unique(r, items, "bundle", (item) => readBundle(r, item.node, item.path));
+  return { bundles, stages };
+}
+
+function expectConstant(r: YamlFields, field: Field, expected: string): void {
+  const value = r.string(field);
+  if (value !== undefined && value !== expected) r.add(field.value, field.path, `must be ${expected}; got ${value}`);
+}
+
+/** Reads every item with `read` and keeps those whose name is not taken by an earlier one. */
+function unique<T extends { name: string; line: number }>(
+  r: YamlFields,
+  items: ReadonlyArray<{ node: Node | null; path: string }>,
+  what: string,
+  read: (item: { node: Node | null; path: string }) => T | undefined,
+): T[] {
+  const out: T[] = [];
+  const seen = new Map<string, { path: string; line: number }>();
+  for (const item of items) {
+    const value = read(item);
+    if (value === undefined) continue;
+    const earlier = seen.get(value.name);
+    if (earlier !== undefined) {
+      r.add(item.node, `${item.path}.name`, `${what} name ${value.name} is already used by ${earlier.path} (line ${earlier.line})`);
+      continue;
+    }
+    seen.set(value.name, { path: item.path, line: value.line });
+    out.push(value);
+  }
+  return out;
+}
+
+function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec | undefined {
+  const f = r.fields(node, path, BUNDLE_FIELDS, "a mapping with at least name and path");
+  if (f === undefined) return undefined;
+  const before = r.count;
+  const line = r.line(node);
+  const nameField = r.require(f, "name", node, path, "a DNS label naming the bundle");
+  const name = nameField && dnsName(r, nameField);
+  const pathField = r.require(f, "path", node, path, "the bundle's root folder");
+  const folder = pathField && repositoryFolder(r, pathField);
+  const namespaceField = f.get("namespace");
+  const namespace = namespaceField && dnsName(r, namespaceField);
+  const targets = readBundleTargets(r, f, folder, line);
+  const driftField = f.get("drift");
+  const drift = driftField ? oneOf(r, driftField, DRIFT_POLICIES) : "correct";
+  const ignoreField = f.get("ignore");
+  const ignore = ignoreField ? readPointers(r, ignoreField) : [];
+  const pruneField = f.get("prune");
+  const prune = pruneField ? r.boolean(pruneField) : true;
+  if (r.count > before || name === undefined || folder === undefined || targets === undefined) return undefined;
+  if (drift === undefined || ignore === undefined || prune === undefined) return undefined;
+  return { name, path: folder, namespace, targets, drift, ignore, prune, line };
+}
+
+/**
+ * The bundle's targets: its `targets` list, or the short form, a bundle-level clusterSelector (all
+ * clusters when absent) standing for one target named "default" whose overlay is the bundle path.
+ */
+function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string | undefined, line: number): TargetSpec[] | undefined {
+  const targetsField = f.get("targets");
+  const selectorField = f.get("clusterSelector");
+  if (targetsField !== undefined && selectorField !== undefined) {
+    r.add(selectorField.key, selectorField.path, "cannot be used together with targets; give each target its own clusterSelector");
+    return undefined;
+  }
+  if (targetsField === undefined) {
+    const clusterSelector = selectorField ? readSelector(r, selectorField) : matchAll;
+    if (clusterSelector === undefined || folder === undefined) return undefined;
+    return [{ name: DEFAULT_TARGET, clusterSelector, overlay: folder, variables: {}, implicit: true, line }];
+  }
+  const items = r.list(targetsField);
+  if (items === undefined) return undefined;
+  const before = r.count;
+  // A target after one that matches every cluster can never be chosen: almost surely a mistake.
+  let catchAll: TargetSpec | undefined;
+  const targets = unique(r, items, "target", (item) => {
+    const target = readTarget(r, item.node, item.path, folder);
+    if (target === undefined) return undefined;
+    if (catchAll !== undefined) {
+      r.add(item.node, item.path, `target ${target.name} is never chosen: target ${catchAll.name} (line ${catchAll.line}) before it matches every cluster`);
+    } else if (describeSelector(target.clusterSelector) === "") {
+      catchAll = target;
+    }
+    return target;
+  });
+  return r.count > before ? undefined : targets;
+}
+
+function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: string | undefined): TargetSpec | undefined {
+  const f = r.fields(node, path, TARGET_FIELDS, "a mapping with name and clusterSelector");
+  if (f === undefined) return undefined;
+  const before = r.count;
+  const nameField = r.require(f, "name", node, path, "a DNS label naming the target");
+  const name = nameField && dnsName(r, nameField);
+  const selectorField = r.require(f, "clusterSelector", node, path, "a label selector; write {} to match every cluster");
+  const clusterSelector = selectorField && readSelector(r, selectorField);
+  const overlayField = f.get("overlay");
+  const overlay = overlayField ? readOverlay(r, overlayField, bundlePath) : bundlePath;
+  const variablesField = f.get("variables");
+  const variables = variablesField ? readVariables(r, variablesField) : {};
+  if (r.count > before || name === undefined || clusterSelector === undefined || overlay === undefined || variables === undefined) {
+    return undefined;
+  }
+  return { name, clusterSelector, overlay, variables, implicit: false, line: r.line(node) };
+}
+
+function readOverlay(r: YamlFields, field: Field, bundlePath: string | undefined): string | undefined {
+  const value = r.string(field);
+  if (value === undefined || bundlePath === undefined) return undefined;
+  const overlay = folderInside(bundlePath, value);
+  if (overlay === undefined) {
+    const root = bundlePath === "" ? "the repository root" : bundlePath;
+    r.add(field.value, field.path, `${JSON.stringify(value)} must be a folder inside the bundle's path ${root}, relative to it (no leading "/", no ".." above it)`);
+  }
+  return overlay;
+}
+
+function readStages(r: YamlFields, field: Field): StageSpec[] {
+  const items = r.list(field) ?? [];
+  return unique(r, items, "stage", (item) => {
+    const f = r.fields(item.node, item.path, STAGE_FIELDS, "a mapping with name and clusterSelector");
+    if (f === undefined) return undefined;
+    const nameField = r.require(f, "name", item.node, item.path, "a DNS label naming the stage");
+    const name = nameField && dnsName(r, nameField);
+    const selectorField = r.require(f, "clusterSelector", item.node, item.path, "a label selector of the stage's clusters");
+    const clusterSelector = selectorField && readSelector(r, selectorField);
+    if (name === undefined || clusterSelector === undefined) return undefined;
+    return { name, clusterSelector, line: r.line(item.node) };
+  });
+}

@@ -1,0 +1,6 @@
+// Following Git: the fleet repository's commits as snapshots (remote, over smart HTTP) or a
+// working tree on disk (for `gitfleet render`).
+export { createGitSource } from "./git-source.js";
+export type { GitSource, GitSourceOptions, SnapshotListener } from "./git-source.js";
+export { WORKING_TREE, readWorkingTree } from "./working-tree.js";
+export type { WorkingTreeOptions } from "./working-tree.js";

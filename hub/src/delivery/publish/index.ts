@@ -1,0 +1,7 @@
+// Publishing: per-cluster desired state into JetStream KV as chunks plus a pointer, written
+// only where the digest changed.
+export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./desired-keys.js";
+export type { DesiredBucket } from "./desired-keys.js";
+export { bundlePayload } from "./payload.js";
+export { createPublisher } from "./publisher.js";
+export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";
