@@ -18,9 +18,10 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { startNats } from "../lab/nats.js";
 import type { NatsLab } from "../lab/nats.js";
 import { waitFor } from "../lab/process.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const binary = process.env["GITFLEET_NATS_SERVER_BIN"];
-const skip = binary ? false : "GITFLEET_NATS_SERVER_BIN is not set (path of the lab's nats-server binary; `npm test` builds it)";
+const skip = skipUnlessTool(binary ? false : "GITFLEET_NATS_SERVER_BIN is not set (path of the lab's nats-server binary; `npm test` builds it)");
 
 const bucket = "gitfleet_desired";
 const stream = `KV_${bucket}`;

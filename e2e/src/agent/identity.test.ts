@@ -13,9 +13,10 @@ import type { HubMessage, RegisterResponse } from "@gitfleet/proto";
 import { startKubeApiserver } from "../lab/kube.js";
 import type { KubeApiserver } from "../lab/kube.js";
 import { waitFor } from "../lab/process.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const binary = process.env["GITFLEET_KUBE_APISERVER_BIN"];
-const skip = binary ? false : "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)";
+const skip = skipUnlessTool(binary ? false : "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)");
 const token = `gf_reg_${"t".repeat(43)}`;
 const clusterId = "cabcdefghijklmnopqrst";
 

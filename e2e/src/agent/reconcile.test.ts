@@ -17,9 +17,10 @@ import type { DesiredBundle, DesiredStateSnapshot, KubeClient, KubeObject, Objec
 import { HealthState, SyncState } from "@gitfleet/proto";
 import { startKubeApiserver } from "../lab/kube.js";
 import type { KubeApiserver } from "../lab/kube.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const binary = process.env["GITFLEET_KUBE_APISERVER_BIN"];
-const skip = binary ? false : "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)";
+const skip = skipUnlessTool(binary ? false : "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)");
 
 const agentNamespace = "gitfleet-system";
 const ref = (apiVersion: string, kind: string, namespace: string, name: string): ObjectRef => {

@@ -11,13 +11,16 @@ import { kubeConfigFor } from "../kube-client.js";
 import { startKubeApiserver, type KubeApiserver } from "../lab/kube.js";
 import { applyObjects, ensureNamespaces } from "./cluster.js";
 import { HelmError, chartsDir, ciValuesFiles, findObject, helmBinary, helmLint, helmTemplate, type ChartName, type RenderedObject } from "./helm.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const kubeBinary = process.env["GITFLEET_KUBE_APISERVER_BIN"];
-const skip = !helmBinary()
-  ? "GITFLEET_HELM_BIN is not set (path of the pinned helm binary; `npm test` builds it)"
-  : !kubeBinary
-    ? "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)"
-    : false;
+const skip = skipUnlessTool(
+  !helmBinary()
+    ? "GITFLEET_HELM_BIN is not set (path of the pinned helm binary; `npm test` builds it)"
+    : !kubeBinary
+      ? "GITFLEET_KUBE_APISERVER_BIN is not set (path of the lab's kube-apiserver binary; `npm test` builds it)"
+      : false,
+);
 
 /** Where each chart is installed in these tests, and the namespaces its values files name. */
 const installs: Record<ChartName, { namespace: string; extraNamespaces: string[] }> = {

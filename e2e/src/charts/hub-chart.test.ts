@@ -23,8 +23,9 @@ import { startProcess, waitFor, type LabProcess } from "../lab/process.js";
 import { applyObjects, ensureNamespaces } from "./cluster.js";
 import { findObject, helmBinary, helmTemplate, type RenderedObject } from "./helm.js";
 import { containerRuntime, type ContainerRuntime } from "./pod-runtime.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
-const skip = !helmBinary() ? "GITFLEET_HELM_BIN is not set (path of the pinned helm binary; `npm test` builds it)" : false;
+const skip = skipUnlessTool(!helmBinary() ? "GITFLEET_HELM_BIN is not set (path of the pinned helm binary; `npm test` builds it)" : false);
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const hubMain = join(root, "hub/src/main.ts");
 const NAMESPACE = "gitfleet";

@@ -1,8 +1,9 @@
 // `npm test`: builds the lab's servers once (cached), then runs every
 // *.test.ts of the workspace packages in one node:test run, so one summary
-// closes the output. `npm test -- FILE...` runs only the given files.
+// closes the output. `npm test -- PATH...` runs only the given files, or the tests under the
+// given folders.
 import { spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBinaries } from "../lab/binaries.js";
@@ -27,10 +28,12 @@ async function findTests(dir: string): Promise<string[]> {
   return out;
 }
 
-const given = process.argv.slice(2);
-const files = given.length
-  ? given.map((f) => resolve(f))
-  : (await Promise.all(packages.map((p) => findTests(join(root, p, "src"))))).flat().sort();
+// Arguments are test files or folders to search; none means every package.
+const given = process.argv.slice(2).map((f) => resolve(f));
+const searched = given.length ? given : packages.map((p) => join(root, p, "src"));
+const files = (
+  await Promise.all(searched.map(async (path) => ((await stat(path)).isDirectory() ? findTests(path) : [path])))
+).flat().sort();
 
 console.log("[test] preparing the lab's servers (built once, then cached)");
 const bins = await ensureBinaries(["kube-apiserver", "nats-server", "kustomize", "helm"], (line) => console.log(`[test] ${line}`));

@@ -21,12 +21,13 @@ import { createUser, type KeyPair } from "@nats-io/nkeys";
 import { pino } from "pino";
 import { startNats, type NatsLab } from "../lab/nats.js";
 import { waitFor } from "../lab/process.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 /** Path of the nats-server binary, or the reason the hub scenarios are skipped. */
 export const natsBinary = process.env["GITFLEET_NATS_SERVER_BIN"];
-export const skipWithoutNats = natsBinary
-  ? false
-  : "GITFLEET_NATS_SERVER_BIN is not set (path of a nats-server binary; `npm test` builds one from e2e/servers/nats-server)";
+export const skipWithoutNats = skipUnlessTool(
+  natsBinary ? false : "GITFLEET_NATS_SERVER_BIN is not set (path of a nats-server binary; `npm test` builds one from e2e/servers/nats-server)",
+);
 
 /** A lab NATS server in a temporary folder. */
 export interface NatsFixture {

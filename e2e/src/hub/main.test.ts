@@ -11,6 +11,7 @@ import { AgentService, createClient, GrpcStatus, RpcError } from "@gitfleet/prot
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { waitFor } from "../lab/process.js";
 import { agentKeys, skipWithoutNats, startNatsFixture, type NatsFixture } from "./harness.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const mainScript = fileURLToPath(new URL("../../../hub/src/main.ts", import.meta.url));
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
@@ -87,7 +88,7 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
     assert.equal(proc.stderr, 'gitfleet-hub: GITFLEET_CREDENTIAL_TTL: "forever" is not a duration; use seconds ("3600") or units like "1h", "30m", "1h30m", "90s"\n');
   });
 
-  void it("prints the generated admin token once, serves TLS to agents, and stops on SIGTERM", { skip: hasOpenssl ? false : "openssl is not installed" }, async () => {
+  void it("prints the generated admin token once, serves TLS to agents, and stops on SIGTERM", { skip: skipUnlessTool(hasOpenssl ? false : "openssl is not installed") }, async () => {
     const cert = join(dir, "tls.crt");
     const key = join(dir, "tls.key");
     const made = spawnSync("openssl", [

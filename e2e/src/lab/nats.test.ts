@@ -13,12 +13,12 @@ import {
 import { startNats, type NatsLab } from "./nats.js";
 import { mintUserCreds, type MintUserOptions } from "./nats-users.js";
 import { waitFor } from "./process.js";
+import { skipUnlessTool } from "./skip.js";
 
 const binary = process.env["GITFLEET_NATS_SERVER_BIN"];
-const skip = binary
-  ? false
-  : "GITFLEET_NATS_SERVER_BIN is not set (path of a nats-server binary, " +
-    "e.g. built from e2e/servers/nats-server)";
+const skip = skipUnlessTool(
+  binary ? false : "GITFLEET_NATS_SERVER_BIN is not set (path of a nats-server binary, e.g. built from e2e/servers/nats-server)",
+);
 
 const bucket = "desired";
 const stream = `KV_${bucket}`;

@@ -19,6 +19,7 @@ import {
   type Snapshot,
 } from "@gitfleet/hub/delivery";
 import { parseAllDocuments } from "yaml";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const execFileAsync = promisify(execFile);
 const binary = process.env["GITFLEET_KUSTOMIZE"];
@@ -87,7 +88,7 @@ async function rejection(promise: Promise<unknown>, failure: KustomizeFailure): 
   assert.fail("the overlay rendered");
 }
 
-void describe("kustomize renderer conformance with the kustomize binary", { skip: binary ? false : "GITFLEET_KUSTOMIZE is not set: run through `npm test`, which builds the pinned kustomize" }, () => {
+void describe("kustomize renderer conformance with the kustomize binary", { skip: skipUnlessTool(binary ? false : "GITFLEET_KUSTOMIZE is not set: run through `npm test`, which builds the pinned kustomize") }, () => {
   let snapshot: Snapshot;
   let renderer: KustomizeRenderer;
 

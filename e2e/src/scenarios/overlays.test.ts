@@ -18,6 +18,7 @@ import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/trans
 import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const run = promisify(execFile);
 const gitfleetCli = fileURLToPath(new URL("../../../hub/src/bin/gitfleet.ts", import.meta.url));
@@ -75,7 +76,7 @@ interface Received {
   objects: Map<string, unknown[]>;
 }
 
-describe("two regions get different overlays of one app", { timeout: 600_000, skip: kustomize ? false : "GITFLEET_KUSTOMIZE is not set (npm test sets it)" }, () => {
+describe("two regions get different overlays of one app", { timeout: 600_000, skip: skipUnlessTool(kustomize ? false : "GITFLEET_KUSTOMIZE is not set (npm test sets it)") }, () => {
   let fleet: Fleet;
   let seed: string;
   let nc: NatsConnection;
