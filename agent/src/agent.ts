@@ -3,6 +3,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { livenessOf, readinessOf } from "./agent-health.js";
 import type { AgentHealthView, ProbeResult } from "./agent-health.js";
 import { systemClock } from "./clock.js";
@@ -10,7 +11,7 @@ import type { Clock } from "./clock.js";
 import { createNatsDesiredStateSource } from "./desired-state-source.js";
 import type { DesiredStateSource, NatsAccess, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
 import type { DesiredStateSnapshot } from "./desired-state.js";
-import { AgentError, messageOf } from "./errors.js";
+import { AgentError } from "./errors.js";
 import { createHubClient } from "./hub-client.js";
 import type { HubClient, HubTls } from "./hub-client.js";
 import { createSecretIdentityStore, credentialsFromProto } from "./identity.js";

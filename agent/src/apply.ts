@@ -2,13 +2,13 @@
 // validated with a server-side dry-run apply; only when all pass is anything applied for real.
 import { HealthState, SyncState } from "@gitfleet/proto";
 import type { Logger } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { describeFailure, failedResource, summarize } from "./bundle-result.js";
 import type { BundleResult, ResourceResult } from "./bundle-result.js";
 import { planBundle } from "./bundle-plan.js";
 import type { PlannedObject } from "./bundle-plan.js";
 import type { Clock } from "./clock.js";
 import type { DesiredBundle } from "./desired-state.js";
-import { messageOf } from "./errors.js";
 import { assessHealth, worstHealth } from "./health.js";
 import { mergeRefs } from "./inventory.js";
 import type { Inventory, InventoryStore } from "./inventory.js";

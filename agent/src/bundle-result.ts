@@ -1,5 +1,6 @@
 import { HealthState, SyncState } from "@gitfleet/proto";
-import { KubeApiError, messageOf } from "./errors.js";
+import { messageOf } from "@gitfleet/proto/rules";
+import { KubeApiError } from "./errors.js";
 import { formatRef } from "./kube-objects.js";
 import type { ObjectRef } from "./kube-objects.js";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { parseCommand, parseDuration } from "./config.js";
+import { parseCommand } from "./config.js";
 import { ConfigError } from "./errors.js";
 
 const token = `gf_reg_${"A".repeat(43)}`;
@@ -94,10 +94,12 @@ describe("agent configuration", () => {
     assert.deepEqual(run(["--labels", "gitfleet.io/region=eu, team=web"]).labels, { "gitfleet.io/region": "eu", team: "web" });
   });
 
-  it("parses durations", () => {
-    assert.equal(parseDuration("45", "x"), 45_000);
-    assert.equal(parseDuration("2m", "x"), 120_000);
-    assert.equal(parseDuration("1h30m", "x"), 5_400_000);
-    assert.throws(() => parseDuration("500ms", "--reconcile-interval"), /at least 1s/);
+  it("reads the reconcile interval as the hub reads durations, at least 1s", () => {
+    assert.equal(run(["--reconcile-interval", "45"]).reconcileIntervalMs, 45_000);
+    assert.equal(run(["--reconcile-interval", "2m"]).reconcileIntervalMs, 120_000);
+    assert.equal(run(["--reconcile-interval", "1h30m"]).reconcileIntervalMs, 5_400_000);
+    assert.equal(run([], { GITFLEET_RECONCILE_INTERVAL: "2d" }).reconcileIntervalMs, 172_800_000);
+    fails(["--reconcile-interval", "500ms"], /--reconcile-interval must be at least 1s/);
+    fails(["--reconcile-interval", "0"], /--reconcile-interval: expected a positive number of seconds/);
   });
 });

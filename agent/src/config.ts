@@ -1,5 +1,6 @@
 // Command line and environment of gitfleet-agent, validated at the edge: everything after
 // parseCommand() can trust its types.
+import { DurationError, dnsLabelProblem, parseDuration, parseLabels } from "@gitfleet/proto/rules";
 import { ConfigError } from "./errors.js";
 
 /** How the channel to the hub is secured, before any file is read. */
@@ -79,10 +80,6 @@ Options (environment variable in brackets):
   --help, --version
 `;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_VALUE = /^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
@@ -130,7 +127,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   };
 
   const config: AgentConfig = {
-    labels: parseLabels(read("labels")),
+    labels: labelsOf(read("labels")),
     namespace: "gitfleet-system",
     tls: { mode: "system" },
     logLevel: "info",
@@ -152,16 +149,16 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   }
   const name = read("cluster-name");
   if (name) {
-    if (!DNS_LABEL.test(name.value)) {
-      throw new ConfigError(`${name.source} "${name.value}" is not a DNS label (lowercase letters, digits and '-', at most 63)`);
-    }
+    const problem = dnsLabelProblem(name.value);
+    if (problem !== undefined) throw new ConfigError(`${name.source} "${name.value}" is not a DNS label: it ${problem}`);
     config.clusterName = name.value;
   }
   const kubeconfig = read("kubeconfig");
   if (kubeconfig) config.kubeconfig = kubeconfig.value;
   const namespace = read("namespace");
   if (namespace) {
-    if (!DNS_LABEL.test(namespace.value)) throw new ConfigError(`${namespace.source} "${namespace.value}" is not a valid namespace name`);
+    const problem = dnsLabelProblem(namespace.value);
+    if (problem !== undefined) throw new ConfigError(`${namespace.source} "${namespace.value}" is not a valid namespace name: it ${problem}`);
     config.namespace = namespace.value;
   }
 
@@ -180,7 +177,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     config.logLevel = level.value;
   }
   const interval = read("reconcile-interval");
-  if (interval) config.reconcileIntervalMs = parseDuration(interval.value, interval.source);
+  if (interval) config.reconcileIntervalMs = reconcileInterval(interval);
   const health = read("health-addr");
   if (health) {
     if (health.value === "off") config.healthAddress = undefined;
@@ -191,40 +188,23 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   return { kind: "run", config };
 }
 
-/** Parses "k=v,k2=v2" into labels with Kubernetes' rules for names and values. */
-function parseLabels(found: { value: string; source: string } | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  if (!found) return labels;
-  for (const item of found.value.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new ConfigError(`${found.source}: "${item}" is not key=value`);
-    const key = item.slice(0, eq);
-    const value = item.slice(eq + 1);
-    const slash = key.lastIndexOf("/");
-    const prefix = slash < 0 ? undefined : key.slice(0, slash);
-    const labelName = slash < 0 ? key : key.slice(slash + 1);
-    if ((prefix !== undefined && (!DNS_SUBDOMAIN.test(prefix) || prefix.length > 253)) || !LABEL_NAME.test(labelName)) {
-      throw new ConfigError(`${found.source}: "${key}" is not a valid label key`);
-    }
-    if (!LABEL_VALUE.test(value)) throw new ConfigError(`${found.source}: "${value}" is not a valid value for label ${key}`);
-    if (key in labels) throw new ConfigError(`${found.source}: label ${key} is given twice`);
-    labels[key] = value;
-  }
+/** The labels of --labels k=v,... with Kubernetes' rules for keys and values. */
+function labelsOf(found: { value: string; source: string } | undefined): Record<string, string> {
+  if (!found) return {};
+  const { labels, problems } = parseLabels(found.value, found.source);
+  if (problems[0] !== undefined) throw new ConfigError(problems[0]);
   return labels;
 }
 
-/** Parses "30s", "2m", "1h30m", "500ms" or plain seconds into milliseconds (at least 1 s). */
-export function parseDuration(text: string, source: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** The re-apply period: a duration like 30s, 2m, 1h30m or 2d, at least 1 s. */
+function reconcileInterval(found: { value: string; source: string }): number {
   let ms: number;
-  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
-  else {
-    const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) {
-      throw new ConfigError(`${source} "${text}" is not a duration like 30s, 2m or 1h`);
-    }
-    ms = parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? "s"] ?? 1000), 0);
+  try {
+    ms = parseDuration(found.value, found.source);
+  } catch (error) {
+    if (error instanceof DurationError) throw new ConfigError(error.message, { cause: error });
+    throw error;
   }
-  if (ms < 1000) throw new ConfigError(`${source} must be at least 1s`);
+  if (ms < 1000) throw new ConfigError(`${found.source} must be at least 1s`);
   return ms;
 }

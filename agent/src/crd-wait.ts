@@ -1,10 +1,10 @@
 import type { PlannedObject } from "./bundle-plan.js";
 import type { Clock } from "./clock.js";
-import { messageOf } from "./errors.js";
 import { assessHealth } from "./health.js";
 import type { KubeClient } from "./kube-client.js";
 import type { CrdDefinition } from "./kube-objects.js";
 import { HealthState } from "@gitfleet/proto";
+import { messageOf } from "@gitfleet/proto/rules";
 
 /** Options of {@link waitForCrds}. */
 export interface WaitForCrdsOptions {

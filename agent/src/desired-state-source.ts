@@ -5,13 +5,13 @@ import { connect, jwtAuthenticator } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { createBackoff } from "./backoff.js";
 import type { Backoff } from "./backoff.js";
 import { createWakeup, systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
 import type { DesiredStateSnapshot } from "./desired-state.js";
-import { messageOf } from "./errors.js";
 
 /** What the agent needs to reach NATS as itself. */
 export interface NatsAccess {

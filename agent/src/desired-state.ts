@@ -2,7 +2,8 @@
 // keys the hub writes: the `<prefix>.desired` pointer, then every chunk of every bundle it names.
 import { DesiredStateSchema, DriftMode, PayloadError, decodeBundlePayload, fromBinary, timestampDate } from "@gitfleet/proto";
 import type { BundleRef, DesiredState } from "@gitfleet/proto";
-import { AgentError, messageOf } from "./errors.js";
+import { dnsLabelProblem, messageOf } from "@gitfleet/proto/rules";
+import { AgentError } from "./errors.js";
 import { parseKubeObject } from "./kube-objects.js";
 import type { KubeObject } from "./kube-objects.js";
 
@@ -62,7 +63,6 @@ export interface LoadDesiredStateOptions {
   maxBundleBytes?: number;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The key of chunk `index` of a bundle payload, as the protocol fixes it. */
@@ -125,7 +125,8 @@ function baseBundle(ref: BundleRef): DesiredBundle {
 }
 
 function checkRef(ref: BundleRef, seen: ReadonlySet<string>, maxBytes: number): string | undefined {
-  if (!DNS_LABEL.test(ref.name)) return `bundle name "${ref.name}" is not a DNS label; the hub must not publish it`;
+  const nameProblem = dnsLabelProblem(ref.name);
+  if (nameProblem !== undefined) return `bundle name "${ref.name}" is not a DNS label: it ${nameProblem}; the hub must not publish it`;
   if (seen.has(ref.name)) return `bundle ${ref.name} is listed twice in the desired state`;
   if (!SHA256_HEX.test(ref.digest)) return `bundle ${ref.name} has digest "${ref.digest}", not a sha256 in hex`;
   if (ref.chunks < 1) return `bundle ${ref.name} names no chunks`;

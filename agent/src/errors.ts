@@ -64,8 +64,3 @@ export class KubeApiError extends AgentError {
 export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 404;
 }
-
-/** The message of any thrown value, for logs and status messages. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

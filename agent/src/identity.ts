@@ -4,7 +4,8 @@
 import { createUser } from "@nats-io/nkeys";
 import { timestampDate } from "@gitfleet/proto";
 import type { Credentials } from "@gitfleet/proto";
-import { AgentError, messageOf } from "./errors.js";
+import { messageOf } from "@gitfleet/proto/rules";
+import { AgentError } from "./errors.js";
 import type { KubeClient } from "./kube-client.js";
 import { asRecord } from "./kube-objects.js";
 import { readSecret, writeSecret } from "./secrets.js";

@@ -4,7 +4,7 @@
 export { createAgent } from "./agent.js";
 export type { Agent, AgentOptions } from "./agent.js";
 export { AGENT_VERSION } from "./version.js";
-export { USAGE, parseCommand, parseDuration } from "./config.js";
+export { USAGE, parseCommand } from "./config.js";
 export type { AgentCommand, AgentConfig, HubTlsConfig } from "./config.js";
 export { AgentError, ConfigError, KubeApiError, RegistrationError } from "./errors.js";
 export type { AgentErrorCode } from "./errors.js";

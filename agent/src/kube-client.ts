@@ -9,7 +9,8 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import type { KubernetesObject, RequestContext, ResponseContext } from "@kubernetes/client-node";
-import { AgentError, KubeApiError, messageOf } from "./errors.js";
+import { messageOf } from "@gitfleet/proto/rules";
+import { AgentError, KubeApiError } from "./errors.js";
 import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
 

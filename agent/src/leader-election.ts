@@ -7,9 +7,10 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
-import { AgentError, KubeApiError, messageOf } from "./errors.js";
+import { AgentError, KubeApiError } from "./errors.js";
 import type { LeaseClient, LeaseRecord, StoredLease } from "./lease.js";
 
 /** Name of the Lease in the agent's namespace. */

@@ -4,10 +4,11 @@
 // cleanly; a leader that loses its lease exits with 1, to come back as a follower.
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { createAgent } from "./agent.js";
 import type { AgentCommand } from "./config.js";
 import { USAGE, parseCommand } from "./config.js";
-import { AgentError, ConfigError, RegistrationError, messageOf } from "./errors.js";
+import { AgentError, ConfigError, RegistrationError } from "./errors.js";
 import type { HubTls } from "./hub-client.js";
 import { loadKubeConfig } from "./kube-client.js";
 import { startProbeServer } from "./probe-server.js";

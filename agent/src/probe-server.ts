@@ -2,7 +2,8 @@
 // 200 or 503 with one line of text saying why.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AgentError, messageOf } from "./errors.js";
+import { messageOf } from "@gitfleet/proto/rules";
+import { AgentError } from "./errors.js";
 import type { ProbeResult } from "./agent-health.js";
 
 /** Options of {@link startProbeServer}. */

@@ -2,12 +2,12 @@
 // request and every interval, whether or not the hub and NATS are reachable.
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { applyBundle } from "./apply.js";
 import type { BundleResult } from "./bundle-result.js";
 import { createWakeup, systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import type { DesiredBundle, DesiredStateSnapshot } from "./desired-state.js";
-import { messageOf } from "./errors.js";
 import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { formatRef, refKey, refOf } from "./kube-objects.js";

@@ -2,8 +2,8 @@
 // while NATS or the hub is away.
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { Logger } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import type { DesiredBundle, DesiredStateSnapshot } from "./desired-state.js";
-import { messageOf } from "./errors.js";
 import type { KubeClient } from "./kube-client.js";
 import { asRecord, asString, parseKubeObject } from "./kube-objects.js";
 import { readSecret, writeSecret } from "./secrets.js";

@@ -5,11 +5,11 @@ import { GrpcStatus, timestampFromDate, toRpcError } from "@gitfleet/proto";
 import type { Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { messageOf } from "@gitfleet/proto/rules";
 import { createBackoff } from "./backoff.js";
 import type { Backoff } from "./backoff.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
-import { messageOf } from "./errors.js";
 import type { HubClient, HubStream, RenewRequestInit } from "./hub-client.js";
 import { statusFingerprint } from "./status.js";
 

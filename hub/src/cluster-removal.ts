@@ -1,8 +1,9 @@
 // Deleting a cluster: what it held is taken away in an order that leaves no way back in.
+import { messageOf } from "@gitfleet/proto/rules";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { DeletedClusterView } from "./api/schemas.js";
-import { bucketNames, errorMessage, isStreamNotFound } from "./store/buckets.js";
+import { bucketNames, isStreamNotFound } from "./store/buckets.js";
 import type { ClusterRecord, ClusterStore } from "./store/clusters.js";
 import type { StatusStore } from "./store/status.js";
 
@@ -41,7 +42,7 @@ export function createClusterRemover(options: ClusterRemoverOptions): (cluster: 
     ]);
     for (const result of cleanups) {
       if (result.status === "rejected") {
-        logger.warn({ cluster: cluster.name, clusterId: cluster.id, err: errorMessage(result.reason) }, "cleanup after deleting a cluster failed");
+        logger.warn({ cluster: cluster.name, clusterId: cluster.id, err: messageOf(result.reason) }, "cleanup after deleting a cluster failed");
       }
     }
     return {

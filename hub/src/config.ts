@@ -2,11 +2,11 @@
 // up front so a bad setting stops the hub with one line that names it.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { messageOf, parseDuration } from "@gitfleet/proto/rules";
 import { decode } from "@nats-io/jwt";
 import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
 import { parseHostPort } from "./api/server.js";
-import { parseDuration } from "./duration.js";
 import { HubError } from "./errors.js";
 import type { HubNatsOptions } from "./nats-connection.js";
 
@@ -103,7 +103,7 @@ export async function loadConfig(
   try {
     ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" } }, strict: true }));
   } catch (err) {
-    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}; see --help`);
+    throw new ConfigError(`${messageOf(err)}; see --help`);
   }
   if (values.help) throw new HelpRequested();
   const get = (setting: Setting): string | undefined => {
@@ -216,7 +216,7 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new ConfigError(`${what}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ConfigError(`${what}: cannot read ${path}: ${messageOf(err)}`, { cause: err });
   }
 }
 

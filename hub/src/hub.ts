@@ -1,5 +1,6 @@
 // createHub: wires NATS, the stores, the credential issuer, the gRPC AgentService,
 // the admin API and (optionally) the delivery part, and owns their lifecycles.
+import { messageOf as errorMessage } from "@gitfleet/proto/rules";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Logger } from "pino";
@@ -15,7 +16,7 @@ import { createAgentService, type AgentServiceHandle } from "./grpc/agent-servic
 import { createGrpcServer, type GrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
-import { bucketNames, errorMessage, openBucket } from "./store/buckets.js";
+import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
 import { createHubSecretsStore } from "./store/hub-secrets.js";
 import { createRegistrationTokenStore } from "./store/registration-tokens.js";

@@ -27,9 +27,8 @@ export type {
 export { gitDelivery } from "./delivery-adapter.js";
 export type { GitDeliveryOptions } from "./delivery-adapter.js";
 
-// Labels and selectors.
-export { dnsLabelProblem, labelKeyProblem, labelProblems, labelValueProblem } from "./labels/labels.js";
-export type { Labels } from "./labels/labels.js";
+// Label selectors.
+// (The label and name rules themselves are shared with the agent: @gitfleet/proto/rules.)
 export { matchesSelector, parseSelector } from "./labels/selector.js";
 export type { Requirement, Selector } from "./labels/selector.js";
 
@@ -52,7 +51,6 @@ export type { ApiToken, Role } from "./api/auth.js";
 export { verifyWebhookSignature, webhookSignature } from "./api/webhook-signature.js";
 export { adminSecretPrefix } from "./admin-bootstrap.js";
 export { resyncSubject } from "./resync-broadcast.js";
-export { formatDuration, parseDuration } from "./duration.js";
 
 // A client of the admin API (the CLI's), for tools and tests.
 export { HubApiError, createHubClient } from "./cli/hub-client.js";

@@ -1,4 +1,5 @@
 // The hub's connection to NATS, and whether it is up right now (for /readyz).
+import { messageOf } from "@gitfleet/proto/rules";
 import {
   connect,
   credsAuthenticator,
@@ -8,7 +9,6 @@ import {
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { HubError } from "./errors.js";
-import { errorMessage } from "./store/buckets.js";
 
 /** How the hub reaches NATS. */
 export interface HubNatsOptions {
@@ -52,7 +52,7 @@ export async function connectHubNats(options: HubNatsOptions, logger: Logger): P
       ...(auth ? { authenticator: auth } : {}),
     });
   } catch (err) {
-    throw new HubError("unavailable", `cannot connect to NATS at ${String(options.servers)}: ${errorMessage(err)}`, {
+    throw new HubError("unavailable", `cannot connect to NATS at ${String(options.servers)}: ${messageOf(err)}`, {
       cause: err,
     });
   }
@@ -66,7 +66,7 @@ export async function connectHubNats(options: HubNatsOptions, logger: Logger): P
         connected = true;
         logger.info({ server: status.server }, "NATS reconnected");
       } else if (status.type === "error") {
-        logger.warn({ err: errorMessage(status.error) }, "NATS error");
+        logger.warn({ err: messageOf(status.error) }, "NATS error");
       }
     }
   })();

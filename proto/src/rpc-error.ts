@@ -1,5 +1,6 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import type { ServiceError, StatusObject } from "@grpc/grpc-js";
+import { messageOf } from "./rules/index.js";
 
 /** Options of an {@link RpcError}: trailing metadata to send and the error that caused it. */
 export interface RpcErrorOptions {
@@ -56,8 +57,7 @@ export function toRpcError(error: unknown): RpcError {
   if (isServiceError(error)) {
     return new RpcError(error.code, error.details, { metadata: error.metadata, cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new RpcError(status.INTERNAL, message, { cause: error });
+  return new RpcError(status.INTERNAL, messageOf(error), { cause: error });
 }
 
 function isServiceError(error: unknown): error is ServiceError {

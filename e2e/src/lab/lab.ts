@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dnsLabelProblem } from "@gitfleet/proto/rules";
 import { ensureBinaries, type ProgressFn } from "./binaries.js";
 import { startGitServer, type GitServer } from "./git-server.js";
 import { startKubeApiserver, type KubeApiserver } from "./kube.js";
@@ -61,7 +62,11 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-const clusterName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Cluster names are DNS labels, as the hub and the agent require. */
+function checkClusterName(name: string): void {
+  const problem = dnsLabelProblem(name);
+  if (problem !== undefined) throw new Error(`invalid cluster name "${name}": it ${problem} (a DNS label)`);
+}
 
 /**
  * Starts the lab: builds (or takes from cache) the servers, then starts
@@ -71,7 +76,7 @@ const clusterName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const progress = options.progress ?? (() => {});
   const names = options.clusterNames ?? Array.from({ length: options.clusters ?? 1 }, (_, i) => `cluster-${i + 1}`);
-  for (const n of names) if (!clusterName.test(n)) throw new Error(`invalid cluster name "${n}": use a DNS label`);
+  for (const n of names) checkClusterName(n);
   const bins = await ensureBinaries(["kube-apiserver", "nats-server"], progress);
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "gitfleet-lab-")));
   await mkdir(dir, { recursive: true });
@@ -115,7 +120,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   };
   const startCluster = async (name: string): Promise<KubeApiserver> => {
     if (clusters.some((c) => c.name === name)) throw new Error(`cluster "${name}" already exists in the lab`);
-    if (!clusterName.test(name)) throw new Error(`invalid cluster name "${name}": use a DNS label`);
+    checkClusterName(name);
     const kube = await startKubeApiserver({ name, binary: bins["kube-apiserver"], dir: join(dir, "clusters", name) });
     clusters.push(kube);
     // Keep the order the clusters were asked for, whatever order they became ready in.

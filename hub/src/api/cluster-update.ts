@@ -2,7 +2,7 @@
 // The body is a JSON merge patch (RFC 7386) of the two maps: a string sets a key, null removes
 // it, an absent key is left alone. Pure, so the rules are tested without a server.
 import { HubError } from "../errors.js";
-import { labelKeyProblem, labelValueProblem } from "../labels/labels.js";
+import { labelKeyProblem, labelValueProblem } from "@gitfleet/proto/rules";
 import { MAX_VARIABLE_VALUE, variableNameProblem } from "../delivery/index.js";
 import type { ClusterRecord } from "../store/clusters.js";
 

@@ -1,6 +1,6 @@
 // `gitfleet`: the admin CLI of the hub API.
 import { parseArgs } from "node:util";
-import { dnsLabelProblem, labelProblems } from "../labels/labels.js";
+import { dnsLabelProblem, parseLabels } from "@gitfleet/proto/rules";
 import { variableNameProblem } from "../delivery/index.js";
 import {
   clusterDelete,
@@ -100,7 +100,7 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
         await tokenCreate(ctx, {
           ...(values.ttl ? { ttl: values.ttl } : {}),
           ...(values["max-uses"] ? { maxUses: parseCount(values["max-uses"]) } : {}),
-          ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
+          ...(values.labels ? { labels: labelsFlag(values.labels) } : {}),
           ...(values.description ? { description: values.description } : {}),
         });
         return 0;
@@ -158,9 +158,7 @@ async function runRender(
     if (!check && !values.cluster) return fail("render needs --cluster NAME (or --check)", 2);
     const clusterProblem = values.cluster === undefined ? undefined : dnsLabelProblem(values.cluster);
     if (clusterProblem !== undefined) return fail(`--cluster: "${values.cluster}" ${clusterProblem}`, 2);
-    const labels = values.labels ? parseLabels(values.labels) : {};
-    const labelProblem = labelProblems(labels, "--labels")[0];
-    if (labelProblem !== undefined) return fail(labelProblem, 2);
+    const labels = values.labels ? labelsFlag(values.labels) : {};
     const variables: Record<string, string> = {};
     for (const [name, value] of Object.entries(parseSettings(values.var ?? [], "--var"))) {
       const problem = variableNameProblem(name);
@@ -197,14 +195,10 @@ export function parseSettings(items: readonly string[], flag: string): Record<st
   return out;
 }
 
-/** Parses "k=v,k2=v2" into a label map. */
-export function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const pair of text.split(",").filter(Boolean)) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--labels: "${pair}" is not key=value`);
-    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-  }
+/** The labels of `--labels k=v,k2=v2`; the first thing wrong with them is a usage error. */
+function labelsFlag(text: string): Record<string, string> {
+  const { labels, problems } = parseLabels(text, "--labels");
+  if (problems[0] !== undefined) throw new UsageError(problems[0]);
   return labels;
 }
 

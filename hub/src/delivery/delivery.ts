@@ -1,10 +1,10 @@
 // The hub's delivery part: follows the fleet repository, resolves each commit for the registered
 // clusters and publishes what changed. One apply runs at a time; nothing here throws out of its
 // loops: failures are logged, kept for the API (current(), errorsFor()) and retried.
+import { messageOf } from "@gitfleet/proto/rules";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createPublisher, openDesiredBucket, type Publisher } from "./publish/index.js";
-import { messageOf } from "./errors.js";
 import { createGitSource, type GitSource, type GitSourceOptions } from "./git/index.js";
 import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import type { BundleFailure } from "./resolution.js";

@@ -127,8 +127,3 @@ export class PublishError extends DeliveryError {
     this.clusterId = clusterId;
   }
 }
-
-/** The message of an unknown thrown value. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,6 +1,7 @@
 // The hub's AgentService: Register, Connect and Renew, the sessions Connect opens, and the
 // commands the rest of the hub sends through them.
 import { GrpcStatus, RpcError, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
+import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
@@ -86,7 +87,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           request,
         );
       } catch (err) {
-        logger.info({ cluster: request.clusterName, reason: err instanceof Error ? err.message : String(err) }, "Register refused");
+        logger.info({ cluster: request.clusterName, reason: messageOf(err) }, "Register refused");
         throw toAgentRpcError(err);
       }
     },
@@ -109,7 +110,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
         return await renew({ clusters: options.clusters, issuer: options.issuer, logger, now }, request);
       } catch (err) {
         logger.info(
-          { clusterId: request.clusterId.slice(0, 64), peer: call.getPeer(), reason: err instanceof Error ? err.message : String(err) },
+          { clusterId: request.clusterId.slice(0, 64), peer: call.getPeer(), reason: messageOf(err) },
           "Renew refused",
         );
         throw toAgentRpcError(err);

@@ -7,12 +7,12 @@ import {
   type AgentMessage,
   type StatusReport,
 } from "@gitfleet/proto";
+import { messageOf } from "@gitfleet/proto/rules";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authenticateAgent, type CredentialIssuer } from "../credentials/issuer.js";
 import { HubError } from "../errors.js";
 import { newId } from "../secrets.js";
-import { errorMessage } from "../store/buckets.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { StatusStore } from "../store/status.js";
 import { toAgentRpcError } from "./rpc-errors.js";
@@ -58,7 +58,7 @@ export async function connect(deps: ConnectDeps, call: ConnectCall): Promise<voi
     ({ cluster } = identity);
     ({ exp, epoch } = identity.claims);
   } catch (err) {
-    deps.logger.info({ peer: call.getPeer(), reason: errorMessage(err) }, "Connect refused");
+    deps.logger.info({ peer: call.getPeer(), reason: messageOf(err) }, "Connect refused");
     throw toAgentRpcError(err);
   }
   return new StreamSession(deps, call, cluster, epoch, new Date(exp * 1000)).run();
@@ -107,7 +107,7 @@ class StreamSession implements AgentSession {
     this.call.on("end", () => this.finish());
     this.call.on("cancelled", () => this.finish());
     this.call.on("error", (err: unknown) => {
-      if (!this.finished) this.log.info({ err: errorMessage(err) }, "Connect stream failed");
+      if (!this.finished) this.log.info({ err: messageOf(err) }, "Connect stream failed");
       this.finish();
     });
     this.send({
@@ -162,7 +162,7 @@ class StreamSession implements AgentSession {
       this.finish(this.deletedError());
       return;
     }
-    this.log.warn({ err: errorMessage(err) }, "could not record what the agent sent");
+    this.log.warn({ err: messageOf(err) }, "could not record what the agent sent");
   }
 
   private deletedError(): RpcError {

@@ -2,7 +2,7 @@
 import type { RegisterRequest } from "@gitfleet/proto";
 import { fromPublic } from "@nats-io/nkeys";
 import { HubError } from "../errors.js";
-import { dnsLabelProblem, labelProblems } from "../labels/labels.js";
+import { dnsLabelProblem, labelProblems } from "@gitfleet/proto/rules";
 
 const maxLabels = 64;
 const maxVersionLength = 128;

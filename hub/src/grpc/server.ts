@@ -1,10 +1,10 @@
 // The grpc-js server that serves AgentService, with optional TLS.
 import { readFile } from "node:fs/promises";
 import { addService, AgentService, type ServiceImplementation } from "@gitfleet/proto";
+import { messageOf } from "@gitfleet/proto/rules";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { errorMessage } from "../store/buckets.js";
 
 /** Paths of the PEM files of the gRPC server's TLS certificate. */
 export interface GrpcTlsOptions {
@@ -49,7 +49,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       const [cert, key] = await Promise.all([readFile(options.tls.certPath), readFile(options.tls.keyPath)]);
       return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
     } catch (err) {
-      throw new HubError("invalid-argument", `cannot load the gRPC TLS certificate: ${errorMessage(err)}`, { cause: err });
+      throw new HubError("invalid-argument", `cannot load the gRPC TLS certificate: ${messageOf(err)}`, { cause: err });
     }
   };
 

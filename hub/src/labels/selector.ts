@@ -1,7 +1,7 @@
 // Kubernetes label selector syntax (`a=b,c!=d,e in (x,y),!f,g`), parsed once and
 // matched against cluster labels with kubectl's semantics.
 import { HubError } from "../errors.js";
-import { labelKeyProblem, labelValueProblem } from "./labels.js";
+import { labelKeyProblem, labelValueProblem } from "@gitfleet/proto/rules";
 
 /** One requirement of a selector; a selector matches when all of them do. */
 export type Requirement =

@@ -1,4 +1,5 @@
 // JetStream KV buckets of the hub (docs/protocol.md, "JetStream layout").
+import { messageOf } from "@gitfleet/proto/rules";
 import { JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
 import type { KV, Kvm } from "@nats-io/kv";
 import { HubError } from "../errors.js";
@@ -43,7 +44,7 @@ export async function openBucket(kvm: Kvm, name: string, options: OpenBucketOpti
       allow_direct: false,
     });
   } catch (err) {
-    throw new HubError("unavailable", `cannot open JetStream bucket ${name}: ${errorMessage(err)}`, { cause: err });
+    throw new HubError("unavailable", `cannot open JetStream bucket ${name}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -61,13 +62,8 @@ export function isStreamNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
 }
 
-/** The message of an unknown thrown value. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Wraps a failed NATS call in a HubError that names the operation. */
 export function storeError(what: string, err: unknown): HubError {
   if (err instanceof HubError) return err;
-  return new HubError("unavailable", `${what}: ${errorMessage(err)}`, { cause: err });
+  return new HubError("unavailable", `${what}: ${messageOf(err)}`, { cause: err });
 }

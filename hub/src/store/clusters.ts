@@ -3,7 +3,7 @@
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import type { Labels } from "../labels/labels.js";
+import type { Labels } from "@gitfleet/proto/rules";
 import { matchesSelector, type Selector } from "../labels/selector.js";
 import { isRevisionConflict, storeError } from "./buckets.js";
 import { createWatchedIndex, type IndexChange, type WatchedIndex } from "./watched-index.js";

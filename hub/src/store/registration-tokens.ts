@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import { HubError } from "../errors.js";
-import type { Labels } from "../labels/labels.js";
+import type { Labels } from "@gitfleet/proto/rules";
 import { base32Lower, constantTimeEqual, newSecret, sha256Hex } from "../secrets.js";
 import { isRevisionConflict, storeError } from "./buckets.js";
 

@@ -1,8 +1,7 @@
 // /api/v1/registration-tokens: create (secret shown once), list, revoke.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { parseDuration } from "../../duration.js";
+import { DurationError, labelProblems, parseDuration } from "@gitfleet/proto/rules";
 import { HubError } from "../../errors.js";
-import { labelProblems } from "../../labels/labels.js";
 import type { RegistrationTokenStore } from "../../store/registration-tokens.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
 import { CreatedTokenView, CreateTokenBody, ErrorBody, TokenIdParams, TokenList, TokenView } from "../schemas.js";
@@ -38,7 +37,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
     },
     async (request, reply) => {
       const body = request.body;
-      const ttlMs = parseDuration(body.ttl ?? "1h", "body/ttl");
+      const ttlMs = parseTtl(body.ttl ?? "1h");
       if (ttlMs > maxTtlMs) throw new HubError("invalid-argument", "body/ttl: a registration token may live at most 366 days");
       const labels = body.labels ?? {};
       const problems = labelProblems(labels, "body/labels");
@@ -91,3 +90,13 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
   );
   return Promise.resolve();
 };
+
+/** The token's lifetime in milliseconds; a malformed `ttl` is the caller's mistake (400). */
+function parseTtl(ttl: string | number): number {
+  try {
+    return parseDuration(ttl, "body/ttl");
+  } catch (err) {
+    if (err instanceof DurationError) throw new HubError("invalid-argument", err.message, { cause: err });
+    throw err;
+  }
+}

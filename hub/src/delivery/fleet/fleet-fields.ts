@@ -2,7 +2,7 @@
 // variable maps. Each records its problems on the YamlFields it is given and returns undefined
 // for a value it could not read, so fleet-file.ts can report every mistake at once.
 import { isScalar, type Node } from "yaml";
-import { dnsLabelProblem, labelKeyProblem, labelValueProblem } from "../../labels/labels.js";
+import { dnsLabelProblem, labelKeyProblem, labelValueProblem } from "@gitfleet/proto/rules";
 import type { ClusterSelector, SelectorExpression, SelectorOperator } from "./selector.js";
 import { normalizeFolder } from "../snapshot.js";
 import { variableNameProblem } from "./variables.js";

@@ -5,11 +5,12 @@ import * as fs from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { messageOf } from "@gitfleet/proto/rules";
 import git, { type AuthCallback, type HttpClient } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { Logger } from "pino";
 import { createCoalescer } from "./coalesce.js";
-import { GitSourceError, messageOf } from "../errors.js";
+import { GitSourceError } from "../errors.js";
 import { readCommitFiles, type CommitFiles, type TreeLimits } from "./git-tree.js";
 import type { Snapshot } from "../snapshot.js";
 

@@ -1,9 +1,10 @@
 // The `gitfleet_desired` key space (docs/protocol.md, "JetStream layout"), and opening the
 // bucket so that agents' direct gets work.
+import { messageOf } from "@gitfleet/proto/rules";
 import { StorageType, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { PublishError, messageOf } from "../errors.js";
+import { PublishError } from "../errors.js";
 
 /** The bucket holding every cluster's desired state. */
 export const DESIRED_BUCKET = "gitfleet_desired";

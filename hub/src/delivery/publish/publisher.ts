@@ -14,11 +14,12 @@ import {
   type DesiredState,
   type EncodedPayload,
 } from "@gitfleet/proto";
+import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import { isRevisionConflict } from "../../store/buckets.js";
 import { chunkKey, chunkPrefix, keySubject, pointerKey, type DesiredBucket } from "./desired-keys.js";
 import { planPointer } from "./desired-plan.js";
-import { PublishError, messageOf } from "../errors.js";
+import { PublishError } from "../errors.js";
 import type { ClusterResolution, ResolvedBundle } from "../resolution.js";
 import { compareCodeUnits } from "../snapshot.js";
 

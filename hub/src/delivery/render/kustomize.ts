@@ -5,8 +5,9 @@
 // build's inputs. Builds are CPU-heavy, so only a few run at once.
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname } from "node:path";
+import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
-import { messageOf, RenderError } from "../errors.js";
+import { RenderError } from "../errors.js";
 import { KustomizeError } from "./kustomize-error.js";
 import { createCommitTrees } from "./kustomize-trees.js";
 import { walkKustomization } from "./kustomize-walk.js";

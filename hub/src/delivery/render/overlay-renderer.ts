@@ -1,6 +1,7 @@
 // The hub's renderers: plain folders, and the dispatcher that sends folders with a kustomization
 // to kustomize.
-import { RenderError, messageOf } from "../errors.js";
+import { messageOf } from "@gitfleet/proto/rules";
+import { RenderError } from "../errors.js";
 import { folderInput, kustomizationIn, type OverlayRenderer } from "./overlay.js";
 import { renderPlainDirectory } from "./plain-directory.js";
 import { normalizeFolder } from "../snapshot.js";

@@ -2,8 +2,9 @@
 // read changed: compared by identity first (the Git source hands out the same bytes for blobs it
 // already read), then by content. A folder input compares every file under the folder, so
 // adding a file there renders again.
+import { messageOf } from "@gitfleet/proto/rules";
 import { prepareOverlay, type PreparedOverlay } from "./bundle-objects.js";
-import { RenderError, messageOf } from "../errors.js";
+import { RenderError } from "../errors.js";
 import type { OverlayRenderer } from "./overlay.js";
 import { filesUnder, type Snapshot } from "../snapshot.js";
 

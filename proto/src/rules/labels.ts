@@ -1,31 +1,11 @@
-// Kubernetes naming rules for cluster names and labels, so a selector that works
-// in kubectl works on the fleet the same way.
+// Kubernetes label keys and values, so a selector that works in kubectl works on the fleet the
+// same way, and labels an agent asks for are the labels the hub accepts.
+import { dnsSubdomainProblem } from "./dns-label.js";
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const qualifiedName = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** Labels of a cluster: Kubernetes label keys and values. */
 export type Labels = Record<string, string>;
-
-/** Why `name` is not an RFC 1123 DNS label (what cluster names must be), or undefined when it is. */
-export function dnsLabelProblem(name: string): string | undefined {
-  if (name.length === 0) return "must not be empty";
-  if (name.length > 63) return `must be at most 63 characters (has ${name.length})`;
-  if (!dnsLabel.test(name)) {
-    return "must consist of lowercase letters, digits and '-', and start and end with a letter or digit";
-  }
-  return undefined;
-}
-
-function dnsSubdomainProblem(name: string): string | undefined {
-  if (name.length > 253) return `must be at most 253 characters (has ${name.length})`;
-  for (const part of name.split(".")) {
-    if (dnsLabelProblem(part) !== undefined) {
-      return "must be a DNS subdomain: lowercase dot-separated parts of letters, digits and '-'";
-    }
-  }
-  return undefined;
-}
 
 /** Why `key` is not a valid Kubernetes label key (`[prefix/]name`), or undefined when it is. */
 export function labelKeyProblem(key: string): string | undefined {
@@ -71,4 +51,40 @@ export function labelProblems(labels: Readonly<Record<string, string>>, where: s
     }
   }
   return problems;
+}
+
+/** Labels read from text, and what was wrong with the text; the labels are usable only when `problems` is empty. */
+export interface ParsedLabels {
+  labels: Labels;
+  /** One line each, starting with `where`; empty when the text is valid. */
+  problems: string[];
+}
+
+/**
+ * Parses `k=v,k2=v2` (a flag or environment variable) into labels and checks every key and
+ * value by Kubernetes' rules. Spaces around items, keys and values are ignored, empty items are
+ * skipped, and a key given twice is a problem. `where` (e.g. `--labels`) starts each problem.
+ */
+export function parseLabels(text: string, where: string): ParsedLabels {
+  const labels: Labels = {};
+  const problems: string[] = [];
+  for (const item of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) {
+      problems.push(`${where}: "${item}" is not key=value`);
+      continue;
+    }
+    const key = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    const keyProblem = labelKeyProblem(key);
+    if (keyProblem !== undefined) {
+      problems.push(`${where}: "${key}" is not a valid label key: ${keyProblem}`);
+      continue;
+    }
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem !== undefined) problems.push(`${where}: "${value}" is not a valid value for label ${key}: ${valueProblem}`);
+    if (Object.hasOwn(labels, key)) problems.push(`${where}: label ${key} is given twice`);
+    labels[key] = value;
+  }
+  return { labels, problems };
 }

@@ -1,0 +1,8 @@
+// @gitfleet/proto/rules: the rules the hub, the agent and the tools share, written once so
+// both sides of the wire accept and refuse the same input with the same words.
+
+export { dnsLabelProblem, dnsSubdomainProblem } from "./dns-label.js";
+export { DurationError, formatDuration, parseDuration } from "./duration.js";
+export { labelKeyProblem, labelProblems, labelValueProblem, parseLabels } from "./labels.js";
+export type { Labels, ParsedLabels } from "./labels.js";
+export { messageOf } from "./message-of.js";
