@@ -1,5 +1,4 @@
 // Deleting a cluster: what it held is taken away in an order that leaves no way back in.
-import { messageOf } from "@gitfleet/proto/rules";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { DeletedClusterView } from "./api/schemas.js";
@@ -42,7 +41,7 @@ export function createClusterRemover(options: ClusterRemoverOptions): (cluster: 
     ]);
     for (const result of cleanups) {
       if (result.status === "rejected") {
-        logger.warn({ cluster: cluster.name, clusterId: cluster.id, err: messageOf(result.reason) }, "cleanup after deleting a cluster failed");
+        logger.warn({ cluster: cluster.name, clusterId: cluster.id, err: result.reason }, "cleanup after deleting a cluster failed");
       }
     }
     return {

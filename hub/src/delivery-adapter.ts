@@ -12,12 +12,12 @@ export interface GitDeliveryOptions {
 /** The delivery factory for the fleet repository of `git`. */
 export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeliveryOptions = {}): DeliveryFactory {
   return (context) => {
-    const kustomize = createKustomizeRenderer({ binary: options.kustomize ?? "kustomize", log: context.logger });
+    const kustomize = createKustomizeRenderer({ binary: options.kustomize ?? "kustomize", logger: context.logger });
     const delivery = createDelivery({
       source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },
       nats: context.nc,
       clusters: context.clusters,
-      log: context.logger,
+      logger: context.logger,
       replicas: context.replicas,
       renderer: createOverlayRenderer({ kustomize }),
     });

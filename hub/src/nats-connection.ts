@@ -66,7 +66,7 @@ export async function connectHubNats(options: HubNatsOptions, logger: Logger): P
         connected = true;
         logger.info({ server: status.server }, "NATS reconnected");
       } else if (status.type === "error") {
-        logger.warn({ err: messageOf(status.error) }, "NATS error");
+        logger.warn({ err: status.error }, "NATS error");
       }
     }
   })();

@@ -1,6 +1,5 @@
 // Resync requests reach an agent whichever hub replica holds its stream: they go
 // over a hub-only NATS subject that every replica listens to.
-import { messageOf } from "@gitfleet/proto/rules";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { ResyncRequest } from "./grpc/agent-service.js";
@@ -34,7 +33,7 @@ export function createResyncBroadcast(options: ResyncBroadcastOptions): ResyncBr
   const subscription: Subscription = nc.subscribe(resyncSubject, {
     callback: (err, msg) => {
       if (err) {
-        logger.warn({ err: err.message }, "resync subscription failed");
+        logger.warn({ err }, "resync subscription failed");
         return;
       }
       try {
@@ -43,7 +42,7 @@ export function createResyncBroadcast(options: ResyncBroadcastOptions): ResyncBr
         const delivered = options.deliverLocal(m.clusterId, { reason: m.reason, bundles: m.bundles.map(String) });
         if (delivered > 0) logger.info({ clusterId: m.clusterId, reason: m.reason }, "resync sent to agent");
       } catch (e) {
-        logger.warn({ err: messageOf(e) }, "ignoring a malformed resync message");
+        logger.warn({ err: e }, "ignoring a malformed resync message");
       }
     },
   });

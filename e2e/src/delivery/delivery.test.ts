@@ -85,7 +85,7 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
   let nats: NatsLab;
   let nc: NatsConnection;
   let agentView: KV;
-  let log: Logger;
+  let logger: Logger;
   let delivery: Delivery;
   let work: string;
   const clusters: ClusterRef[] = [
@@ -131,13 +131,13 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
     nc = await connect({ servers: nats.url, authenticator: credsAuthenticator(await readFile(nats.adminCredsPath)) });
     work = join(temp, "work");
     await execFileAsync("git", ["clone", "--quiet", git.url("fleet"), work], { env: isolatedGitEnv({ GIT_TERMINAL_PROMPT: "0" }) });
-    log = pino({ level: "debug" }, pino.destination({ dest: join(temp, "hub.log"), sync: true }));
+    logger = pino({ level: "debug" }, pino.destination({ dest: join(temp, "hub.log"), sync: true }));
     delivery = createDelivery({
       // Credentials in the URL: the source must use them for auth and keep them out of SourceRef.
       source: { url: git.url("fleet"), branch: "main", pollIntervalMs: 3_600_000, dir: join(temp, "source") },
       nats: nc,
       clusters: { list: () => clusters },
-      log,
+      logger,
       // Tiny chunks, so that every payload spans several keys.
       maxChunkBytes: 128,
     });
@@ -281,7 +281,7 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
       source: { url: git.url("fleet"), pollIntervalMs: 200 },
       nats: nc,
       clusters: { list: () => clusters },
-      log,
+      logger,
       bucket: "gitfleet_desired_poll",
     });
     try {

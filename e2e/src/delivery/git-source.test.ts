@@ -12,7 +12,7 @@ import { startGitServer, type GitServer } from "../lab/git-server.js";
 import { isolatedGitEnv } from "../lab/git-server-repos.js";
 
 const execFileAsync = promisify(execFile);
-const log = pino({ level: "silent" });
+const logger = pino({ level: "silent" });
 
 void describe("Git source on a real smart-HTTP server", () => {
   let temp: string;
@@ -48,7 +48,7 @@ void describe("Git source on a real smart-HTTP server", () => {
   });
 
   void test("fetches the head with the URL's credentials and reads its regular files, not its symlinks", async () => {
-    const source = createGitSource({ url: git.url("fleet"), log });
+    const source = createGitSource({ url: git.url("fleet"), logger });
     try {
       assert.equal(source.repository, git.plainUrl("fleet"), "credentials never show in the repository name");
       const snapshot = await source.fetch();
@@ -63,7 +63,7 @@ void describe("Git source on a real smart-HTTP server", () => {
 
   void test("credentials can also come from the options; a new commit is fetched shallowly on top", async () => {
     const dir = join(temp, "owned");
-    const source = createGitSource({ url: git.plainUrl("fleet"), auth: { username: git.user, password: git.token }, dir, log });
+    const source = createGitSource({ url: git.plainUrl("fleet"), auth: { username: git.user, password: git.token }, dir, logger });
     try {
       const first = await source.fetch();
       await writeFile(join(work, "apps", "web", "b.yaml"), "b: 2\n");
@@ -82,8 +82,8 @@ void describe("Git source on a real smart-HTTP server", () => {
   });
 
   void test("fails with a GitSourceError that names the branch and shows no secret", async () => {
-    const missingBranch = createGitSource({ url: git.url("fleet"), branch: "nope", log });
-    const wrongToken = createGitSource({ url: git.plainUrl("fleet"), auth: { username: git.user, password: "wrong-token" }, log });
+    const missingBranch = createGitSource({ url: git.url("fleet"), branch: "nope", logger });
+    const wrongToken = createGitSource({ url: git.plainUrl("fleet"), auth: { username: git.user, password: "wrong-token" }, logger });
     try {
       await assert.rejects(missingBranch.fetch(), (err: unknown) => {
         assert.ok(err instanceof GitSourceError);
@@ -100,7 +100,7 @@ void describe("Git source on a real smart-HTTP server", () => {
   });
 
   void test("triggers during a fetch share one follow-up fetch, and the listener never runs twice at once", async () => {
-    const source = createGitSource({ url: git.url("fleet"), pollIntervalMs: 3_600_000, log });
+    const source = createGitSource({ url: git.url("fleet"), pollIntervalMs: 3_600_000, logger });
     const seen: string[] = [];
     let active = 0;
     let maxActive = 0;

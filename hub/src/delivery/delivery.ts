@@ -19,11 +19,11 @@ export interface ClusterSource {
 /** Options of {@link createDelivery}. */
 export interface DeliveryOptions {
   /** The Git source, or the options to create one (without its logger). */
-  source: GitSource | Omit<GitSourceOptions, "log">;
+  source: GitSource | Omit<GitSourceOptions, "logger">;
   /** A connection of the hub to its NATS account; delivery does not close it. */
   nats: NatsConnection;
   clusters: ClusterSource;
-  log: Logger;
+  logger: Logger;
   /** KV bucket for desired state; default `gitfleet_desired`. */
   bucket?: string | undefined;
   /** JetStream replicas when the bucket is created; default 1. */
@@ -78,8 +78,8 @@ const RETRY_MAX_MS = 30_000;
 
 /** Creates the delivery part; call start() to poll, or drive it with triggerFetch(). */
 export function createDelivery(options: DeliveryOptions): Delivery {
-  const log = options.log.child({ component: "delivery" });
-  const source: GitSource = "url" in options.source ? createGitSource({ ...options.source, log }) : options.source;
+  const logger = options.logger.child({ component: "delivery" });
+  const source: GitSource = "url" in options.source ? createGitSource({ ...options.source, logger }) : options.source;
   const now = options.now ?? (() => new Date());
   const concurrency = Math.max(1, options.concurrency ?? 8);
 
@@ -111,7 +111,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
       ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
     }).then(
-      (bucket) => createPublisher({ bucket, source, log, maxChunkBytes: options.maxChunkBytes, now }),
+      (bucket) => createPublisher({ bucket, source, logger, maxChunkBytes: options.maxChunkBytes, now }),
       (err: unknown) => {
         publisher = undefined;
         throw err;
@@ -122,7 +122,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
   const failFetch = (err: unknown): void => {
     fetchError = `fetching ${source.repository} failed: ${messageOf(err)}`;
-    log.error({ err: messageOf(err) }, "fetching the fleet repository failed");
+    logger.error({ err }, "fetching the fleet repository failed");
   };
 
   /**
@@ -141,7 +141,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       applied = { commit: snapshot.commit, clusters: clustersKey };
       dirty = false;
       if (head) fleetError = resolution.error.message;
-      log.error({ commit: snapshot.commit, issues: resolution.error.issues }, "fleet.yaml is invalid; keeping the last good state");
+      logger.error({ commit: snapshot.commit, issues: resolution.error.issues }, "fleet.yaml is invalid; keeping the last good state");
       return;
     }
     memo = resolution.renders;
@@ -151,7 +151,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     errors = new Map([...resolution.clusters].map(([id, cluster]) => [id, cluster.errors]));
     const failed = new Map([...resolution.clusters.values()].flatMap((c) => c.errors.map((e) => [`${e.bundle}\0${e.target}\0${e.message}`, e] as const)));
     for (const error of failed.values()) {
-      log.warn(
+      logger.warn(
         { commit: snapshot.commit, bundle: error.bundle, target: error.target, path: error.path, reason: error.reason, error: error.message },
         "bundle failed to render; its clusters keep the last good state",
       );
@@ -162,11 +162,11 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       try {
         const outcome = await pub.publish(snapshot.commit, cluster);
         if (outcome.published) {
-          log.info({ cluster: cluster.clusterId, commit: snapshot.commit, generation: outcome.generation.toString(), written: outcome.written, removed: outcome.removed }, "desired state published");
+          logger.info({ cluster: cluster.clusterId, commit: snapshot.commit, generation: outcome.generation.toString(), written: outcome.written, removed: outcome.removed }, "desired state published");
         }
       } catch (err) {
         failures.push(cluster.clusterId);
-        log.error({ cluster: cluster.clusterId, err: messageOf(err) }, "publishing desired state failed; will retry");
+        logger.error({ cluster: cluster.clusterId, err }, "publishing desired state failed; will retry");
       }
     });
     // A failed publish, or a render that may pass later (a kustomize timeout), makes the
@@ -174,7 +174,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     dirty = failures.length > 0 || resolution.stats.unsettled > 0;
     applied = { commit: snapshot.commit, clusters: clustersKey };
     applyError = failures.length > 0 ? `publishing failed for ${failures.length} cluster(s): ${failures.join(", ")}` : undefined;
-    log.info({ commit: snapshot.commit, clusters: clusters.length, ms: Math.round(performance.now() - started), ...resolution.stats }, "resolved");
+    logger.info({ commit: snapshot.commit, clusters: clusters.length, ms: Math.round(performance.now() - started), ...resolution.stats }, "resolved");
   };
 
   // A failed publish (NATS away, a timeout) is retried with backoff rather than at the next
@@ -183,7 +183,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let retryDelayMs = RETRY_MIN_MS;
   const scheduleRetry = (snapshot: Snapshot, head: boolean): void => {
     if (stopped || retryTimer !== undefined) return;
-    log.info({ commit: snapshot.commit, inMs: retryDelayMs }, "will apply the commit again");
+    logger.info({ commit: snapshot.commit, inMs: retryDelayMs }, "will apply the commit again");
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void applySerially(snapshot, head, false);
@@ -200,7 +200,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       } catch (err) {
         dirty = true;
         applyError = `applying commit ${snapshot.commit} failed: ${messageOf(err)}`;
-        log.error({ commit: snapshot.commit, err: messageOf(err) }, "applying a commit failed; will retry");
+        logger.error({ commit: snapshot.commit, err }, "applying a commit failed; will retry");
       }
       if (dirty) scheduleRetry(lastGood ?? snapshot, head);
       else retryDelayMs = RETRY_MIN_MS;
@@ -221,7 +221,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       } catch (err) {
         // Not fatal: the first apply opens it again.
         applyError = messageOf(err);
-        log.error({ err: applyError }, "opening the desired state bucket failed; will retry");
+        logger.error({ err }, "opening the desired state bucket failed; will retry");
       }
       source.start(onSnapshot, failFetch);
     },
@@ -252,7 +252,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       return serial(async () => {
         errors.delete(clusterId);
         await (await openPublisher()).purge(clusterId);
-        log.info({ cluster: clusterId }, "desired state removed");
+        logger.info({ cluster: clusterId }, "desired state removed");
       });
     },
 

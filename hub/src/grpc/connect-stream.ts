@@ -68,7 +68,7 @@ class StreamSession implements AgentSession {
   readonly id = newId("s");
   readonly clusterId: string;
   readonly done: Promise<void>;
-  private readonly log: Logger;
+  private readonly logger: Logger;
   private work: Promise<void> = Promise.resolve();
   private pending = 0;
   private finished = false;
@@ -84,7 +84,7 @@ class StreamSession implements AgentSession {
     private credentialsExpireAt: Date,
   ) {
     this.clusterId = cluster.id;
-    this.log = deps.logger.child({ cluster: cluster.name, clusterId: cluster.id, session: this.id });
+    this.logger = deps.logger.child({ cluster: cluster.name, clusterId: cluster.id, session: this.id });
     this.done = new Promise((resolve) => (this.markDone = resolve));
   }
 
@@ -107,7 +107,7 @@ class StreamSession implements AgentSession {
     this.call.on("end", () => this.finish());
     this.call.on("cancelled", () => this.finish());
     this.call.on("error", (err: unknown) => {
-      if (!this.finished) this.log.info({ err: messageOf(err) }, "Connect stream failed");
+      if (!this.finished) this.logger.info({ err }, "Connect stream failed");
       this.finish();
     });
     this.send({
@@ -120,7 +120,7 @@ class StreamSession implements AgentSession {
         },
       },
     });
-    this.log.info("agent connected");
+    this.logger.info("agent connected");
     this.enqueue(() => this.touch({ connected: true, session: this.id }));
     this.scheduleRefresh();
     return result;
@@ -143,11 +143,11 @@ class StreamSession implements AgentSession {
     this.enqueue(() => this.markDisconnected());
     void this.work.then(this.markDone);
     if (error) {
-      this.log.info({ reason: error.message }, "closing Connect stream");
+      this.logger.info({ reason: error.message }, "closing Connect stream");
       this.settle?.reject(error);
     } else {
       if (!this.call.cancelled && !this.call.writableEnded) this.call.end();
-      this.log.info("agent disconnected");
+      this.logger.info("agent disconnected");
       this.settle?.resolve();
     }
   }
@@ -162,7 +162,7 @@ class StreamSession implements AgentSession {
       this.finish(this.deletedError());
       return;
     }
-    this.log.warn({ err: messageOf(err) }, "could not record what the agent sent");
+    this.logger.warn({ err }, "could not record what the agent sent");
   }
 
   private deletedError(): RpcError {
@@ -182,7 +182,7 @@ class StreamSession implements AgentSession {
       case "credentialsRequest":
         return this.refreshCredentials("requested by the agent");
       default:
-        this.log.debug("ignoring an empty or unknown agent message");
+        this.logger.debug("ignoring an empty or unknown agent message");
     }
   }
 
@@ -245,7 +245,7 @@ class StreamSession implements AgentSession {
     await this.deps.clusters.update(this.clusterId, (r) => ({ ...r, credentialsExpireAt: expiresAt.toISOString() }));
     this.send({ kind: { case: "refreshCredentials", value: { credentials } } });
     this.credentialsExpireAt = expiresAt;
-    this.log.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
+    this.logger.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
     this.scheduleRefresh();
   }
 }

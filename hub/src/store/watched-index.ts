@@ -1,7 +1,6 @@
 // An in-memory copy of a KV bucket, fed by a watch so that every hub replica sees
 // every other replica's writes, and by the local writes so a replica sees its own
 // at once.
-import { messageOf } from "@gitfleet/proto/rules";
 import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
 import type { Logger } from "pino";
 
@@ -88,7 +87,7 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
         try {
           value = decode(entry);
         } catch (err) {
-          logger.warn({ bucket: entry.bucket, key: entry.key, err: messageOf(err) }, "skipping undecodable KV entry");
+          logger.warn({ bucket: entry.bucket, key: entry.key, err }, "skipping undecodable KV entry");
           continue;
         } finally {
           if (entry.delta === 0) markReady();
@@ -108,7 +107,7 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
         if (!stopped) logger.warn({ lastRevision }, "KV watch ended; watching again");
       } catch (err) {
         if (stopped) break;
-        logger.warn({ err: messageOf(err), lastRevision }, "KV watch failed; retrying");
+        logger.warn({ err, lastRevision }, "KV watch failed; retrying");
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {

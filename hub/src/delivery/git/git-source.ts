@@ -61,7 +61,7 @@ export interface GitSourceOptions {
   headers?: Record<string, string> | undefined;
   /** HTTP client for isomorphic-git; default its Node client. */
   http?: HttpClient | undefined;
-  log: Logger;
+  logger: Logger;
 }
 
 /** A folder with more pack files than this is started over: every shallow fetch adds one. */
@@ -73,7 +73,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   const branch = options.branch ?? "main";
   const pollIntervalMs = options.pollIntervalMs ?? 30_000;
   const limits: TreeLimits = { maxFiles: options.limits?.maxFiles ?? 20_000, maxBytes: options.limits?.maxBytes ?? 256 * 1024 * 1024 };
-  const log = options.log.child({ repository, branch });
+  const logger = options.logger.child({ repository, branch });
   const onAuth: AuthCallback | undefined = credentials && (() => credentials);
 
   let root: string | undefined;
@@ -99,7 +99,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       root = options.dir ?? (await mkdtemp(join(tmpdir(), "gitfleet-source-")));
       gitdir = join(root, "repo.git");
     } else {
-      log.info({ gitdir, fetchFailures }, "starting the git folder over");
+      logger.info({ gitdir, fetchFailures }, "starting the git folder over");
     }
     await rm(gitdir, { recursive: true, force: true });
     await fs.promises.mkdir(gitdir, { recursive: true });
@@ -147,7 +147,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     }
     known = read.blobs;
     latest = { commit, files: read.files };
-    log.info({ commit, files: read.files.size }, "fetched new commit");
+    logger.info({ commit, files: read.files.size }, "fetched new commit");
     return latest;
   };
 
@@ -159,7 +159,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       try {
         await listener(snapshot);
       } catch (err) {
-        log.error({ err, commit: snapshot.commit }, "snapshot listener failed");
+        logger.error({ err, commit: snapshot.commit }, "snapshot listener failed");
       }
     }
     return snapshot;
@@ -173,7 +173,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     } catch (err) {
       failures++;
       if (!stopped) {
-        log.warn({ err: messageOf(err), failures }, "git fetch failed; will retry");
+        logger.warn({ err, failures }, "git fetch failed; will retry");
         onFetchError?.(err);
       }
     }

@@ -33,7 +33,7 @@ export interface SourceInfo {
 export interface PublisherOptions {
   readonly bucket: DesiredBucket;
   readonly source: SourceInfo;
-  readonly log: Logger;
+  readonly logger: Logger;
   /** Largest chunk; default the wire default (512 KiB). */
   readonly maxChunkBytes?: number | undefined;
   /** The clock for published_at; default the system clock. */
@@ -87,7 +87,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     try {
       return { revision: entry.revision, state: fromBinary(DesiredStateSchema, entry.value) };
     } catch (err) {
-      options.log.error({ cluster: clusterId, err: messageOf(err) }, "desired state pointer is corrupt; replacing it");
+      options.logger.error({ cluster: clusterId, err }, "desired state pointer is corrupt; replacing it");
       // Generations never exceed the pointer's stream sequence, so it is a safe base to count on.
       return { revision: entry.revision, state: create(DesiredStateSchema, { generation: BigInt(entry.revision) }) };
     }
@@ -128,7 +128,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         // A stream purge by subject leaves no delete markers behind, unlike KV purge per key.
         await jsm.streams.purge(options.bucket.stream, { filter: keySubject(options.bucket.bucket, `${chunkPrefix(clusterId, ref.name, ref.digest)}.>`) });
       } catch (err) {
-        options.log.warn({ cluster: clusterId, bundle: ref.name, digest: ref.digest, err: messageOf(err) }, "could not remove superseded chunks");
+        options.logger.warn({ cluster: clusterId, bundle: ref.name, digest: ref.digest, err }, "could not remove superseded chunks");
       }
     }
   };
@@ -156,7 +156,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     } catch (err) {
       if (!isRevisionConflict(err)) throw err;
       pointers.delete(clusterId);
-      options.log.info({ cluster: clusterId }, "desired state changed under us; reading it again");
+      options.logger.info({ cluster: clusterId }, "desired state changed under us; reading it again");
       return undefined;
     }
     pointers.set(clusterId, { revision, state: next });

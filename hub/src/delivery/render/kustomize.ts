@@ -37,7 +37,7 @@ export interface KustomizeRendererOptions {
   maxConcurrent?: number | undefined;
   /** Largest output read from one build; default 256 MiB. */
   maxOutputBytes?: number | undefined;
-  log?: Logger | undefined;
+  logger?: Logger | undefined;
 }
 
 /** kustomize's own messages are short; a runaway stderr is cut here. */
@@ -50,8 +50,8 @@ export function createKustomizeRenderer(options: KustomizeRendererOptions): Kust
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutputBytes = options.maxOutputBytes ?? 256 * 1024 * 1024;
   const gate = createGate(Math.max(1, options.maxConcurrent ?? 2));
-  const log = options.log;
-  const trees = createCommitTrees(options.workDir, (err) => log?.warn({ err }, "cannot remove the kustomize work folder"));
+  const logger = options.logger;
+  const trees = createCommitTrees(options.workDir, (err) => logger?.warn({ err }, "cannot remove the kustomize work folder"));
   const running = new Set<AbortController>();
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
@@ -118,8 +118,8 @@ export function createKustomizeRenderer(options: KustomizeRendererOptions): Kust
         const detail = kustomizeMessage(warnings) || `exit code ${result.code ?? "unknown"}`;
         throw new KustomizeError("build-failed", overlay, `${describe(overlay)}: kustomize build failed: ${detail}`);
       }
-      if (warnings !== "") log?.info({ overlay, warnings }, "kustomize build warned");
-      log?.debug({ overlay, ms: Math.round(performance.now() - started) }, "kustomize build done");
+      if (warnings !== "") logger?.info({ overlay, warnings }, "kustomize build warned");
+      logger?.debug({ overlay, ms: Math.round(performance.now() - started) }, "kustomize build done");
       return result.stdout;
     } finally {
       running.delete(abort);
