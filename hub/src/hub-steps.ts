@@ -1,0 +1,313 @@
+// The steps createHub starts the hub in, one function per part: NATS, the stores, access
+// (admin tokens and the credential issuer), the agent link, delivery, then the two edges
+// (gRPC and the admin API). Each step takes what the steps before it gave back and registers
+// how to stop what it started on a StopStack, so the hub stops in the reverse order and a
+// failed start undoes exactly what had begun.
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { Logger } from "pino";
+import { bootstrapAdminToken, printAdminToken } from "./admin-bootstrap.js";
+import { createApiAuthenticator, type ApiToken } from "./api/auth.js";
+import { createApiServer } from "./api/server.js";
+import { createClusterRemover } from "./cluster-removal.js";
+import { createCredentialIssuer, type CredentialIssuer } from "./credentials/issuer.js";
+import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
+import { HubError } from "./errors.js";
+import type { HubEvents } from "./events.js";
+import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
+import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
+import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
+import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
+import { bucketNames, openBucket } from "./store/buckets.js";
+import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
+import { createHubSecretsStore, type HubSecretsStore } from "./store/hub-secrets.js";
+import { createRegistrationTokenStore, type RegistrationTokenStore } from "./store/registration-tokens.js";
+import { createStatusStore, type StatusStore } from "./store/status.js";
+
+/** Stops of the parts started so far, run last-in first-out. */
+export interface StopStack {
+  /** Registers how to stop a part that has just started. */
+  push(part: string, stop: () => Promise<void> | void): void;
+  /** Stops every registered part, newest first; a failing stop is logged and the rest still run. */
+  unwind(): Promise<void>;
+}
+
+/** Creates an empty {@link StopStack}. */
+export function createStopStack(logger: Logger): StopStack {
+  const stops: Array<{ part: string; stop: () => Promise<void> | void }> = [];
+  return {
+    push(part, stop) {
+      stops.push({ part, stop });
+    },
+    async unwind() {
+      for (let entry = stops.pop(); entry; entry = stops.pop()) {
+        try {
+          await entry.stop();
+        } catch (err) {
+          logger.warn({ err, part: entry.part }, "error while stopping the hub");
+        }
+      }
+    },
+  };
+}
+
+/** Connects to NATS; the connection closes last. */
+export async function connectNats(options: HubNatsOptions, logger: Logger, stops: StopStack): Promise<HubNatsConnection> {
+  const nats = await connectHubNats(options, logger.child({ component: "nats" }));
+  stops.push("nats", () => nats.close());
+  return nats;
+}
+
+/** The hub's state in JetStream KV. */
+export interface HubStores {
+  secrets: HubSecretsStore;
+  tokens: RegistrationTokenStore;
+  clusters: ClusterStore;
+  status: StatusStore;
+  jsm: JetStreamManager;
+}
+
+/** Opens (or creates) the buckets and waits until the cluster and status stores are loaded. */
+export async function openStores(
+  input: { nats: HubNatsConnection; replicas: number; readyTimeoutMs: number; logger: Logger; now: () => Date },
+  stops: StopStack,
+): Promise<HubStores> {
+  const { nats, replicas, logger, now } = input;
+  const kvm = new Kvm(nats.nc);
+  const [hubKv, tokensKv, clustersKv, namesKv, statusKv] = await Promise.all([
+    openBucket(kvm, bucketNames.hub, { replicas, description: "gitfleet hub secrets (hashes, HMAC key)" }),
+    openBucket(kvm, bucketNames.tokens, { replicas, description: "gitfleet registration tokens (hashed)" }),
+    openBucket(kvm, bucketNames.clusters, { replicas, description: "gitfleet cluster records" }),
+    openBucket(kvm, bucketNames.clusterNames, { replicas, description: "gitfleet cluster name reservations" }),
+    openBucket(kvm, bucketNames.status, { replicas, description: "gitfleet latest StatusReport per cluster" }),
+  ]);
+  const jsm = await jetstreamManager(nats.nc);
+  const clusters = createClusterStore({ clusters: clustersKv, names: namesKv, logger, now });
+  stops.push("cluster store", () => clusters.stop());
+  const status = createStatusStore({ kv: statusKv, logger });
+  stops.push("status store", () => status.stop());
+  await withDeadline(Promise.all([clusters.ready(), status.ready()]), input.readyTimeoutMs, "loading clusters and status from JetStream");
+  return {
+    secrets: createHubSecretsStore({ kv: hubKv }),
+    tokens: createRegistrationTokenStore({ kv: tokensKv, now }),
+    clusters,
+    status,
+    jsm,
+  };
+}
+
+/** Who may call the admin API, and what the hub hands agents. */
+export interface HubAccess {
+  apiTokens: ApiToken[];
+  issuer: CredentialIssuer;
+}
+
+/** Bootstraps the admin token (on the first start) and builds the credential issuer. Starts nothing. */
+export async function prepareAccess(input: {
+  secrets: HubSecretsStore;
+  apiTokens: readonly ApiToken[];
+  announceAdminToken: ((secret: string) => void) | undefined;
+  account: { publicKey: string; signingSeed: string };
+  natsServers: readonly string[];
+  credentialTtlMs: number;
+  now: () => Date;
+}): Promise<HubAccess> {
+  const apiTokens = await bootstrapAdminToken({
+    configured: input.apiTokens,
+    secrets: input.secrets,
+    announce: input.announceAdminToken ?? printAdminToken,
+  });
+  const issuer = createCredentialIssuer({
+    credentialKey: await input.secrets.credentialKey(),
+    accountPublicKey: input.account.publicKey,
+    accountSigningSeed: input.account.signingSeed,
+    natsServers: input.natsServers,
+    ttlMs: input.credentialTtlMs,
+    now: input.now,
+  });
+  return { apiTokens, issuer };
+}
+
+/** The hub's side of the agents: the AgentService and the resync requests shared by replicas. */
+export interface AgentLink {
+  service: AgentServiceHandle;
+  resync: ResyncBroadcast;
+}
+
+/** Builds the AgentService (served later by {@link serveGrpc}) and starts the resync broadcast. */
+export function startAgentLink(
+  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; logger: Logger; now: () => Date },
+  stops: StopStack,
+): AgentLink {
+  const { stores, events, logger } = input;
+  const service = createAgentService({
+    tokens: stores.tokens,
+    clusters: stores.clusters,
+    status: stores.status,
+    issuer: input.issuer,
+    logger,
+    heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
+    onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
+    onStatusReported: (clusterId, report) => events.emit("status-reported", clusterId, report),
+    now: input.now,
+  });
+  const resync = createResyncBroadcast({
+    nc: input.nats.nc,
+    logger,
+    deliverLocal: (clusterId, request) => service.resyncLocal(clusterId, request),
+  });
+  stops.push("resync broadcast", () => resync.stop());
+  return { service, resync };
+}
+
+/** The live cluster set as the delivery part and the Hub interface see it. */
+export function clusterDirectory(clusters: ClusterStore): ClusterDirectory {
+  return { list: (s) => clusters.list(s), getByName: (n) => clusters.getByName(n) };
+}
+
+/** The delivery part as given, or built by its factory from the hub's connection. Starts nothing. */
+export function buildDelivery(input: {
+  delivery: HubDelivery | DeliveryFactory | undefined;
+  nats: HubNatsConnection;
+  replicas: number;
+  clusters: ClusterStore;
+  events: HubEvents;
+  resync: ResyncBroadcast;
+  logger: Logger;
+}): HubDelivery | undefined {
+  const { delivery, resync } = input;
+  if (typeof delivery !== "function") return delivery;
+  return delivery({
+    nc: input.nats.nc,
+    logger: input.logger.child({ component: "delivery" }),
+    clusters: clusterDirectory(input.clusters),
+    events: input.events,
+    replicas: input.replicas,
+    resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
+  });
+}
+
+// Only name, label and variable changes matter to delivery; heartbeats do not.
+function targetingChanged(change: ClusterChange): boolean {
+  if (change.type !== "updated") return true;
+  const { cluster, previous } = change;
+  return (
+    cluster.name !== previous.name ||
+    JSON.stringify(cluster.labels) !== JSON.stringify(previous.labels) ||
+    JSON.stringify(cluster.variables ?? {}) !== JSON.stringify(previous.variables ?? {})
+  );
+}
+
+/**
+ * Turns cluster store changes into hub events and hands targeting changes to delivery.
+ * Subscribed before delivery starts, so no change made while it starts goes unseen.
+ */
+export function forwardClusterChanges(
+  input: { clusters: ClusterStore; events: HubEvents; delivery: HubDelivery | undefined; logger: Logger },
+  stops: StopStack,
+): void {
+  const { clusters, events, delivery, logger } = input;
+  const unsubscribe = clusters.subscribe((change) => {
+    if (change.type === "removed") events.emit("cluster-deleted", change.cluster);
+    if (!targetingChanged(change)) return;
+    const all = clusters.list();
+    events.emit("clusters-changed", all);
+    if (delivery) {
+      void Promise.resolve()
+        .then(() => delivery.onClustersChanged(all))
+        .catch((err: unknown) => logger.error({ err }, "delivery failed to handle a cluster change"));
+    }
+  });
+  stops.push("cluster change forwarding", unsubscribe);
+}
+
+/** Starts the delivery part, if there is one. */
+export async function startDelivery(delivery: HubDelivery | undefined, stops: StopStack): Promise<void> {
+  if (!delivery) return;
+  await delivery.start();
+  stops.push("delivery", () => delivery.stop());
+}
+
+/** Serves the AgentService over gRPC; resolves with the bound port. */
+export async function serveGrpc(
+  input: { address: string; tls: GrpcTlsOptions | undefined; agents: AgentLink; logger: Logger },
+  stops: StopStack,
+): Promise<number> {
+  const { agents } = input;
+  const grpc = createGrpcServer({ address: input.address, implementation: agents.service.implementation, tls: input.tls, logger: input.logger });
+  const port = await grpc.start();
+  // Streams end before the server shuts down, so tryShutdown does not wait for them.
+  stops.push("grpc", async () => {
+    await agents.service.stop();
+    await grpc.stop();
+  });
+  return port;
+}
+
+/** Serves the admin API (and the Git push webhook); resolves with the bound port. */
+export async function serveApi(
+  input: {
+    address: string;
+    nats: HubNatsConnection;
+    stores: HubStores;
+    apiTokens: readonly ApiToken[];
+    delivery: HubDelivery | undefined;
+    webhookSecret: string | undefined;
+    staleAfterMs: number;
+    version: string;
+    logger: Logger;
+    now: () => Date;
+  },
+  stops: StopStack,
+): Promise<number> {
+  const { nats, stores, delivery, logger } = input;
+  const { tokens, clusters, status, jsm } = stores;
+  const api = await createApiServer({
+    logger,
+    tokens,
+    clusters,
+    status,
+    auth: createApiAuthenticator(input.apiTokens),
+    bundleErrors: delivery ?? { errorsFor: () => [] },
+    fleet: { bundles: () => delivery?.bundles?.() },
+    removeCluster: createClusterRemover({
+      clusters,
+      status,
+      jsm,
+      logger,
+      purgeDesired: delivery?.purge ? (id) => delivery.purge?.(id) ?? Promise.resolve() : undefined,
+    }),
+    readiness: () => ({
+      nats: nats.connected ? "ok" : "disconnected",
+      clusters: clusters.isReady ? "ok" : "loading",
+      status: status.isReady ? "ok" : "loading",
+    }),
+    webhookSecret: input.webhookSecret,
+    onGitPush: () => {
+      if (!delivery) {
+        logger.warn("Git push received, but no delivery part is configured");
+        return;
+      }
+      void Promise.resolve()
+        .then(() => delivery.triggerFetch())
+        .catch((err: unknown) => logger.error({ err }, "delivery failed to fetch after a push"));
+    },
+    staleAfterMs: input.staleAfterMs,
+    version: input.version,
+    now: input.now,
+  });
+  stops.push("api", () => api.close());
+  return await api.listen(input.address);
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HubError("unavailable", `timed out after ${ms} ms ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
