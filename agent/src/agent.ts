@@ -1,5 +1,6 @@
-// The agent assembled: identity, desired state from NATS, the reconcile loop and the status
-// stream, started and stopped together. Runs in-process (e2e tests) or as gitfleet-agent.
+// The agent assembled: its namespace, the leader election (when asked for) and, while this
+// replica leads, one leadership term (identity, desired state from NATS, the reconcile loop,
+// the status stream; see leadership-term.ts). Runs in-process (e2e tests) or as gitfleet-agent.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { pino } from "pino";
@@ -9,28 +10,24 @@ import type { AgentHealthView, ProbeResult } from "./agent-health.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { createNatsDesiredStateSource } from "./desired-state-source.js";
-import type { DesiredStateSource, NatsAccess, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
+import type { DesiredStateSource, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
 import type { DesiredStateSnapshot } from "./desired-state.js";
 import { AgentError } from "./errors.js";
 import { createHubClient } from "./hub-client.js";
 import type { HubClient, HubTls } from "./hub-client.js";
-import { createSecretIdentityStore, credentialsFromProto } from "./identity.js";
+import { createSecretIdentityStore } from "./identity.js";
 import type { AgentIdentity } from "./identity.js";
 import { createConfigMapInventoryStore } from "./inventory.js";
 import { createKubeClient } from "./kube-client.js";
 import type { KubeClient } from "./kube-client.js";
 import { DEFAULT_LEADER_ELECTION_TIMING, LEASE_NAME, createLeaderElector } from "./leader-election.js";
-import type { LeaderElectionTiming, LeaderElector, RenewOutcome } from "./leader-election.js";
+import type { LeaderElectionTiming, LeaderElector } from "./leader-election.js";
+import { createLeadershipTerm } from "./leadership-term.js";
+import type { LeadershipTerm } from "./leadership-term.js";
 import { createLeaseClient } from "./lease.js";
 import type { LeaseClient } from "./lease.js";
-import { createReconciler } from "./reconcile.js";
 import type { ReconcileReport } from "./reconcile.js";
-import { ensureIdentity } from "./registration.js";
-import { signRenewRequest } from "./renewal.js";
 import { createSecretStateStore } from "./state-store.js";
-import { buildStatusReport } from "./status.js";
-import { createStatusStream } from "./status-stream.js";
-import { AGENT_VERSION } from "./version.js";
 
 /** Options of {@link createAgent}. */
 export interface AgentOptions {
@@ -113,142 +110,39 @@ export function createAgent(options: AgentOptions): Agent {
   const kube = options.kube ?? (options.kubeConfig ? createKubeClient({ kubeConfig: options.kubeConfig }) : undefined);
   if (!kube) throw new AgentError("invalid-config", "createAgent needs a kube client or a kubeConfig");
   const hubTls = options.hubTls ?? { mode: "system" };
-  const makeHubClient = options.createHubClient ?? ((address: string) => createHubClient({ address, tls: hubTls }));
-  const makeSource = options.createDesiredStateSource ?? createNatsDesiredStateSource;
-  const identityStore = createSecretIdentityStore({ kube, namespace });
-  const stateStore = createSecretStateStore({ kube, namespace, logger });
-  const stopping = new AbortController();
   const reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
-  const reconciler = createReconciler({
-    kube,
-    inventory: createConfigMapInventoryStore({ kube, namespace }),
-    agentNamespace: namespace,
-    logger: logger.child({ part: "reconcile" }),
-    clock,
-    intervalMs: reconcileIntervalMs,
-    ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
-    onReport: (report) => {
-      status?.report(buildStatusReport(report, { agentVersion: AGENT_VERSION, kubernetesVersion, now: new Date(clock.now()) }));
-    },
-  });
-  let identity: AgentIdentity | undefined;
-  let kubernetesVersion = "";
-  let hub: HubClient | undefined;
-  let source: DesiredStateSource | undefined;
-  let status: ReturnType<typeof createStatusStream> | undefined;
-  let saving: Promise<void> = Promise.resolve();
-  let started = false;
-  let running: Promise<void> | undefined;
-  let leaseRenewals: Promise<void> | undefined;
-  let lostLeadership = false;
   const elector = options.leaderElection ? electorFor(options, options.leaderElection, { namespace, clock, logger }) : undefined;
+  const stopping = new AbortController();
+  // The work of this replica's leadership: undefined until it leads.
+  let term: LeadershipTerm | undefined;
+  let running: Promise<void> | undefined;
 
-  const natsAccess = (id: AgentIdentity): NatsAccess => ({
-    servers: id.credentials.natsServers,
-    userJwt: id.credentials.natsUserJwt,
-    userSeed: id.natsUserSeed,
-    inboxPrefix: id.credentials.natsInboxPrefix,
-  });
+  const newTerm = (): LeadershipTerm =>
+    createLeadershipTerm({
+      kube,
+      namespace,
+      identityStore: createSecretIdentityStore({ kube, namespace }),
+      stateStore: createSecretStateStore({ kube, namespace, logger }),
+      inventory: createConfigMapInventoryStore({ kube, namespace }),
+      registration: { hub: options.hub, token: options.token, clusterName: options.clusterName, labels: options.labels ?? {} },
+      makeHubClient: options.createHubClient ?? ((address: string) => createHubClient({ address, tls: hubTls })),
+      makeSource: options.createDesiredStateSource ?? createNatsDesiredStateSource,
+      reconcileIntervalMs,
+      crdTimeoutMs: options.crdTimeoutMs,
+      elector,
+      signal: stopping.signal,
+      onLost: () => {
+        stopping.abort();
+        options.onLeadershipLost?.();
+      },
+      clock,
+      logger,
+    });
 
   const ensureNamespace = async (): Promise<void> => {
     const ref = { group: "", version: "v1", kind: "Namespace", namespace: "", name: namespace };
     if (await kube.get(ref)) return;
     await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
-  };
-
-  const lead = async (): Promise<void> => {
-    kubernetesVersion = await kube.serverVersion().catch(() => "");
-    const result = await ensureIdentity({
-      store: identityStore,
-      hubAddress: options.hub,
-      token: options.token,
-      clusterName: options.clusterName,
-      labels: options.labels ?? {},
-      agentVersion: AGENT_VERSION,
-      kubernetesVersion: () => Promise.resolve(kubernetesVersion),
-      register: async (address, request) => {
-        const client = makeHubClient(address);
-        try {
-          return await client.register(request);
-        } finally {
-          client.close();
-        }
-      },
-      clock,
-      logger,
-      signal: stopping.signal,
-    });
-    const id = result.identity;
-    identity = id;
-    const hubAddress = options.hub ?? id.hubAddress;
-    if (hubAddress !== id.hubAddress) logger.info({ hub: hubAddress, registeredWith: id.hubAddress }, "using a hub address other than the registered one");
-    const log = logger.child({ cluster: id.clusterName, clusterId: id.clusterId });
-
-    const initial = await stateStore.load();
-    if (initial) {
-      log.info({ revision: initial.revision, generation: initial.generation.toString() }, "enforcing the stored desired state until NATS answers");
-      reconciler.setDesired(initial);
-    }
-    source = makeSource({
-      access: natsAccess(id),
-      bucket: id.kvBucket,
-      keyPrefix: id.keyPrefix,
-      initial,
-      logger: log.child({ part: "desired-state" }),
-      clock,
-      onState: async (state) => {
-        reconciler.setDesired(state);
-        await stateStore.save(state);
-      },
-    });
-    hub = makeHubClient(hubAddress);
-    status = createStatusStream({
-      hub,
-      grpcToken: () => identity?.credentials.grpcToken ?? "",
-      renewRequest: () => signRenewRequest(id, clock.now()),
-      credentialsLifetime: () => ({
-        receivedAt: identity?.credentials.receivedAt ?? 0,
-        expiresAt: identity?.credentials.expiresAt ?? 0,
-      }),
-      observed: () => ({ revision: reconciler.lastReport?.revision ?? "", generation: reconciler.lastReport?.generation ?? 0n }),
-      onCredentials: async (credentials) => {
-        if (!identity) return;
-        identity = { ...identity, credentials: credentialsFromProto(credentials, clock.now()) };
-        const next = identity;
-        source?.updateCredentials(natsAccess(next));
-        // Saves run one after another, so an older refresh never overwrites a newer one.
-        const save = saving.then(() => identityStore.save({ state: "registered", identity: next }));
-        saving = save.catch(() => undefined);
-        await save;
-        log.info({ expiresAt: new Date(next.credentials.expiresAt).toISOString() }, "credentials refreshed and stored");
-      },
-      onResync: (resync) => {
-        source?.resync();
-        reconciler.resync(resync.bundles);
-      },
-      heartbeatIntervalMs: id.heartbeatIntervalSeconds * 1000,
-      logger: log.child({ part: "status" }),
-      clock,
-    });
-    if (stopping.signal.aborted) return;
-    reconciler.start();
-    source.start();
-    status.start();
-  };
-
-  const stopLoops = async (): Promise<void> => {
-    await Promise.all([status?.stop(), source?.stop(), reconciler.stop()]);
-    hub?.close();
-    await saving;
-  };
-
-  // The leader could not renew in time: stop everything at once, before a follower takes over.
-  const loseLeadership = async (): Promise<void> => {
-    lostLeadership = true;
-    stopping.abort();
-    await running?.catch(() => undefined);
-    await stopLoops();
-    options.onLeadershipLost?.();
   };
 
   const run = async (): Promise<void> => {
@@ -257,47 +151,37 @@ export function createAgent(options: AgentOptions): Agent {
     } catch (error) {
       throw new AgentError("kubernetes", `cannot ensure the agent's namespace ${namespace}: ${messageOf(error)}`, { cause: error });
     }
-    if (elector) {
-      const candidate = elector;
-      if (!(await candidate.acquire(stopping.signal))) return;
-      // Lease renewals begin before registration, which may wait long for an unreachable hub.
-      leaseRenewals = candidate.renew(stopping.signal).then(async (outcome: RenewOutcome) => {
-        if (outcome === "lost") await loseLeadership();
-      });
-    }
-    await lead();
-    if (lostLeadership) throw new AgentError("kubernetes", `lost the leader lease ${elector?.identity ?? ""} while starting`);
+    if (elector && !(await elector.acquire(stopping.signal))) return;
+    term = newTerm();
+    await term.start();
   };
 
   return {
     async start() {
-      if (started) throw new AgentError("invalid-config", "the agent was started already");
-      started = true;
+      if (running) throw new AgentError("invalid-config", "the agent was started already");
       running = run();
       await running;
     },
     async stop() {
       stopping.abort();
       await running?.catch(() => undefined);
-      await leaseRenewals;
-      await stopLoops();
-      await elector?.release();
+      await term?.stop();
     },
-    reconcileNow: () => reconciler.reconcileNow(),
+    reconcileNow: async () => await term?.reconciler.reconcileNow(),
     get identity() {
-      return identity;
+      return term?.identity;
     },
     get desired() {
-      return reconciler.desired;
+      return term?.reconciler.desired;
     },
     get lastReport() {
-      return reconciler.lastReport;
+      return term?.reconciler.lastReport;
     },
     get hubConnected() {
-      return status?.connected ?? false;
+      return term?.hubConnected ?? false;
     },
     get leading() {
-      return elector ? elector.leading : started && !lostLeadership;
+      return elector ? elector.leading : running !== undefined;
     },
     probes() {
       const view: AgentHealthView = {
@@ -305,14 +189,14 @@ export function createAgent(options: AgentOptions): Agent {
         stopping: stopping.signal.aborted,
         leaderElection: elector !== undefined,
         leading: elector ? elector.leading : true,
-        lostLeadership,
+        lostLeadership: term?.lost ?? false,
         electionAttemptAt: elector?.lastAttemptAt ?? 0,
         electionStallMs: 3 * (elector?.timing.leaseDurationMs ?? 0),
-        reconcileTickAt: reconciler.lastTickAt,
+        reconcileTickAt: term?.reconciler.lastTickAt,
         reconcileStallMs: Math.max(3 * reconcileIntervalMs, 300_000),
-        identityLoaded: identity !== undefined,
-        appliedRevision: reconciler.lastReport?.revision,
-        hubConnected: status?.connected ?? false,
+        identityLoaded: term?.identity !== undefined,
+        appliedRevision: term?.reconciler.lastReport?.revision,
+        hubConnected: term?.hubConnected ?? false,
       };
       return { live: livenessOf(view), ready: readinessOf(view) };
     },

@@ -1,0 +1,267 @@
+// One leadership term of the agent: everything that runs while this replica leads. The agent
+// creates a term once the replica holds the leader lease (at once without leader election);
+// start() renews the lease, loads the identity (registering on the first start), then starts
+// the desired-state source, the status stream and the reconcile loop. stop() undoes exactly
+// what start() did, newest first, and releases the lease last. A lost lease stops the term the
+// same way before the agent is told. A term is never started twice: a replica that lost its
+// lease exits and comes back as a follower.
+import type { Logger } from "pino";
+import type { Clock } from "./clock.js";
+import type { DesiredStateSource, NatsAccess, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
+import { AgentError } from "./errors.js";
+import type { HubClient } from "./hub-client.js";
+import { credentialsFromProto } from "./identity.js";
+import type { AgentIdentity, IdentityStore } from "./identity.js";
+import type { InventoryStore } from "./inventory.js";
+import type { KubeClient } from "./kube-client.js";
+import type { LeaderElector } from "./leader-election.js";
+import { createReconciler } from "./reconcile.js";
+import type { Reconciler } from "./reconcile.js";
+import { ensureIdentity } from "./registration.js";
+import { signRenewRequest } from "./renewal.js";
+import type { StateStore } from "./state-store.js";
+import { buildStatusReport } from "./status.js";
+import { createStatusStream } from "./status-stream.js";
+import type { StatusStream } from "./status-stream.js";
+import { AGENT_VERSION } from "./version.js";
+
+/** What a term is built from: the agent's parts and settings, and how it ends. */
+export interface LeadershipTermOptions {
+  kube: KubeClient;
+  namespace: string;
+  identityStore: IdentityStore;
+  stateStore: StateStore;
+  inventory: InventoryStore;
+  /** What registering needs; only used when no identity is stored yet. */
+  registration: { hub: string | undefined; token: string | undefined; clusterName: string | undefined; labels: Record<string, string> };
+  makeHubClient: (address: string) => HubClient;
+  makeSource: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
+  reconcileIntervalMs: number;
+  crdTimeoutMs?: number | undefined;
+  /** The lease this term holds: renewed from start() until stop(), released at the end. */
+  elector: LeaderElector | undefined;
+  /** Aborted when the agent stops: ends waits in start() (e.g. for an unreachable hub). */
+  signal: AbortSignal;
+  /** Called once the term has stopped because the lease could not be renewed. */
+  onLost: () => void;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The work of one leadership term, started and stopped as a unit. */
+export interface LeadershipTerm {
+  /**
+   * Renews the lease, loads or creates the identity and starts the loops. Rejects with an
+   * AgentError (RegistrationError on a refusal), or when the lease was lost meanwhile.
+   */
+  start(): Promise<void>;
+  /** Stops what start() started, newest first, then releases the lease; safe to call again. */
+  stop(): Promise<void>;
+  readonly identity: AgentIdentity | undefined;
+  readonly reconciler: Reconciler;
+  /** True while the status stream to the hub is up. */
+  readonly hubConnected: boolean;
+  /** The lease was lost during this term; everything it started has stopped or is stopping. */
+  readonly lost: boolean;
+}
+
+const natsAccess = (id: AgentIdentity): NatsAccess => ({
+  servers: id.credentials.natsServers,
+  userJwt: id.credentials.natsUserJwt,
+  userSeed: id.natsUserSeed,
+  inboxPrefix: id.credentials.natsInboxPrefix,
+});
+
+/** Creates a {@link LeadershipTerm}; nothing runs before start(). */
+export function createLeadershipTerm(options: LeadershipTermOptions): LeadershipTerm {
+  const { kube, clock, logger, elector } = options;
+  const ended = new AbortController();
+  const signal = AbortSignal.any([options.signal, ended.signal]);
+  // How to stop each part start() began, in the order they began.
+  const stops: Array<{ part: string; stop: () => Promise<void> | void }> = [];
+  let identity: AgentIdentity | undefined;
+  let status: StatusStream | undefined;
+  let kubernetesVersion = "";
+  let lost = false;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const reconciler = createReconciler({
+    kube,
+    inventory: options.inventory,
+    agentNamespace: options.namespace,
+    logger: logger.child({ part: "reconcile" }),
+    clock,
+    intervalMs: options.reconcileIntervalMs,
+    ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
+    onReport: (report) => {
+      status?.report(buildStatusReport(report, { agentVersion: AGENT_VERSION, kubernetesVersion, now: new Date(clock.now()) }));
+    },
+  });
+
+  // The leader could not renew in time: stop everything at once, before a follower takes over.
+  const loseLease = async (): Promise<void> => {
+    lost = true;
+    await stop().catch((err: unknown) => logger.error({ err }, "error while stopping after losing the leader lease"));
+    options.onLost();
+  };
+
+  // Renewals begin before the identity is loaded: registering may wait long for an unreachable hub.
+  const holdLease = (lease: LeaderElector): void => {
+    stops.push({ part: "leader lease", stop: () => lease.release() });
+    // Renewals have their own signal: they go on while the rest of the term stops.
+    const renewing = new AbortController();
+    const renewals = lease.renew(renewing.signal);
+    // A lease lost while the term stops anyway changes nothing.
+    void renewals.then((outcome) => (outcome === "lost" && !stopping ? loseLease() : undefined));
+    stops.push({
+      part: "lease renewals",
+      stop: async () => {
+        renewing.abort();
+        await renewals;
+      },
+    });
+  };
+
+  const loadIdentity = async (): Promise<AgentIdentity> => {
+    kubernetesVersion = await kube.serverVersion().catch(() => "");
+    const { registration, makeHubClient } = options;
+    const result = await ensureIdentity({
+      store: options.identityStore,
+      hubAddress: registration.hub,
+      token: registration.token,
+      clusterName: registration.clusterName,
+      labels: registration.labels,
+      agentVersion: AGENT_VERSION,
+      kubernetesVersion: () => Promise.resolve(kubernetesVersion),
+      register: async (address, request) => {
+        const client = makeHubClient(address);
+        try {
+          return await client.register(request);
+        } finally {
+          client.close();
+        }
+      },
+      clock,
+      logger,
+      signal,
+    });
+    return result.identity;
+  };
+
+  const startLoops = async (id: AgentIdentity): Promise<void> => {
+    const hubAddress = options.registration.hub ?? id.hubAddress;
+    if (hubAddress !== id.hubAddress) logger.info({ hub: hubAddress, registeredWith: id.hubAddress }, "using a hub address other than the registered one");
+    const clusterLogger = logger.child({ cluster: id.clusterName, clusterId: id.clusterId });
+
+    const initial = await options.stateStore.load();
+    if (initial) {
+      clusterLogger.info({ revision: initial.revision, generation: initial.generation.toString() }, "enforcing the stored desired state until NATS answers");
+      reconciler.setDesired(initial);
+    }
+    const hub = options.makeHubClient(hubAddress);
+    // Identity saves run one after another, so an older refresh never overwrites a newer one.
+    let saving: Promise<void> = Promise.resolve();
+    stops.push({ part: "identity saves", stop: () => saving });
+    stops.push({ part: "hub client", stop: () => hub.close() });
+    const source = options.makeSource({
+      access: natsAccess(id),
+      bucket: id.kvBucket,
+      keyPrefix: id.keyPrefix,
+      initial,
+      logger: clusterLogger.child({ part: "desired-state" }),
+      clock,
+      onState: async (state) => {
+        reconciler.setDesired(state);
+        await options.stateStore.save(state);
+      },
+    });
+    const stream = createStatusStream({
+      hub,
+      grpcToken: () => identity?.credentials.grpcToken ?? "",
+      renewRequest: () => signRenewRequest(id, clock.now()),
+      credentialsLifetime: () => ({
+        receivedAt: identity?.credentials.receivedAt ?? 0,
+        expiresAt: identity?.credentials.expiresAt ?? 0,
+      }),
+      observed: () => ({ revision: reconciler.lastReport?.revision ?? "", generation: reconciler.lastReport?.generation ?? 0n }),
+      onCredentials: async (credentials) => {
+        if (!identity) return;
+        identity = { ...identity, credentials: credentialsFromProto(credentials, clock.now()) };
+        const next = identity;
+        source.updateCredentials(natsAccess(next));
+        const save = saving.then(() => options.identityStore.save({ state: "registered", identity: next }));
+        saving = save.catch(() => undefined);
+        await save;
+        clusterLogger.info({ expiresAt: new Date(next.credentials.expiresAt).toISOString() }, "credentials refreshed and stored");
+      },
+      onResync: (resync) => {
+        source.resync();
+        reconciler.resync(resync.bundles);
+      },
+      heartbeatIntervalMs: id.heartbeatIntervalSeconds * 1000,
+      logger: clusterLogger.child({ part: "status" }),
+      clock,
+    });
+    status = stream;
+    if (signal.aborted) return;
+    reconciler.start();
+    source.start();
+    stream.start();
+    // The three loops stop together: none of them waits for another.
+    stops.push({
+      part: "loops",
+      stop: async () => {
+        await Promise.all([stream.stop(), source.stop(), reconciler.stop()]);
+      },
+    });
+  };
+
+  const run = async (): Promise<void> => {
+    if (elector) holdLease(elector);
+    identity = await loadIdentity();
+    await startLoops(identity);
+  };
+
+  const unwind = async (): Promise<void> => {
+    let failure: Error | undefined;
+    for (let entry = stops.pop(); entry; entry = stops.pop()) {
+      try {
+        await entry.stop();
+      } catch (err) {
+        logger.warn({ err, part: entry.part }, "error while stopping");
+        failure ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (failure) throw failure;
+  };
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      ended.abort();
+      await starting?.catch(() => undefined);
+      await unwind();
+    })();
+    return stopping;
+  };
+
+  return {
+    async start() {
+      if (starting) throw new AgentError("invalid-config", "a leadership term is started only once");
+      starting = run();
+      await starting;
+      if (lost) throw new AgentError("kubernetes", `lost the leader lease ${elector?.identity ?? ""} while starting`);
+    },
+    stop,
+    get identity() {
+      return identity;
+    },
+    reconciler,
+    get hubConnected() {
+      return status?.connected ?? false;
+    },
+    get lost() {
+      return lost;
+    },
+  };
+}
