@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { parseCommand } from "./config.js";
+import { USAGE, parseCommand, settings, usage } from "./config.js";
 import { ConfigError } from "./errors.js";
 
 const token = `gf_reg_${"A".repeat(43)}`;
-const run = (argv: string[], env: Record<string, string> = {}) => {
+const parsed = (argv: string[], env: Record<string, string> = {}) => {
   const command = parseCommand(argv, env);
-  assert.equal(command.kind, "run");
-  return command.kind === "run" ? command.config : assert.fail("not a run command");
+  return command.kind === "run" ? command : assert.fail(`not a run command: ${command.kind}`);
 };
+const run = (argv: string[], env: Record<string, string> = {}) => parsed(argv, env).config;
 const fails = (argv: string[], pattern: RegExp, env: Record<string, string> = {}) =>
   assert.throws(() => parseCommand(argv, env), (error: unknown) => {
     assert.ok(error instanceof ConfigError, "a ConfigError");
@@ -33,6 +33,7 @@ describe("agent configuration", () => {
     const env = { GITFLEET_HUB: "env-hub:1", GITFLEET_TOKEN: token, GITFLEET_CLUSTER_NAME: "from-env", GITFLEET_LABELS: "a=b", GITFLEET_PLAINTEXT: "true" };
     const config = run(["--cluster-name", "from-flag"], env);
     assert.equal(config.hub, "env-hub:1");
+    assert.equal(config.token, token);
     assert.equal(config.clusterName, "from-flag");
     assert.deepEqual(config.labels, { a: "b" });
     assert.deepEqual(config.tls, { mode: "plaintext" });
@@ -66,11 +67,36 @@ describe("agent configuration", () => {
 
   it("answers --help and --version", () => {
     assert.deepEqual(parseCommand(["--help"], {}), { kind: "help" });
+    assert.deepEqual(parseCommand(["-h"], {}), { kind: "help" });
     assert.deepEqual(parseCommand(["--version"], {}), { kind: "version" });
+    assert.deepEqual(parseCommand(["--help", "--no-such-flag"], {}), { kind: "help" });
+  });
+
+  it("generates --help from the settings table: every flag, value name, variable and default", () => {
+    assert.equal(USAGE, usage());
+    for (const [flag, setting] of Object.entries(settings)) {
+      const value: string | undefined = "value" in setting ? setting.value : undefined;
+      const line = USAGE.split("\n").find((l) => l.startsWith(`  --${flag} `));
+      assert.ok(line, `--${flag} is in --help`);
+      if (value) assert.ok(line.startsWith(`  --${flag} ${value} `), `--${flag} shows its value name ${value}`);
+      assert.match(USAGE, new RegExp(`env ${setting.env}\\b`), `--${flag} shows ${setting.env}`);
+    }
+    assert.match(USAGE, /env GITFLEET_RECONCILE_INTERVAL, default 30s/);
+    assert.match(USAGE, /^Usage: gitfleet-agent --hub HOST:PORT --token TOKEN --cluster-name NAME \[flags\]/);
+  });
+
+  it("takes true or false after = on switches, as it always did", () => {
+    assert.deepEqual(run(["--plaintext=true"]).tls, { mode: "plaintext" });
+    assert.deepEqual(run(["--plaintext=false"]).tls, { mode: "system" });
+    assert.equal(run(["--leader-elect=yes"]).leaderElect, true);
+    fails(["--leader-elect=sometimes"], /--leader-elect must be true or false, not "sometimes"/);
+    fails(["--plaintext", "--plaintext=true"], /--plaintext is given twice/);
+    fails(["--help=1"], /--help takes no value/);
   });
 
   it("rejects bad input with one clear line naming the flag or variable", () => {
     fails(["--hubb", "x"], /unknown flag --hubb/);
+    fails(["-x"], /unknown flag -x/);
     fails(["--hub"], /--hub needs a value/);
     fails(["--hub", "--plaintext"], /--hub needs a value/);
     fails(["stray"], /unexpected argument "stray"/);

@@ -1,5 +1,7 @@
 // Command line and environment of gitfleet-agent, validated at the edge: everything after
-// parseCommand() can trust its types.
+// parseCommand() can trust its types. One table (settings) holds every flag with its value
+// name, environment variable, description and default; the parser and --help both read it.
+import { parseArgs } from "node:util";
 import { DurationError, dnsLabelProblem, parseDuration, parseLabels } from "@gitfleet/proto/rules";
 import { ConfigError } from "./errors.js";
 
@@ -34,105 +36,206 @@ export interface AgentConfig {
 /** What the command line asks for. */
 export type AgentCommand = { kind: "run"; config: AgentConfig } | { kind: "help" } | { kind: "version" };
 
-interface FlagSpec {
+/** One setting of gitfleet-agent: a flag and its environment variable. */
+export interface AgentSetting {
+  /** Name of the value in --help, e.g. "HOST:PORT"; absent for a switch (true or false). */
+  value?: string;
+  /** The environment variable; the flag wins over it. */
   env: string;
-  boolean?: boolean;
+  /** One line for --help. */
+  description: string;
+  /** The value used when neither the flag nor the variable is set, written as one would set it. */
+  default?: string;
+  /** Needed on the first start only, to register. */
+  registration?: boolean;
 }
 
-const flags: Record<string, FlagSpec> = {
-  hub: { env: "GITFLEET_HUB" },
-  token: { env: "GITFLEET_TOKEN" },
-  "cluster-name": { env: "GITFLEET_CLUSTER_NAME" },
-  labels: { env: "GITFLEET_LABELS" },
-  kubeconfig: { env: "GITFLEET_KUBECONFIG" },
-  namespace: { env: "GITFLEET_NAMESPACE" },
-  "hub-ca": { env: "GITFLEET_HUB_CA" },
-  "insecure-skip-tls-verify": { env: "GITFLEET_INSECURE_SKIP_TLS_VERIFY", boolean: true },
-  plaintext: { env: "GITFLEET_PLAINTEXT", boolean: true },
-  "log-level": { env: "GITFLEET_LOG_LEVEL" },
-  "reconcile-interval": { env: "GITFLEET_RECONCILE_INTERVAL" },
-  "health-addr": { env: "GITFLEET_HEALTH_ADDR" },
-  "leader-elect": { env: "GITFLEET_LEADER_ELECT", boolean: true },
-};
+/** Every flag of gitfleet-agent (without "--"), in --help order. */
+export const settings = {
+  hub: { value: "HOST:PORT", env: "GITFLEET_HUB", description: "the hub's gRPC address", registration: true },
+  token: { value: "TOKEN", env: "GITFLEET_TOKEN", description: "registration token, gf_reg_...", registration: true },
+  "cluster-name": { value: "NAME", env: "GITFLEET_CLUSTER_NAME", description: "cluster name, a DNS label", registration: true },
+  labels: { value: "k=v,...", env: "GITFLEET_LABELS", description: "labels asked for at registration" },
+  kubeconfig: { value: "PATH", env: "GITFLEET_KUBECONFIG", description: "kubeconfig; the in-cluster config when omitted" },
+  namespace: { value: "NS", env: "GITFLEET_NAMESPACE", description: "the agent's namespace", default: "gitfleet-system" },
+  "hub-ca": { value: "FILE", env: "GITFLEET_HUB_CA", description: "CA certificates (PEM) that sign the hub's certificate" },
+  "insecure-skip-tls-verify": { env: "GITFLEET_INSECURE_SKIP_TLS_VERIFY", description: "do not verify the hub's certificate" },
+  plaintext: { env: "GITFLEET_PLAINTEXT", description: "no TLS to the hub (loopback and tests only)" },
+  "reconcile-interval": { value: "DURATION", env: "GITFLEET_RECONCILE_INTERVAL", description: "re-apply period, e.g. 30s or 2m", default: "30s" },
+  "health-addr": {
+    value: "[HOST]:PORT",
+    env: "GITFLEET_HEALTH_ADDR",
+    description: 'serve GET /healthz and /readyz there; "off" for none',
+    default: ":8081",
+  },
+  "leader-elect": {
+    env: "GITFLEET_LEADER_ELECT",
+    description: "run as one of several replicas: only the holder of the Lease gitfleet-agent in the agent's namespace works, the others stand by",
+  },
+  "log-level": { value: "LEVEL", env: "GITFLEET_LOG_LEVEL", description: "trace, debug, info, warn, error, fatal or silent", default: "info" },
+} satisfies Record<string, AgentSetting>;
+
+type Flag = keyof typeof settings;
+
+const flags = Object.keys(settings) as Flag[];
+const settingOf = (flag: Flag): AgentSetting => settings[flag];
+const isFlag = (name: string): name is Flag => Object.hasOwn(settings, name);
+
+/** The flags that are commands rather than settings. */
+const commands = {
+  help: { short: "h", description: "print this help" },
+  version: { description: "print the version" },
+} as const;
+
+/** The --help text, generated from {@link settings}. */
+export function usage(): string {
+  const left = (flag: string): string => {
+    const { value } = settingOf(flag as Flag);
+    return `--${flag}${value ? ` ${value}` : ""}`;
+  };
+  const width = Math.max(...flags.map((f) => left(f).length)) + 4;
+  const row = (head: string, lines: string[]): string[] =>
+    lines.map((line, i) => `  ${(i === 0 ? head : "").padEnd(width)}${line}`);
+  const rows = flags.flatMap((flag) => {
+    const s = settingOf(flag);
+    return row(left(flag), [...wrap(s.description, 72), `env ${s.env}${s.default ? `, default ${s.default}` : ""}`]);
+  });
+  const commandRows = Object.entries(commands).flatMap(([name, c]) =>
+    row(`--${name}${"short" in c ? `, -${c.short}` : ""}`, [c.description]),
+  );
+  const registration = flags.filter((f) => settingOf(f).registration);
+  return [
+    `Usage: gitfleet-agent ${registration.map(left).join(" ")} [flags]`,
+    "",
+    "Pulls this cluster's desired state from the gitfleet hub and reconciles it.",
+    `${listed(registration.map((f) => `--${f}`))} are needed on the first start only; later starts`,
+    "reuse the identity stored in the Secret gitfleet-agent-identity.",
+    "",
+    "Every flag can be set through its environment variable instead; the flag wins.",
+    "",
+    "Flags:",
+    ...rows,
+    ...commandRows,
+    "",
+  ].join("\n");
+}
 
 /** The --help text. */
-export const USAGE = `Usage: gitfleet-agent --hub HOST:PORT --token TOKEN --cluster-name NAME [options]
+export const USAGE = usage();
 
-Pulls this cluster's desired state from the gitfleet hub and reconciles it.
---hub, --token and --cluster-name are needed on the first start only; later starts
-reuse the identity stored in the Secret gitfleet-agent-identity.
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1) ?? ""}`;
+}
 
-Options (environment variable in brackets):
-  --hub HOST:PORT               hub gRPC address [GITFLEET_HUB]
-  --token TOKEN                 registration token, gf_reg_... [GITFLEET_TOKEN]
-  --cluster-name NAME           cluster name, a DNS label [GITFLEET_CLUSTER_NAME]
-  --labels k=v,...              labels asked for at registration [GITFLEET_LABELS]
-  --kubeconfig PATH             kubeconfig; in-cluster config when omitted [GITFLEET_KUBECONFIG]
-  --namespace NS                the agent's namespace, default gitfleet-system [GITFLEET_NAMESPACE]
-  --hub-ca FILE                 CA certificates (PEM) that sign the hub's certificate [GITFLEET_HUB_CA]
-  --insecure-skip-tls-verify    do not verify the hub's certificate [GITFLEET_INSECURE_SKIP_TLS_VERIFY]
-  --plaintext                   no TLS to the hub (loopback and tests only) [GITFLEET_PLAINTEXT]
-  --reconcile-interval DURATION re-apply period, e.g. 30s, 2m; default 30s [GITFLEET_RECONCILE_INTERVAL]
-  --health-addr [HOST]:PORT     serve GET /healthz and /readyz there; default :8081, "off" for none [GITFLEET_HEALTH_ADDR]
-  --leader-elect                run as one of several replicas: only the holder of the Lease
-                                gitfleet-agent in the agent's namespace works, the others stand by [GITFLEET_LEADER_ELECT]
-  --log-level LEVEL             trace, debug, info, warn, error; default info [GITFLEET_LOG_LEVEL]
-  --help, --version
-`;
+function wrap(text: string, columns: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > columns) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
 
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
+/** A value and where it came from ("--flag", or the variable's name), for error messages. */
+interface Found {
+  value: string;
+  source: string;
+}
+
 /**
- * Parses the command line and environment (flags win). Throws a {@link ConfigError} with one
- * line that names the flag (or variable) and what is wrong with it.
+ * Reads the flags: name -> value as given ("true" for a bare switch). parseArgs does the
+ * splitting; its errors become one line that names the flag.
+ */
+function readFlags(argv: readonly string[]): Map<Flag, string> | "help" | "version" {
+  // parseArgs refuses a value on a boolean option; "--plaintext=false" has always worked.
+  const switches: Array<[Flag, string]> = [];
+  const rest: string[] = [];
+  for (const [i, arg] of argv.entries()) {
+    const inline = /^--([^=]+)=(.*)$/s.exec(arg);
+    const name = inline?.[1] ?? "";
+    if (inline && isFlag(name) && !settingOf(name).value && !argv.slice(0, i).includes("--")) switches.push([name, inline[2] ?? ""]);
+    else rest.push(arg);
+  }
+  const options = Object.fromEntries([
+    ...flags.map((flag) => [flag, { type: settingOf(flag).value ? ("string" as const) : ("boolean" as const) }]),
+    ["help", { type: "boolean" as const, short: commands.help.short }],
+    ["version", { type: "boolean" as const }],
+  ]) as Record<string, { type: "string" | "boolean"; short?: string }>;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (error) {
+    if (argv.includes("--help") || argv.includes("-h")) return "help";
+    throw flagError(error);
+  }
+  if (parsed.values["help"]) return "help";
+  if (parsed.values["version"]) return "version";
+  const positional = parsed.positionals[0];
+  if (positional !== undefined) throw new ConfigError(`unexpected argument "${positional}"`);
+  const given = new Map<Flag, string>();
+  const give = (flag: string, value: string): void => {
+    if (!isFlag(flag)) return;
+    if (given.has(flag)) throw new ConfigError(`--${flag} is given twice`);
+    given.set(flag, value);
+  };
+  for (const token of parsed.tokens) if (token.kind === "option") give(token.name, token.value ?? "true");
+  for (const [flag, value] of switches) give(flag, value);
+  return given;
+}
+
+function flagError(error: unknown): ConfigError {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  // parseArgs quotes the option, as "'--hub <value>'" or "'-h, --help'".
+  const flag = /'(?:-\w, )?(-[^' ]+)/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new ConfigError(`unknown flag ${flag}`, { cause: error });
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (/does not take an argument/.test(message)) return new ConfigError(`${flag} takes no value`, { cause: error });
+    return new ConfigError(`${flag} needs a value`, { cause: error });
+  }
+  return new ConfigError(message.split("\n")[0] ?? message, { cause: error });
+}
+
+/**
+ * Parses the command line and environment (flags win). Throws a {@link ConfigError} with one line that names the flag (or
+ * variable) and what is wrong with it.
  */
 export function parseCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AgentCommand {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "--help" || arg === "-h") return { kind: "help" };
-    if (arg === "--version") return { kind: "version" };
-    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = flags[name];
-    if (!spec) throw new ConfigError(`unknown flag --${name}`);
-    let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else if (spec.boolean) value = "true";
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new ConfigError(`--${name} needs a value`);
-      value = next;
-      i++;
-    }
-    if (given.has(name)) throw new ConfigError(`--${name} is given twice`);
-    given.set(name, value);
-  }
+  const given = readFlags(argv);
+  if (given === "help" || given === "version") return { kind: given };
 
-  const read = (name: string): { value: string; source: string } | undefined => {
-    const spec = flags[name];
-    const flag = given.get(name);
-    if (flag !== undefined) return { value: flag, source: `--${name}` };
-    const fromEnv = spec ? env[spec.env] : undefined;
-    return fromEnv !== undefined && fromEnv !== "" ? { value: fromEnv, source: spec?.env ?? name } : undefined;
+  const read = (flag: Flag): Found | undefined => {
+    const spec = settingOf(flag);
+    const fromFlag = given.get(flag);
+    if (fromFlag !== undefined) return { value: fromFlag, source: `--${flag}` };
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: spec.env };
+    return spec.default === undefined ? undefined : { value: spec.default, source: `--${flag}` };
   };
-  const bool = (name: string): boolean => {
-    const found = read(name);
+  const bool = (flag: Flag): boolean => {
+    const found = read(flag);
     if (!found) return false;
     if (/^(true|1|yes)$/i.test(found.value)) return true;
     if (/^(false|0|no)$/i.test(found.value)) return false;
     throw new ConfigError(`${found.source} must be true or false, not "${found.value}"`);
   };
+  // Settings with a default in the table always have a value.
+  const withDefault = (flag: Flag): Found => read(flag) ?? { value: settingOf(flag).default ?? "", source: `--${flag}` };
+  const interval = withDefault("reconcile-interval");
 
   const config: AgentConfig = {
     labels: labelsOf(read("labels")),
-    namespace: "gitfleet-system",
-    tls: { mode: "system" },
-    logLevel: "info",
-    reconcileIntervalMs: 30_000,
-    healthAddress: ":8081",
+    namespace: namespaceOf(withDefault("namespace")),
+    tls: tlsOf(read("hub-ca"), bool("insecure-skip-tls-verify"), bool("plaintext")),
+    logLevel: logLevelOf(withDefault("log-level")),
+    reconcileIntervalMs: reconcileInterval(interval),
+    healthAddress: healthAddressOf(withDefault("health-addr")),
     leaderElect: bool("leader-elect"),
   };
   const hub = read("hub");
@@ -155,41 +258,39 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   }
   const kubeconfig = read("kubeconfig");
   if (kubeconfig) config.kubeconfig = kubeconfig.value;
-  const namespace = read("namespace");
-  if (namespace) {
-    const problem = dnsLabelProblem(namespace.value);
-    if (problem !== undefined) throw new ConfigError(`${namespace.source} "${namespace.value}" is not a valid namespace name: it ${problem}`);
-    config.namespace = namespace.value;
-  }
-
-  const ca = read("hub-ca");
-  const insecure = bool("insecure-skip-tls-verify");
-  const plaintext = bool("plaintext");
-  const chosen = [ca && "--hub-ca", insecure && "--insecure-skip-tls-verify", plaintext && "--plaintext"].filter(Boolean);
-  if (chosen.length > 1) throw new ConfigError(`${chosen.join(" and ")} exclude each other; choose one`);
-  if (ca) config.tls = { mode: "ca", caFile: ca.value };
-  else if (insecure) config.tls = { mode: "insecure-skip-verify" };
-  else if (plaintext) config.tls = { mode: "plaintext" };
-
-  const level = read("log-level");
-  if (level) {
-    if (!LOG_LEVELS.has(level.value)) throw new ConfigError(`${level.source} "${level.value}" is not one of ${[...LOG_LEVELS].join(", ")}`);
-    config.logLevel = level.value;
-  }
-  const interval = read("reconcile-interval");
-  if (interval) config.reconcileIntervalMs = reconcileInterval(interval);
-  const health = read("health-addr");
-  if (health) {
-    if (health.value === "off") config.healthAddress = undefined;
-    else if (!HOST_PORT.test(health.value) || Number(health.value.slice(health.value.lastIndexOf(":") + 1)) > 65_535) {
-      throw new ConfigError(`${health.source} "${health.value}" is not a [HOST]:PORT address (e.g. :8081 or 127.0.0.1:8081) or "off"`);
-    } else config.healthAddress = health.value;
-  }
   return { kind: "run", config };
 }
 
+function namespaceOf(found: Found): string {
+  const problem = dnsLabelProblem(found.value);
+  if (problem !== undefined) throw new ConfigError(`${found.source} "${found.value}" is not a valid namespace name: it ${problem}`);
+  return found.value;
+}
+
+function tlsOf(ca: Found | undefined, insecure: boolean, plaintext: boolean): HubTlsConfig {
+  const chosen = [ca && "--hub-ca", insecure && "--insecure-skip-tls-verify", plaintext && "--plaintext"].filter(Boolean);
+  if (chosen.length > 1) throw new ConfigError(`${chosen.join(" and ")} exclude each other; choose one`);
+  if (ca) return { mode: "ca", caFile: ca.value };
+  if (insecure) return { mode: "insecure-skip-verify" };
+  if (plaintext) return { mode: "plaintext" };
+  return { mode: "system" };
+}
+
+function logLevelOf(found: Found): string {
+  if (!LOG_LEVELS.has(found.value)) throw new ConfigError(`${found.source} "${found.value}" is not one of ${[...LOG_LEVELS].join(", ")}`);
+  return found.value;
+}
+
+function healthAddressOf(found: Found): string | undefined {
+  if (found.value === "off") return undefined;
+  if (!HOST_PORT.test(found.value) || Number(found.value.slice(found.value.lastIndexOf(":") + 1)) > 65_535) {
+    throw new ConfigError(`${found.source} "${found.value}" is not a [HOST]:PORT address (e.g. :8081 or 127.0.0.1:8081) or "off"`);
+  }
+  return found.value;
+}
+
 /** The labels of --labels k=v,... with Kubernetes' rules for keys and values. */
-function labelsOf(found: { value: string; source: string } | undefined): Record<string, string> {
+function labelsOf(found: Found | undefined): Record<string, string> {
   if (!found) return {};
   const { labels, problems } = parseLabels(found.value, found.source);
   if (problems[0] !== undefined) throw new ConfigError(problems[0]);
@@ -197,7 +298,7 @@ function labelsOf(found: { value: string; source: string } | undefined): Record<
 }
 
 /** The re-apply period: a duration like 30s, 2m, 1h30m or 2d, at least 1 s. */
-function reconcileInterval(found: { value: string; source: string }): number {
+function reconcileInterval(found: Found): number {
   let ms: number;
   try {
     ms = parseDuration(found.value, found.source);

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
 import { createAgent } from "./agent.js";
 import type { AgentCommand } from "./config.js";
-import { USAGE, parseCommand } from "./config.js";
+import { parseCommand, usage } from "./config.js";
 import { AgentError, ConfigError, RegistrationError } from "./errors.js";
 import type { HubTls } from "./hub-client.js";
 import { loadKubeConfig } from "./kube-client.js";
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     throw error;
   }
   if (command.kind === "help") {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return 0;
   }
   if (command.kind === "version") {
