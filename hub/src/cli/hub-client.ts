@@ -1,3 +1,5 @@
+import { cliEnv } from "./environment.js";
+
 /** Where the CLI finds the hub and how it authenticates. */
 export interface HubClientOptions {
   /** Base URL of the hub's HTTP API, e.g. http://127.0.0.1:8080. */
@@ -46,7 +48,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new HubApiError(0, "unavailable", `cannot reach the hub at ${base} (${cause}); check --hub or GITFLEET_HUB`);
+      throw new HubApiError(0, "unavailable", `cannot reach the hub at ${base} (${cause}); check --hub or ${cliEnv.hub}`);
     }
     const text = await res.text();
     let parsed: unknown;
@@ -57,7 +59,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
     }
     if (!res.ok) {
       const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      const hint = res.status === 401 ? "; check --token or GITFLEET_TOKEN" : "";
+      const hint = res.status === 401 ? `; check --token or ${cliEnv.token}` : "";
       throw new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`);
     }
     return parsed as T;

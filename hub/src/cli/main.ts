@@ -12,6 +12,7 @@ import {
   tokenRevoke,
   type CommandContext,
 } from "./commands.js";
+import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { createHubClient } from "./hub-client.js";
 import { renderCommand } from "./render.js";
 
@@ -29,17 +30,22 @@ commands:
   render --repo DIR --check [-o table|json]
 
 flags:
-  --hub URL          hub API address (env GITFLEET_HUB, default http://127.0.0.1:8080)
-  --token TOKEN      API token (env GITFLEET_TOKEN)
+  --hub URL          hub API address (env ${cliEnv.hub}, default ${defaultHubUrl})
+  --token TOKEN      API token (env ${cliEnv.token})
   -o, --output       table (default) or json; yaml (default) or json for render
-  --kustomize PATH   kustomize binary for render (env GITFLEET_KUSTOMIZE, default kustomize on PATH)
+  --kustomize PATH   kustomize binary for render (env ${cliEnv.kustomize}, default kustomize on PATH)
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
 listing the variables each target's clusters must set instead of failing on them.`;
 
-/** Runs the CLI with the given arguments; returns the exit code. */
-export async function runCli(argv: readonly string[], print: (s: string) => void = console.log): Promise<number> {
+/** Runs the CLI with the given arguments and environment; returns the exit code. */
+export async function runCli(
+  argv: readonly string[],
+  print: (s: string) => void = console.log,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
+  const fromEnv = readCliEnvironment(env);
   let parsed;
   try {
     parsed = parseArgs({
@@ -74,19 +80,19 @@ export async function runCli(argv: readonly string[], print: (s: string) => void
     print(usage);
     return values.help ? 0 : 2;
   }
-  if (group === "render") return await runRender(values, print);
+  if (group === "render") return await runRender({ ...values, kustomize: values.kustomize ?? fromEnv.kustomize }, print);
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") {
     console.error(`gitfleet: --output must be table or json, got "${output}"`);
     return 2;
   }
-  const token = values.token ?? process.env["GITFLEET_TOKEN"];
+  const token = values.token ?? fromEnv.token;
   if (!token) {
-    console.error("gitfleet: no API token; pass --token or set GITFLEET_TOKEN");
+    console.error(`gitfleet: no API token; pass --token or set ${cliEnv.token}`);
     return 2;
   }
   const ctx: CommandContext = {
-    hub: createHubClient({ url: values.hub ?? process.env["GITFLEET_HUB"] ?? "http://127.0.0.1:8080", token }),
+    hub: createHubClient({ url: values.hub ?? fromEnv.hub ?? defaultHubUrl, token }),
     output,
     print,
   };
@@ -174,7 +180,7 @@ async function runRender(
       bundle: values.bundle,
       check,
       output: output as "yaml" | "json" | "table",
-      kustomize: values.kustomize ?? process.env["GITFLEET_KUSTOMIZE"] ?? "kustomize",
+      kustomize: values.kustomize ?? "kustomize",
       print,
       printError: (message) => console.error(`gitfleet: ${message}`),
     });
