@@ -30,13 +30,44 @@ describe("agent configuration", () => {
   });
 
   it("reads the environment, and flags win over it", () => {
-    const env = { GITFLEET_HUB: "env-hub:1", GITFLEET_TOKEN: token, GITFLEET_CLUSTER_NAME: "from-env", GITFLEET_LABELS: "a=b", GITFLEET_PLAINTEXT: "true" };
-    const config = run(["--cluster-name", "from-flag"], env);
+    const env = {
+      GITFLEET_HUB_ADDRESS: "env-hub:1",
+      GITFLEET_REGISTRATION_TOKEN: token,
+      GITFLEET_CLUSTER_NAME: "from-env",
+      GITFLEET_LABELS: "a=b",
+      GITFLEET_PLAINTEXT: "true",
+    };
+    const { config, warnings } = parsed(["--cluster-name", "from-flag"], env);
     assert.equal(config.hub, "env-hub:1");
     assert.equal(config.token, token);
     assert.equal(config.clusterName, "from-flag");
     assert.deepEqual(config.labels, { a: "b" });
     assert.deepEqual(config.tls, { mode: "plaintext" });
+    assert.deepEqual(warnings, []);
+  });
+
+  it("still reads GITFLEET_HUB and GITFLEET_TOKEN, with one warning each that names the new variable", () => {
+    const { config, warnings } = parsed([], { GITFLEET_HUB: "old-hub:1", GITFLEET_TOKEN: token });
+    assert.equal(config.hub, "old-hub:1");
+    assert.equal(config.token, token);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0] ?? "", /^GITFLEET_HUB is deprecated for gitfleet-agent: set GITFLEET_HUB_ADDRESS instead/);
+    assert.match(warnings[1] ?? "", /^GITFLEET_TOKEN is deprecated for gitfleet-agent: set GITFLEET_REGISTRATION_TOKEN instead/);
+    fails([], /GITFLEET_TOKEN is not a registration token/, { GITFLEET_TOKEN: "gf_reg_short" });
+  });
+
+  it("prefers the new variables (and flags) over the deprecated ones, without a warning", () => {
+    const other = `gf_reg_${"B".repeat(43)}`;
+    const both = parsed([], { GITFLEET_HUB: "old-hub:1", GITFLEET_HUB_ADDRESS: "new-hub:2", GITFLEET_TOKEN: token, GITFLEET_REGISTRATION_TOKEN: other });
+    assert.equal(both.config.hub, "new-hub:2");
+    assert.equal(both.config.token, other);
+    assert.deepEqual(both.warnings, []);
+    const flags = parsed(["--hub", "flag-hub:3", "--token", other], { GITFLEET_HUB: "old-hub:1", GITFLEET_TOKEN: "not even a token" });
+    assert.equal(flags.config.hub, "flag-hub:3");
+    assert.equal(flags.config.token, other);
+    assert.deepEqual(flags.warnings, []);
+    // An empty new variable counts as unset, as every empty variable does.
+    assert.equal(parsed([], { GITFLEET_HUB: "old-hub:1", GITFLEET_HUB_ADDRESS: "" }).config.hub, "old-hub:1");
   });
 
   it("needs nothing but defaults once registered", () => {
@@ -81,6 +112,7 @@ describe("agent configuration", () => {
       if (value) assert.ok(line.startsWith(`  --${flag} ${value} `), `--${flag} shows its value name ${value}`);
       assert.match(USAGE, new RegExp(`env ${setting.env}\\b`), `--${flag} shows ${setting.env}`);
     }
+    assert.match(USAGE, /env GITFLEET_HUB_ADDRESS \(formerly GITFLEET_HUB, deprecated\)/);
     assert.match(USAGE, /env GITFLEET_RECONCILE_INTERVAL, default 30s/);
     assert.match(USAGE, /^Usage: gitfleet-agent --hub HOST:PORT --token TOKEN --cluster-name NAME \[flags\]/);
   });
@@ -101,7 +133,7 @@ describe("agent configuration", () => {
     fails(["--hub", "--plaintext"], /--hub needs a value/);
     fails(["stray"], /unexpected argument "stray"/);
     fails(["--token", "nope"], /--token is not a registration token/);
-    fails([], /GITFLEET_TOKEN is not a registration token/, { GITFLEET_TOKEN: "gf_reg_short" });
+    fails([], /GITFLEET_REGISTRATION_TOKEN is not a registration token/, { GITFLEET_REGISTRATION_TOKEN: "gf_reg_short" });
     fails(["--cluster-name", "Prod_EU"], /--cluster-name "Prod_EU" is not a DNS label/);
     fails(["--labels", "region"], /--labels: "region" is not key=value/);
     fails(["--labels", "bad key=x"], /"bad key" is not a valid label key/);

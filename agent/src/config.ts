@@ -33,8 +33,11 @@ export interface AgentConfig {
   leaderElect: boolean;
 }
 
-/** What the command line asks for. */
-export type AgentCommand = { kind: "run"; config: AgentConfig } | { kind: "help" } | { kind: "version" };
+/**
+ * What the command line asks for. `warnings` are for the log, once the logger exists (e.g. a
+ * deprecated environment variable was read).
+ */
+export type AgentCommand = { kind: "run"; config: AgentConfig; warnings: string[] } | { kind: "help" } | { kind: "version" };
 
 /** One setting of gitfleet-agent: a flag and its environment variable. */
 export interface AgentSetting {
@@ -42,6 +45,8 @@ export interface AgentSetting {
   value?: string;
   /** The environment variable; the flag wins over it. */
   env: string;
+  /** The variable's former name, still read (with a warning) when `env` is unset. */
+  deprecatedEnv?: string;
   /** One line for --help. */
   description: string;
   /** The value used when neither the flag nor the variable is set, written as one would set it. */
@@ -52,8 +57,20 @@ export interface AgentSetting {
 
 /** Every flag of gitfleet-agent (without "--"), in --help order. */
 export const settings = {
-  hub: { value: "HOST:PORT", env: "GITFLEET_HUB", description: "the hub's gRPC address", registration: true },
-  token: { value: "TOKEN", env: "GITFLEET_TOKEN", description: "registration token, gf_reg_...", registration: true },
+  hub: {
+    value: "HOST:PORT",
+    env: "GITFLEET_HUB_ADDRESS",
+    deprecatedEnv: "GITFLEET_HUB",
+    description: "the hub's gRPC address",
+    registration: true,
+  },
+  token: {
+    value: "TOKEN",
+    env: "GITFLEET_REGISTRATION_TOKEN",
+    deprecatedEnv: "GITFLEET_TOKEN",
+    description: "registration token, gf_reg_...",
+    registration: true,
+  },
   "cluster-name": { value: "NAME", env: "GITFLEET_CLUSTER_NAME", description: "cluster name, a DNS label", registration: true },
   labels: { value: "k=v,...", env: "GITFLEET_LABELS", description: "labels asked for at registration" },
   kubeconfig: { value: "PATH", env: "GITFLEET_KUBECONFIG", description: "kubeconfig; the in-cluster config when omitted" },
@@ -98,7 +115,8 @@ export function usage(): string {
     lines.map((line, i) => `  ${(i === 0 ? head : "").padEnd(width)}${line}`);
   const rows = flags.flatMap((flag) => {
     const s = settingOf(flag);
-    return row(left(flag), [...wrap(s.description, 72), `env ${s.env}${s.default ? `, default ${s.default}` : ""}`]);
+    const env = s.deprecatedEnv ? `${s.env} (formerly ${s.deprecatedEnv}, deprecated)` : s.env;
+    return row(left(flag), [...wrap(s.description, 72), `env ${env}${s.default ? `, default ${s.default}` : ""}`]);
   });
   const commandRows = Object.entries(commands).flatMap(([name, c]) =>
     row(`--${name}${"short" in c ? `, -${c.short}` : ""}`, [c.description]),
@@ -203,12 +221,14 @@ function flagError(error: unknown): ConfigError {
 }
 
 /**
- * Parses the command line and environment (flags win). Throws a {@link ConfigError} with one line that names the flag (or
+ * Parses the command line and environment (flags win over variables, current variable names
+ * over deprecated ones). Throws a {@link ConfigError} with one line that names the flag (or
  * variable) and what is wrong with it.
  */
 export function parseCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AgentCommand {
   const given = readFlags(argv);
   if (given === "help" || given === "version") return { kind: given };
+  const warnings: string[] = [];
 
   const read = (flag: Flag): Found | undefined => {
     const spec = settingOf(flag);
@@ -216,6 +236,13 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     if (fromFlag !== undefined) return { value: fromFlag, source: `--${flag}` };
     const fromEnv = env[spec.env];
     if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: spec.env };
+    const fromOld = spec.deprecatedEnv === undefined ? undefined : env[spec.deprecatedEnv];
+    if (spec.deprecatedEnv !== undefined && fromOld !== undefined && fromOld !== "") {
+      warnings.push(
+        `${spec.deprecatedEnv} is deprecated for gitfleet-agent: set ${spec.env} instead (the gitfleet CLI reads ${spec.deprecatedEnv} with another meaning)`,
+      );
+      return { value: fromOld, source: spec.deprecatedEnv };
+    }
     return spec.default === undefined ? undefined : { value: spec.default, source: `--${flag}` };
   };
   const bool = (flag: Flag): boolean => {
@@ -258,7 +285,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   }
   const kubeconfig = read("kubeconfig");
   if (kubeconfig) config.kubeconfig = kubeconfig.value;
-  return { kind: "run", config };
+  return { kind: "run", config, warnings: [...new Set(warnings)] };
 }
 
 function namespaceOf(found: Found): string {

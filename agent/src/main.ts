@@ -56,6 +56,7 @@ async function main(): Promise<number> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: "gitfleet-agent", version: AGENT_VERSION } });
+  for (const warning of command.warnings) logger.warn(warning);
   const agent = createAgent({
     kubeConfig,
     hub: config.hub,

@@ -1,6 +1,7 @@
 // gitfleet-agent as a process: a registration refusal ends it with the hub's message in one
-// line; a registered agent opens its status stream with its bearer token and stops cleanly on
-// SIGTERM. The hub here is a stub gRPC server speaking the real AgentService.
+// line; the former variable names still work, with a warning; a registered agent opens its
+// status stream with its bearer token and stops cleanly on SIGTERM. The hub here is a stub gRPC
+// server speaking the real AgentService.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -40,11 +41,17 @@ async function stubHub(implementation: ServiceImplementation<typeof AgentService
   };
 }
 
-function runAgent(kubeconfig: string, args: string[]) {
+// The agent's own variables and the CLI's are cleared, so only what a test gives counts.
+const agentEnv = (env: Record<string, string>): NodeJS.ProcessEnv => {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^GITFLEET_(HUB|TOKEN|HUB_ADDRESS|REGISTRATION_TOKEN)$/.test(name)));
+  return { ...base, ...env };
+};
+
+function runAgent(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
   const child = spawn(
     process.execPath,
     ["--conditions=@gitfleet/source", "--import", "tsx", agentMain, "--kubeconfig", kubeconfig, "--plaintext", "--namespace", "gitfleet-cli", "--health-addr", "127.0.0.1:0", ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: agentEnv(env) },
   );
   let stderr = "";
   let stdout = "";
@@ -89,6 +96,35 @@ describe("gitfleet-agent as a process", { skip }, () => {
     }
   });
 
+  it("still takes the hub and token from GITFLEET_HUB and GITFLEET_TOKEN, and warns once to rename each", async () => {
+    const hub = await stubHub({
+      register: (request) => {
+        throw new RpcError(GrpcStatus.ALREADY_EXISTS, `cluster name ${request.clusterName} is taken`);
+      },
+      connect: () => {
+        throw new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test");
+      },
+      renew: () => {
+        throw new RpcError(GrpcStatus.UNIMPLEMENTED, "not in this test");
+      },
+    });
+    try {
+      const agent = runAgent(kas.kubeconfig, ["--cluster-name", "lab-old-env", "--log-level", "warn"], { GITFLEET_HUB: hub.address, GITFLEET_TOKEN: token });
+      assert.equal(await agent.exited, 1);
+      assert.equal(agent.stderr(), `gitfleet-agent: registration refused by the hub at ${hub.address}: cluster name lab-old-env is taken\n`);
+      const warnings = agent
+        .stdout()
+        .split("\n")
+        .filter((line) => line.includes("is deprecated"))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      assert.equal(warnings.length, 2, agent.stdout());
+      assert.match(warnings[0] ?? "", /^GITFLEET_HUB is deprecated for gitfleet-agent: set GITFLEET_HUB_ADDRESS instead/);
+      assert.match(warnings[1] ?? "", /^GITFLEET_TOKEN is deprecated for gitfleet-agent: set GITFLEET_REGISTRATION_TOKEN instead/);
+    } finally {
+      await hub.stop();
+    }
+  });
+
   it("registers, streams heartbeats with its bearer token, and stops cleanly on SIGTERM", async () => {
     const seen: { authorization: string[]; messages: AgentMessage[] } = { authorization: [], messages: [] };
     const hub = await stubHub({
@@ -123,7 +159,7 @@ describe("gitfleet-agent as a process", { skip }, () => {
       },
     });
     try {
-      const agent = runAgent(kas.kubeconfig, ["--hub", hub.address, "--token", token, "--cluster-name", "lab-cli", "--labels", "region=eu"]);
+      const agent = runAgent(kas.kubeconfig, ["--cluster-name", "lab-cli", "--labels", "region=eu"], { GITFLEET_HUB_ADDRESS: hub.address, GITFLEET_REGISTRATION_TOKEN: token });
       await waitFor(
         () => {
           if (agent.child.exitCode !== null) throw new Error(`the agent exited: ${agent.stderr()}`);

@@ -114,7 +114,9 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     const env = containerEnv(findObject(cluster, "Deployment"));
     assert.equal(env.get("GITFLEET_LABELS")?.["value"], "env=prod,region=eu");
     assert.equal(env.get("GITFLEET_LEADER_ELECT")?.["value"], "false");
-    assert.equal(at(env.get("GITFLEET_TOKEN"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-registration");
+    assert.equal(at(env.get("GITFLEET_REGISTRATION_TOKEN"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-registration");
+    assert.equal(at(env.get("GITFLEET_HUB_ADDRESS"), "valueFrom", "secretKeyRef", "key"), "hub");
+    assert.ok(!env.has("GITFLEET_HUB") && !env.has("GITFLEET_TOKEN"), "the agent's own names, not the CLI's");
     assert.equal(at(findObject(cluster, "Secret"), "stringData", "hub"), "hub.gitfleet.example:443");
 
     const namespaced = await render("namespaced");
@@ -132,7 +134,7 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     assert.equal(at(deployment, "spec", "replicas"), 2);
     assert.equal(containerEnv(deployment).get("GITFLEET_LEADER_ELECT")?.["value"], "true", "two replicas elect a leader");
     assert.equal(ha.filter((o) => o.kind === "Secret").length, 0, "an existing Secret is referenced, not created");
-    assert.equal(at(containerEnv(deployment).get("GITFLEET_HUB"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-bootstrap");
+    assert.equal(at(containerEnv(deployment).get("GITFLEET_HUB_ADDRESS"), "valueFrom", "secretKeyRef", "name"), "gitfleet-agent-bootstrap");
     assert.equal(at(podSpec(deployment), "serviceAccountName"), "fleet-agent");
   });
 
