@@ -26,10 +26,13 @@ void describe("npm run gitfleet in the repository", () => {
       ["--conditions=@gitfleet/source", "--import", "tsx", wrapper, "render", "--repo", join(root, "e2e/fixtures/demo-fleet"), "--cluster", "prod-eu", "--labels", "env=prod,region=eu", "--bundle", "web", "-o", "json"],
       { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
     );
-    const rendered = JSON.parse(stdout) as { cluster: string; bundles: { name: string; objects: { kind: string }[] }[] };
+    type Rendered = { kind: string; metadata: { labels?: Record<string, string> } };
+    const rendered = JSON.parse(stdout) as { cluster: string; bundles: { name: string; objects: Rendered[] }[] };
     assert.equal(rendered.cluster, "prod-eu");
     const web = rendered.bundles.find((b) => b.name === "web");
     assert.ok(web, `no web bundle in the output: ${stdout.slice(0, 400)}`);
-    assert.ok(web.objects.some((o) => o.kind === "Deployment"), "the prod-eu overlay renders its Deployment through kustomize");
+    assert.ok(web.objects.some((o) => o.kind === "Service"), "the base's Service is in the overlay's output");
+    // Only kustomize adds the overlay's labels: the overlay went through the pinned binary.
+    for (const object of web.objects) assert.equal(object.metadata.labels?.["app.kubernetes.io/instance"], "web-prod-eu", `${object.kind} carries the prod-eu overlay's label`);
   });
 });
