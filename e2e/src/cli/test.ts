@@ -35,6 +35,8 @@ const files = (
   await Promise.all(searched.map(async (path) => ((await stat(path)).isDirectory() ? findTests(path) : [path])))
 ).flat().sort();
 
+// Tests run on this Node (process.execPath below): npm scripts put the pinned one first on PATH.
+console.log(`[test] node ${process.version}`);
 console.log("[test] preparing the lab's servers (built once, then cached)");
 const bins = await ensureBinaries(["kube-apiserver", "nats-server", "kustomize", "helm"], (line) => console.log(`[test] ${line}`));
 console.log(`[test] running ${files.length} test files`);
