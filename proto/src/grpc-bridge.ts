@@ -1,7 +1,7 @@
-// Bridges protobuf-es v2 service descriptors to @grpc/grpc-js. protoc-gen-es emits only
-// descriptors, and connect-node needs a newer Node than ours, so this module turns a
-// descriptor into a grpc-js service definition and typed server handlers; the typed client
-// built on the same codec lives in grpc-client.ts.
+// Bridges protobuf-es v2 service descriptors to @grpc/grpc-js, gitfleet's gRPC transport.
+// protoc-gen-es emits only descriptors, so this module turns a descriptor into a grpc-js
+// service definition and typed server handlers; the typed client built on the same codec
+// lives in grpc-client.ts.
 import type { Readable } from "node:stream";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
@@ -27,6 +27,14 @@ export type RequestInitOf<M extends DescMethod> = MessageInitShape<M["input"]>;
 export type ResponseOf<M extends DescMethod> = MessageShape<M["output"]>;
 /** What a handler may return or write as a response: a message or a plain init object. */
 export type ResponseInitOf<M extends DescMethod> = MessageInitShape<M["output"]>;
+
+/**
+ * A grpc-js stream whose `for await` yields `T`. Node's typings give every Readable an async
+ * iterator of `any`, which would win over a plain `& AsyncIterable<T>`, so it is replaced.
+ */
+export type MessageStream<S, T> = Omit<S, typeof Symbol.asyncIterator> & {
+  [Symbol.asyncIterator](): NodeJS.AsyncIterator<T>;
+};
 
 type AnyInit = MessageInitShape<DescMessage>;
 type AnyMessage = MessageShape<DescMessage>;
@@ -93,7 +101,7 @@ export type ServerStreamingHandler<M extends DescMethod> = (
  * resolves with the response.
  */
 export type ClientStreamingHandler<M extends DescMethod> = (
-  call: ServerReadableStream<RequestOf<M>, ResponseInitOf<M>> & AsyncIterable<RequestOf<M>>,
+  call: MessageStream<ServerReadableStream<RequestOf<M>, ResponseInitOf<M>>, RequestOf<M>>,
 ) => Promise<ResponseInitOf<M>> | ResponseInitOf<M>;
 
 /**
@@ -102,7 +110,7 @@ export type ClientStreamingHandler<M extends DescMethod> = (
  * ended it already), or with the mapped status when it rejects.
  */
 export type BidiStreamingHandler<M extends DescMethod> = (
-  call: ServerDuplexStream<RequestOf<M>, ResponseInitOf<M>> & AsyncIterable<RequestOf<M>>,
+  call: MessageStream<ServerDuplexStream<RequestOf<M>, ResponseInitOf<M>>, RequestOf<M>>,
 ) => Promise<void>;
 
 /** The handler shape for one method, chosen by its kind. */

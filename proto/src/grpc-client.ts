@@ -13,7 +13,7 @@ import type {
   ServiceError,
 } from "@grpc/grpc-js";
 import { deserializer, methodPath, serializer } from "./grpc-bridge.js";
-import type { RequestInitOf, ResponseOf } from "./grpc-bridge.js";
+import type { MessageStream, RequestInitOf, ResponseOf } from "./grpc-bridge.js";
 import { RpcError, toRpcError } from "./rpc-error.js";
 
 /** Per-call options of a client method. */
@@ -36,7 +36,7 @@ export type UnaryClientMethod<M extends DescMethod> = (
 export type ServerStreamingClientMethod<M extends DescMethod> = (
   request: RequestInitOf<M>,
   options?: CallOptions,
-) => ClientReadableStream<ResponseOf<M>> & AsyncIterable<ResponseOf<M>>;
+) => MessageStream<ClientReadableStream<ResponseOf<M>>, ResponseOf<M>>;
 
 /** A client-streaming call: write requests to `call`, end it, then await `response`. */
 export interface ClientStreamingCall<M extends DescMethod> {
@@ -55,7 +55,7 @@ export type ClientStreamingClientMethod<M extends DescMethod> = (options?: CallO
  */
 export type BidiStreamingClientMethod<M extends DescMethod> = (
   options?: CallOptions,
-) => ClientDuplexStream<RequestInitOf<M>, ResponseOf<M>> & AsyncIterable<ResponseOf<M>>;
+) => MessageStream<ClientDuplexStream<RequestInitOf<M>, ResponseOf<M>>, ResponseOf<M>>;
 
 /** The client method shape for one method, chosen by its kind. */
 export type ClientMethod<M extends DescMethod> = M extends { methodKind: "unary" }

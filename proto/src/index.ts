@@ -86,6 +86,7 @@ export type {
   AddServiceOptions,
   BidiStreamingHandler,
   ClientStreamingHandler,
+  MessageStream,
   MethodHandler,
   RequestInitOf,
   RequestOf,
