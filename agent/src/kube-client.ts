@@ -1,5 +1,5 @@
 // The agent's Kubernetes client: server-side apply, get, list and delete of plain JSON objects,
-// built on @kubernetes/client-node 1.4's KubernetesObjectApi for discovery, auth and transport.
+// built on @kubernetes/client-node's KubernetesObjectApi for discovery, auth and transport (undici).
 import {
   ApiException,
   HttpMethod,
@@ -247,11 +247,28 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
     return new KubeApiError(code, reason, what, detail, { cause: error });
   }
   const message = messageOf(error);
-  // specUriPath throws a plain Error when discovery does not know the kind.
+  // pathOf throws a plain Error when discovery does not know the kind.
   if (/Unrecognized API version and kind/.test(message)) {
     return new KubeApiError(404, "NoKindMatch", what, "the API server does not serve this kind", { cause: error });
   }
-  return new KubeApiError(0, "Unreachable", what, message, { cause: error });
+  return new KubeApiError(0, "Unreachable", what, withCauses(error), { cause: error });
+}
+
+/**
+ * An error's message followed by those of its causes. The client's fetch (undici) rejects with
+ * a bare "fetch failed" and keeps the reason (connect ECONNREFUSED, a TLS failure) in `cause`.
+ */
+function withCauses(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    const own =
+      current instanceof AggregateError && !current.message
+        ? current.errors.map((e: unknown) => messageOf(e)).join("; ")
+        : messageOf(current);
+    if (own && !parts.some((part) => part.includes(own))) parts.push(own);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 function headerOf(ref: ObjectRef): KubeObject {

@@ -1,0 +1,82 @@
+import { strict as assert } from "node:assert";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeApiError } from "./errors.js";
+import { createKubeClient } from "./kube-client.js";
+
+// Plain HTTP: client-node 2 allows it only with skipTLSVerify.
+function kubeConfigFor(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server, skipTLSVerify: true }],
+    users: [{ name: "test", token: "test-token" }],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  });
+  return kc;
+}
+
+/** A port nothing listens on: bound once, then closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("the agent's Kubernetes client", () => {
+  it("says why an API server cannot be reached, not only that the request failed", async () => {
+    const kube = createKubeClient({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${await closedPort()}`) });
+    await assert.rejects(kube.serverVersion(), (error: unknown) => {
+      assert.ok(error instanceof KubeApiError);
+      assert.equal(error.reason, "Unreachable");
+      assert.match(error.message, /^server version: .*ECONNREFUSED/);
+      return true;
+    });
+    await assert.rejects(kube.get({ group: "", version: "v1", kind: "ConfigMap", namespace: "apps", name: "web" }), (error: unknown) => {
+      assert.ok(error instanceof KubeApiError);
+      assert.match(error.message, /^ConfigMap apps\/web: .*ECONNREFUSED/);
+      return true;
+    });
+  });
+
+  it("sends the bundle's JSON untouched and maps the API server's refusal to its status and message", async () => {
+    const seen: { method?: string; url?: string; contentType?: string; body?: string } = {};
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        if (req.url === "/api/v1") {
+          res.end(JSON.stringify({ kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "configmaps", namespaced: true, kind: "ConfigMap", verbs: [] }] }));
+          return;
+        }
+        Object.assign(seen, { method: req.method, url: req.url, contentType: req.headers["content-type"], body: Buffer.concat(chunks).toString() });
+        res.statusCode = 422;
+        res.end(JSON.stringify({ kind: "Status", status: "Failure", reason: "Invalid", message: "data.x: Invalid value" }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const kube = createKubeClient({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) });
+      const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "apps" }, data: { x: "1" }, unknownField: true };
+      await assert.rejects(kube.apply(object), (error: unknown) => {
+        assert.ok(error instanceof KubeApiError);
+        assert.equal(error.statusCode, 422);
+        assert.equal(error.reason, "Invalid");
+        assert.match(error.message, /ConfigMap apps\/web: .*data\.x: Invalid value/);
+        return true;
+      });
+      assert.equal(seen.method, "PATCH");
+      assert.equal(seen.url, "/api/v1/namespaces/apps/configmaps/web?fieldManager=gitfleet&force=true");
+      assert.equal(seen.contentType, "application/apply-patch+yaml");
+      assert.deepEqual(JSON.parse(seen.body ?? ""), object);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
