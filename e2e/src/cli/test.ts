@@ -38,7 +38,10 @@ const files = (
 // Tests run on this Node (process.execPath below): npm scripts put the pinned one first on PATH.
 console.log(`[test] node ${process.version}`);
 console.log("[test] preparing the lab's servers (built once, then cached)");
-const bins = await ensureBinaries(["kube-apiserver", "nats-server", "kustomize", "helm"], (line) => console.log(`[test] ${line}`));
+const bins = await ensureBinaries(
+  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "nats-server", "kustomize", "helm"],
+  (line) => console.log(`[test] ${line}`),
+);
 console.log(`[test] running ${files.length} test files`);
 for (const f of files) console.log(`[test]   ${relative(root, f)}`);
 
@@ -59,6 +62,9 @@ const child = spawn(
     env: {
       ...process.env,
       GITFLEET_KUBE_APISERVER_BIN: bins["kube-apiserver"],
+      GITFLEET_KUBE_CONTROLLER_MANAGER_BIN: bins["kube-controller-manager"],
+      GITFLEET_KUBE_SCHEDULER_BIN: bins["kube-scheduler"],
+      GITFLEET_KWOK_BIN: bins.kwok,
       GITFLEET_NATS_SERVER_BIN: bins["nats-server"],
       // The hub's own setting name: tests hand it to the renderer as the kustomize binary.
       GITFLEET_KUSTOMIZE: bins.kustomize,

@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 
 /** The Go-built servers and tools the lab, the demo and the tests need. */
-export type LabTool = "kube-apiserver" | "nats-server" | "kustomize" | "helm";
+export type LabTool =
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kwok"
+  | "nats-server"
+  | "kustomize"
+  | "helm";
 
 interface ToolSpec {
   /** Go module folder under e2e/servers that pins the tool's version. */
@@ -20,6 +27,18 @@ interface ToolSpec {
 
 const tools: Record<LabTool, ToolSpec> = {
   "kube-apiserver": { module: "kube-apiserver", pkg: ".", overrideEnv: "GITFLEET_KUBE_APISERVER_BIN" },
+  // Same module, so the same Kubernetes release and replace list as the apiserver.
+  "kube-controller-manager": {
+    module: "kube-apiserver",
+    pkg: "k8s.io/kubernetes/cmd/kube-controller-manager",
+    overrideEnv: "GITFLEET_KUBE_CONTROLLER_MANAGER_BIN",
+  },
+  "kube-scheduler": {
+    module: "kube-apiserver",
+    pkg: "k8s.io/kubernetes/cmd/kube-scheduler",
+    overrideEnv: "GITFLEET_KUBE_SCHEDULER_BIN",
+  },
+  kwok: { module: "kwok", pkg: "sigs.k8s.io/kwok/cmd/kwok", overrideEnv: "GITFLEET_KWOK_BIN" },
   "nats-server": {
     module: "nats-server",
     pkg: "github.com/nats-io/nats-server/v2",
@@ -48,7 +67,7 @@ export type ProgressFn = (line: string) => void;
 
 /**
  * Returns the path of a built tool, building it first when no binary for the
- * current inputs (module files, Go version, platform) is cached. Builds show
+ * current inputs (module files, package, build flags, Go version, platform) is cached. Builds show
  * progress because a cold kube-apiserver build takes many minutes.
  */
 export async function ensureBinary(tool: LabTool, progress: ProgressFn = () => {}): Promise<string> {
@@ -56,7 +75,7 @@ export async function ensureBinary(tool: LabTool, progress: ProgressFn = () => {
   const override = process.env[spec.overrideEnv];
   if (override) return override;
   const moduleDir = join(serversDir, spec.module);
-  const key = await inputsKey(moduleDir);
+  const key = await inputsKey(moduleDir, spec.pkg);
   const out = join(cacheDir(), "bin", `${tool}-${key}`);
   if (await exists(out)) return out;
   await mkdir(dirname(out), { recursive: true });
@@ -81,10 +100,14 @@ export async function ensureBinaries(
   return paths;
 }
 
-async function inputsKey(moduleDir: string): Promise<string> {
+const buildArgs = ["build", "-v", "-trimpath", "-ldflags=-s -w"];
+
+// Several tools can come from one module (the Kubernetes components share the apiserver's
+// go.mod), so the package is part of the key, beside every Go file of the module.
+async function inputsKey(moduleDir: string, pkg: string): Promise<string> {
   const hash = createHash("sha256");
-  hash.update(`${process.platform}/${process.arch}\n${await goVersion()}\n`);
-  const files = (await readdir(moduleDir)).filter((f) => /\.(go|mod|sum)$/.test(f)).sort();
+  hash.update(`${process.platform}/${process.arch}\n${await goVersion()}\n${buildArgs.join(" ")}\n${pkg}\n`);
+  const files = (await readdir(moduleDir, { recursive: true })).filter((f) => /\.(go|mod|sum)$/.test(f)).sort();
   for (const file of files) {
     hash.update(`${file}\n`);
     hash.update(await readFile(join(moduleDir, file)));
@@ -111,7 +134,7 @@ function runCapture(cmd: string, args: string[]): Promise<string> {
 }
 
 async function goBuild(moduleDir: string, pkg: string, out: string, onCount: (n: number) => void): Promise<void> {
-  const args = ["build", "-v", "-trimpath", "-ldflags=-s -w", "-o", out, pkg];
+  const args = [...buildArgs, "-o", out, pkg];
   const child = spawn("go", args, {
     cwd: moduleDir,
     env: { ...process.env, CGO_ENABLED: "0" },
