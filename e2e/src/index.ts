@@ -1,10 +1,12 @@
 // The public surface of @gitfleet/e2e: the lab and the helpers scenarios use.
 export { startLab } from "./lab/lab.js";
-export type { Lab, LabClusterInfo, LabInfo, LabOptions } from "./lab/lab.js";
+export type { Lab, LabCluster, LabClusterInfo, LabInfo, LabOptions } from "./lab/lab.js";
+export { failAnnotation, startWorkloads } from "./lab/workloads.js";
+export type { ClusterWorkloads, WorkloadBinaries, WorkloadsOptions } from "./lab/workloads.js";
 export { ensureBinaries, ensureBinary, cacheDir } from "./lab/binaries.js";
 export type { LabTool, ProgressFn } from "./lab/binaries.js";
 export { startKubeApiserver, kubeconfigYaml } from "./lab/kube.js";
-export type { KubeApiserver, KubeApiserverOptions } from "./lab/kube.js";
+export type { KubeApiserver, KubeApiserverOptions, KubeComponent } from "./lab/kube.js";
 export { startNats } from "./lab/nats.js";
 export type { NatsLab, NatsLabOptions } from "./lab/nats.js";
 export { mintUserCreds } from "./lab/nats-users.js";

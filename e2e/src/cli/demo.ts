@@ -1,5 +1,5 @@
 // `npm run demo`: a fleet of three clusters synced from Git, in the foreground.
-// It starts the lab (3 kube-apiservers, NATS, the Git server seeded with the
+// It starts the lab (3 clusters, NATS, the Git server seeded with the
 // demo fleet), the hub and three agents, waits until every cluster is synced,
 // prints what to try next, and stops everything on Ctrl-C.
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
@@ -46,7 +46,9 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 
 try {
   const started = Date.now();
-  say("starting the lab: NATS, the Git server and 3 kube-apiservers (the first run builds them)");
+  say(
+    "starting the lab: NATS, the Git server and 3 clusters that run workloads (kube-apiserver, kube-controller-manager, kube-scheduler, kwok; the first run builds them)",
+  );
   // The demo fleet's overlays are kustomize overlays: the hub runs the pinned kustomize build.
   process.env["GITFLEET_KUSTOMIZE"] ??= await ensureBinary("kustomize", say);
   fleet = await startFleet({

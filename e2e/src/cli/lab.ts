@@ -8,20 +8,27 @@ import { isAlive, readLabState, runningLabPid, stateDir, stateFiles, type LabSta
 
 const usage = `usage: npm run lab -- <command>
 
-  up [--clusters N]     start the lab in the background (default 1 cluster) and wait until ready
+  up [--clusters N] [--no-workloads]
+                        start the lab in the background (default 1 cluster) and wait until ready;
+                        each cluster runs workloads (kube-controller-manager, kube-scheduler and a
+                        kwok fake node) unless --no-workloads leaves them out
   down                  stop the lab and remove its data
   status                show what runs and where
-  add-cluster NAME      start one more kube-apiserver in the running lab`;
+  add-cluster NAME      start one more cluster in the running lab`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { clusters: { type: "string", default: "1" }, help: { type: "boolean", short: "h" } },
+  options: {
+    clusters: { type: "string", default: "1" },
+    "no-workloads": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
+  },
 });
 
 try {
   const [command, ...rest] = positionals;
   if (values.help || !command) console.log(usage);
-  else if (command === "up") process.exitCode = await up(values.clusters);
+  else if (command === "up") process.exitCode = await up(values.clusters, !values["no-workloads"]);
   else if (command === "down") process.exitCode = await down();
   else if (command === "status") process.exitCode = await status();
   else if (command === "add-cluster") process.exitCode = await addCluster(rest[0]);
@@ -34,7 +41,7 @@ try {
   process.exitCode = 1;
 }
 
-async function up(clustersArg: string): Promise<number> {
+async function up(clustersArg: string, workloads: boolean): Promise<number> {
   const clusters = Number(clustersArg);
   if (!Number.isInteger(clusters) || clusters < 1 || clusters > 20) {
     console.error(`--clusters must be a whole number from 1 to 20, got "${clustersArg}"`);
@@ -48,7 +55,8 @@ async function up(clustersArg: string): Promise<number> {
   await mkdir(stateDir, { recursive: true });
   const log = await open(stateFiles.log, "w");
   const supervisor = fileURLToPath(new URL("../lab/supervisor.ts", import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, supervisor, "--clusters", String(clusters)], {
+  const args = [...process.execArgv, supervisor, "--clusters", String(clusters), ...(workloads ? [] : ["--no-workloads"])];
+  const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", log.fd, log.fd],
   });
@@ -138,12 +146,13 @@ async function addCluster(name: string | undefined): Promise<number> {
     headers: { authorization: `Bearer ${state.control.token}`, "content-type": "application/json" },
     body: JSON.stringify({ name }),
   });
-  const body = (await res.json()) as { error?: string; server?: string; kubeconfig?: string };
+  const body = (await res.json()) as { error?: string; server?: string; kubeconfig?: string; nodes?: string[] };
   if (!res.ok) {
     console.error(`add-cluster: ${body.error ?? res.statusText}`);
     return 1;
   }
   console.log(`cluster ${name} ready at ${body.server}\nkubeconfig: ${body.kubeconfig}`);
+  if (body.nodes?.length) console.log(`nodes: ${body.nodes.join(", ")}`);
   return 0;
 }
 
@@ -151,5 +160,9 @@ function printState(s: LabState): void {
   console.log(`lab up since ${s.startedAt} (pid ${s.pid}); details in ${stateFiles.info}`);
   console.log(`  nats   ${s.nats.url}  creds ${s.nats.creds}`);
   console.log(`  git    ${s.git.url}`);
-  for (const c of s.clusters) console.log(`  ${c.name.padEnd(6)} ${c.server}  kubeconfig ${c.kubeconfig}`);
+  for (const c of s.clusters) {
+    const nodes = c.nodes.length ? `  nodes ${c.nodes.join(",")}` : "";
+    console.log(`  ${c.name.padEnd(6)} ${c.server}  kubeconfig ${c.kubeconfig}${nodes}`);
+  }
+  if (!s.workloads) console.log("  (no workloads: clusters run without controller manager, scheduler and nodes)");
 }

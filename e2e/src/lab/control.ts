@@ -39,7 +39,8 @@ export async function serveLabControl(lab: Lab, onStop: () => void): Promise<Lab
         const kube = await lab.addCluster(name);
         state = { ...state, ...lab.info() };
         await writeLabState(state);
-        return reply(res, 201, { name: kube.name, server: kube.server, kubeconfig: kube.kubeconfig });
+        const nodes = kube.workloads?.nodes ?? [];
+        return reply(res, 201, { name: kube.name, server: kube.server, kubeconfig: kube.kubeconfig, nodes });
       } catch (err) {
         return reply(res, 400, { error: (err as Error).message });
       }

@@ -18,6 +18,21 @@ export interface KubeApiserverOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * The control plane components a lab cluster can run beside its apiserver, each with its own
+ * static token and user. The scheduler is the user the bootstrap RBAC policy knows. The
+ * controller manager is too, but in system:masters: with one ServiceAccount per controller
+ * (`--use-service-account-credentials`, as kubeadm runs it) a cluster took 4-5 s longer to be
+ * ready, for every lab any test starts. kwok stands in for every kubelet and gets cluster-admin.
+ */
+export type KubeComponent = "kube-controller-manager" | "kube-scheduler" | "kwok";
+
+const componentUsers: Record<KubeComponent, string> = {
+  "kube-controller-manager": 'system:kube-controller-manager,system:kube-controller-manager,"system:masters"',
+  "kube-scheduler": "system:kube-scheduler,system:kube-scheduler",
+  kwok: 'lab-kwok,lab-kwok,"system:masters"',
+};
+
 /** One running lab cluster: a real kube-apiserver and its etcd. */
 export interface KubeApiserver {
   readonly name: string;
@@ -29,7 +44,13 @@ export interface KubeApiserver {
   readonly caData: string;
   /** Path of a kubeconfig file for the admin token. */
   readonly kubeconfig: string;
+  /** PEM file of {@link caData}. */
+  readonly caFile: string;
+  /** The RSA key that signs and verifies service account tokens. */
+  readonly serviceAccountKeyFile: string;
   readonly process: LabProcess;
+  /** Writes a kubeconfig for a control plane component's own user and returns its path. */
+  componentKubeconfig(component: KubeComponent): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -39,8 +60,15 @@ export async function startKubeApiserver(options: KubeApiserverOptions): Promise
   const certDir = join(dir, "certs");
   await mkdir(certDir, { recursive: true });
   const token = randomBytes(24).toString("hex");
+  const componentTokens = Object.fromEntries(
+    Object.keys(componentUsers).map((c) => [c, randomBytes(24).toString("hex")]),
+  ) as Record<KubeComponent, string>;
   const tokenFile = join(dir, "tokens.csv");
-  await writeFile(tokenFile, `${token},lab-admin,lab-admin,"system:masters"\n`, { mode: 0o600 });
+  const tokenLines = [
+    `${token},lab-admin,lab-admin,"system:masters"`,
+    ...Object.entries(componentUsers).map(([c, user]) => `${componentTokens[c as KubeComponent]},${user}`),
+  ];
+  await writeFile(tokenFile, `${tokenLines.join("\n")}\n`, { mode: 0o600 });
   // One RSA key signs and verifies service account tokens (TokenRequest works).
   const saKey = join(dir, "sa.key");
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -84,15 +112,34 @@ export async function startKubeApiserver(options: KubeApiserverOptions): Promise
     await proc.stop();
     throw err;
   }
-  const caData = await readFile(join(certDir, "apiserver.crt"), "utf8");
+  const caFile = join(certDir, "apiserver.crt");
+  const caData = await readFile(caFile, "utf8");
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigYaml({ name, server, token, caData }), { mode: 0o600 });
-  return { name, server, token, caData, kubeconfig, process: proc, stop: () => proc.stop(10_000) };
+  const componentKubeconfig = async (component: KubeComponent): Promise<string> => {
+    const path = join(dir, `${component}.kubeconfig`);
+    const yaml = kubeconfigYaml({ name, server, token: componentTokens[component], caData, user: component });
+    await writeFile(path, yaml, { mode: 0o600 });
+    return path;
+  };
+  return {
+    name,
+    server,
+    token,
+    caData,
+    kubeconfig,
+    caFile,
+    serviceAccountKeyFile: saKey,
+    process: proc,
+    componentKubeconfig,
+    stop: () => proc.stop(10_000),
+  };
 }
 
-/** Renders a kubeconfig for one cluster and one bearer token. */
-export function kubeconfigYaml(c: { name: string; server: string; token: string; caData: string }): string {
+/** Renders a kubeconfig for one cluster and one bearer token (the user is `NAME-admin` unless named). */
+export function kubeconfigYaml(c: { name: string; server: string; token: string; caData: string; user?: string }): string {
   const ca = Buffer.from(c.caData).toString("base64");
+  const user = `${c.name}-${c.user ?? "admin"}`;
   return [
     "apiVersion: v1",
     "kind: Config",
@@ -102,14 +149,14 @@ export function kubeconfigYaml(c: { name: string; server: string; token: string;
     `    server: ${c.server}`,
     `    certificate-authority-data: ${ca}`,
     "users:",
-    `- name: ${c.name}-admin`,
+    `- name: ${user}`,
     "  user:",
     `    token: ${c.token}`,
     "contexts:",
     `- name: ${c.name}`,
     "  context:",
     `    cluster: ${c.name}`,
-    `    user: ${c.name}-admin`,
+    `    user: ${user}`,
     `current-context: ${c.name}`,
     "",
   ].join("\n");

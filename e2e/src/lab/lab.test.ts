@@ -30,7 +30,7 @@ describe("lab", { timeout: 300_000 }, () => {
     seed = join(work, "seed");
     await mkdir(seed);
     await writeFile(join(seed, "README.md"), "fleet repository\n");
-    lab = await startLab({ clusters: 2, seeds: { fleet: seed } });
+    lab = await startLab({ clusters: 2, seeds: { fleet: seed }, workloads: false });
   });
 
   const clusterAt = (i: number): LabClusterInfo => {
@@ -202,10 +202,10 @@ describe("lab", { timeout: 300_000 }, () => {
   });
 
   test("stop() leaves no process and no folder behind", async () => {
-    const pids = [...lab.clusters.map((c) => c.process.pid), lab.nats.process.pid];
+    const processes = [...lab.clusters.flatMap((c) => c.processes), lab.nats.process];
     const dir = lab.dir;
     await lab.stop();
-    for (const pid of pids) assert.equal(isAlive(pid), false, `process ${pid} is gone`);
+    for (const p of processes) assert.equal(isAlive(p.pid), false, `${p.name} (pid ${p.pid}) is gone`);
     await assert.rejects(stat(dir), /ENOENT/);
   });
 });

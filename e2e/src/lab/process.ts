@@ -84,8 +84,8 @@ export interface WaitForOptions {
   what: string;
   timeoutMs: number;
   intervalMs?: number;
-  /** A process whose exit makes waiting pointless. */
-  process?: LabProcess;
+  /** A process (or several) whose exit makes waiting pointless. */
+  process?: LabProcess | readonly LabProcess[];
 }
 
 /**
@@ -97,13 +97,11 @@ export async function waitFor<T>(
   options: WaitForOptions,
 ): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
+  const watched = options.process === undefined ? [] : "pid" in options.process ? [options.process] : options.process;
   let last: unknown;
   for (;;) {
-    if (options.process?.hasExited()) {
-      throw new Error(
-        `${options.what}: ${options.process.name} exited early; see ${options.process.logFile}`,
-      );
-    }
+    const gone = watched.find((p) => p.hasExited());
+    if (gone) throw new Error(`${options.what}: ${gone.name} exited early; see ${gone.logFile}`);
     try {
       const value = await check();
       if (value !== undefined && value !== false) return value;

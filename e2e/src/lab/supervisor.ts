@@ -7,7 +7,9 @@ import { serveLabControl, type LabControl } from "./control.js";
 import { startLab, type Lab } from "./lab.js";
 import { stateDir, stateFiles } from "./state.js";
 
-const { values } = parseArgs({ options: { clusters: { type: "string", default: "1" } } });
+const { values } = parseArgs({
+  options: { clusters: { type: "string", default: "1" }, "no-workloads": { type: "boolean", default: false } },
+});
 const progress = (line: string): void => console.log(`[lab] ${line}`);
 
 await mkdir(stateDir, { recursive: true });
@@ -32,7 +34,7 @@ function shutdown(code: number): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 try {
-  lab = await startLab({ clusters: Number(values.clusters), progress });
+  lab = await startLab({ clusters: Number(values.clusters), workloads: !values["no-workloads"], progress });
   control = await serveLabControl(lab, () => void shutdown(0));
   progress(`ready: ${stateFiles.info}`);
 } catch (err) {
