@@ -93,7 +93,7 @@ function repository(perCluster: boolean): Map<string, Uint8Array> {
   const targets = Array.from({ length: overlayCount }, (_, i) => `      - { name: r${i}, clusterSelector: { matchLabels: { region: r${i} } }, overlay: overlays/r${i} }`);
   const files = new Map<string, Uint8Array>();
   const put = (path: string, text: string): void => void files.set(path, encoder.encode(text));
-  put("fleet.yaml", `apiVersion: gitfleet.dev/v1\nkind: Fleet\nbundles:\n  - name: app\n    path: apps/app\n    namespace: app\n    targets:\n${targets.join("\n")}\n`);
+  put("fleet.yaml", `apiVersion: gitfleet.dev/v1\nkind: Fleet\nbundles:\n  - name: app\n    path: apps/app\n    namespace: app\n    substitute: true\n    targets:\n${targets.join("\n")}\n`);
   for (let o = 0; o < overlayCount; o++) {
     const dir = useKustomize ? `apps/app/bases/r${o}` : `apps/app/overlays/r${o}`;
     for (let i = 0; i < objectCount; i++) put(`${dir}/object-${i}.yaml`, manifest(o, i, perCluster, 0));

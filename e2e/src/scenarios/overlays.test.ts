@@ -1,5 +1,6 @@
 // One app, two regions, two overlays: the eu clusters get a kustomize overlay of the app's base,
-// the us cluster a plain folder, each with its clusters' variables filled in. A commit that
+// the us cluster a plain folder, each with its clusters' variables filled in (the eu target opts
+// in to substitution by declaring variables, the us target with substitute: true). A commit that
 // touches one overlay republishes only that overlay's clusters; a broken overlay fails only its
 // own clusters, which keep their last good state; `gitfleet render` prints exactly what an agent
 // received. End to end on the lab: real NATS, Git server, kube-apiservers, hub, agents, kustomize.
@@ -47,6 +48,7 @@ bundles:
           matchExpressions:
             - { key: region, operator: In, values: [us] }
         overlay: overlays/us
+        substitute: true
 `,
   "apps/web/base/kustomization.yaml": "resources:\n  - namespace.yaml\n  - config.yaml\n",
   "apps/web/base/namespace.yaml": namespace,
@@ -262,7 +264,7 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
       assert.ok(out.stderr.includes(hubError), `render says ${JSON.stringify(out.stderr)}, the hub ${JSON.stringify(hubError)}`);
       const check = await gitfleet("render", "--repo", tree, "--check");
       assert.equal(check.code, 1);
-      assert.match(check.stdout, /^web\s+eu\s+apps\/web\/overlays\/eu\s+kustomize\s+error/m);
+      assert.match(check.stdout, /^web\s+eu\s+apps\/web\/overlays\/eu\s+kustomize\s+error\s+on \(variables\)/m);
     } finally {
       await rm(tree, { recursive: true, force: true });
     }

@@ -37,7 +37,9 @@ flags:
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
-listing the variables each target's clusters must set instead of failing on them.`;
+saying whether each target substitutes variables and listing the ones its clusters must set
+instead of failing on them; warnings (such as references left as written where substitution is
+off) go to stderr and do not fail the check.`;
 
 /** Runs the CLI with the given arguments and environment; returns the exit code. */
 export async function runCli(

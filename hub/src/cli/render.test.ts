@@ -23,6 +23,7 @@ bundles:
       - name: us
         clusterSelector: { matchLabels: { region: us } }
         overlay: us
+        substitute: true
 `;
 
 const files: Record<string, string> = {
@@ -99,14 +100,30 @@ void describe("gitfleet render", () => {
     assert.equal((await cli("render", "--repo", join(repo, "missing"), "--cluster", "x")).code, 1);
   });
 
-  void test("--check renders every target once and lists what clusters must set", async () => {
+  void test("--check renders every target once, says whether it substitutes and why, and lists what clusters must set", async () => {
     const { code, out, err } = await cli("render", "--repo", repo, "--check");
     assert.equal(code, 0, err);
-    assert.match(out, /^web\s+eu\s+apps\/web\/eu\s+plain\s+1\s+owner$/m);
-    assert.match(out, /^web\s+us\s+apps\/web\/us\s+plain\s+1\s+cluster_label_region$/m);
-    const json = JSON.parse((await cli("render", "--repo", repo, "--check", "-o", "json")).out) as { ok: boolean; targets: unknown[] };
+    assert.equal(err, "");
+    assert.match(out, /^BUNDLE\s+TARGET\s+OVERLAY\s+RENDERER\s+OBJECTS\s+SUBSTITUTE\s+CLUSTERS MUST SET$/m);
+    assert.match(out, /^platform\s+default\s+platform\s+plain\s+1\s+off\s+-$/m);
+    assert.match(out, /^web\s+eu\s+apps\/web\/eu\s+plain\s+1\s+on \(variables\)\s+owner$/m);
+    assert.match(out, /^web\s+us\s+apps\/web\/us\s+plain\s+1\s+on \(target\)\s+cluster_label_region$/m);
+    const json = JSON.parse((await cli("render", "--repo", repo, "--check", "-o", "json")).out) as { ok: boolean; targets: Array<{ substitution: unknown; warnings: unknown }> };
     assert.equal(json.ok, true);
     assert.equal(json.targets.length, 3);
+    assert.deepEqual(json.targets[2]?.substitution, { on: true, by: "target" });
+  });
+
+  void test("--check warns, without failing, where a target without substitution holds references written for it", async () => {
+    await writeFile(join(repo, "fleet.yaml"), fleetYaml.replace("        substitute: true\n", ""));
+    try {
+      const { code, out, err } = await cli("render", "--repo", repo, "--check");
+      assert.equal(code, 0, err);
+      assert.match(out, /^web\s+us\s+apps\/web\/us\s+plain\s+1\s+off\s+-$/m);
+      assert.match(err, /^gitfleet: warning: bundle web \(target us, overlay apps\/web\/us\): fleet\.yaml:14: substitution is off for this target, so these reach its clusters as written: ConfigMap web \(apps\/web\/us\/cm\.yaml:1 \(document 1\)\): data\.region: holds \$\{cluster_label_region\}\. Substitution is opt-in: set substitute: true on target us/m);
+    } finally {
+      await writeFile(join(repo, "fleet.yaml"), fleetYaml);
+    }
   });
 
   void test("--check fails on a broken overlay and on an invalid fleet.yaml, naming them", async () => {

@@ -117,12 +117,21 @@ function printCheck(options: RenderCommandOptions, check: Awaited<ReturnType<typ
             { header: "OVERLAY", value: (t) => t.overlay || "." },
             { header: "RENDERER", value: (t) => t.renderer },
             { header: "OBJECTS", value: (t) => (t.objects === undefined ? "error" : String(t.objects)) },
+            { header: "SUBSTITUTE", value: (t) => substitutionText(t) },
             { header: "CLUSTERS MUST SET", value: (t) => t.needs.join(",") || "-" },
           ]),
     );
   }
+  for (const t of check.targets) for (const w of t.warnings) options.printError(`warning: bundle ${t.bundle} (target ${t.target}, overlay ${t.overlay || "."}): ${w}`);
   for (const t of failed) options.printError(`bundle ${t.bundle} (target ${t.target}, overlay ${t.overlay || "."}): ${t.error?.message ?? ""}`);
   return failed.length > 0 ? 1 : 0;
+}
+
+/** `on (variables)`: whether the target substitutes, and the fleet.yaml setting that says so. */
+function substitutionText(t: TargetCheck): string {
+  const { on, by } = t.substitution;
+  if (!on) return by === "target" ? "off (target)" : "off";
+  return `on (${by})`;
 }
 
 function labelText(labels: Readonly<Record<string, string>>): string {

@@ -27,6 +27,7 @@ bundles:
         clusterSelector:
           matchLabels: { env: prod }
         overlay: overlays/prod
+        substitute: true
   - name: api
     path: apps/api
     clusterSelector:
@@ -218,6 +219,24 @@ void describe("resolve", () => {
     const second = ok(await resolve({ snapshot: snapshot("c1", repo), clusters: clusters.slice(0, 1), renderer: flaky, previous: first.renders }));
     assert.equal(calls, 6);
     assert.equal(second.stats.reused, 0);
+  });
+
+  void test("a target without substitution delivers ${...} as written, one result for all its clusters, whatever their variables", async () => {
+    const off = fleet.replace("        substitute: true\n", "");
+    const r = ok(await resolve({ snapshot: snapshot("c1", { ...repo, "fleet.yaml": off }), clusters: [...clusters, { id: "c-us-3", name: "us-3", labels: { env: "prod" }, variables: { x: "1" } }], renderer: counting() }));
+    assert.deepEqual(data(bundle(r, "c-us-1", "web")), { region: "${cluster_label_region:=none}" });
+    assert.equal(bundle(r, "c-us-1", "web"), bundle(r, "c-us-3", "web"));
+    assert.equal(r.stats.results, 5, "one each for base, api and web's prod target (us-1, us-2, us-3); eu-1 and eu-2 (prod-eu substitutes) differ");
+  });
+
+  void test("an empty overlay fails its bundle unless the bundle allows it; then its clusters get an empty bundle", async () => {
+    const empty = { ...repo, "apps/api/cm.yaml": "# nothing here yet\n" };
+    const refused = ok(await resolve({ snapshot: snapshot("c1", empty), clusters: clusters.slice(0, 1), renderer: counting() }));
+    assert.equal(refused.clusters.get("c-eu-1")?.errors[0]?.reason, "no-objects");
+    assert.match(refused.clusters.get("c-eu-1")?.errors[0]?.message ?? "", /allowEmpty: true/);
+    const allowed = ok(await resolve({ snapshot: snapshot("c1", { ...empty, "fleet.yaml": fleet.replace("    path: apps/api\n", "    path: apps/api\n    allowEmpty: true\n") }), clusters: clusters.slice(0, 1), renderer: counting() }));
+    assert.deepEqual(allowed.clusters.get("c-eu-1")?.errors, []);
+    assert.deepEqual(bundle(allowed, "c-eu-1", "api")?.payload.objects, []);
   });
 
   void test("a policy change changes the digest without rendering again", async () => {

@@ -1,8 +1,8 @@
 // Resolving one commit for the fleet: fleet.yaml -> the target of each bundle for each cluster ->
 // one render per distinct overlay folder (reused from the previous resolution when nothing it
-// read changed) -> per cluster, the overlay's objects with that cluster's variables -> one payload
-// and digest per distinct result, shared by every cluster that gets the same one. No I/O of its
-// own: the renderer does what reading it needs.
+// read changed) -> per cluster, the overlay's objects with that cluster's variables (where the
+// target substitutes) -> one payload and digest per distinct result, shared by every cluster that
+// gets the same one. No I/O of its own: the renderer does what reading it needs.
 import { bundleObjects, renderOverlay, reuse, type CachedRender, type OverlayRenderer, type RenderMemo } from "./render/index.js";
 import { FleetFileError, RenderError } from "./errors.js";
 import { clusterVariables, readFleetFile, targetsFor, type BundleTarget, type FleetSpec } from "./fleet/index.js";
@@ -80,8 +80,10 @@ export async function resolve(input: ResolveInput): Promise<Resolution> {
     const { bundle, target } = aim;
     const { entry, earlier } = renders.get(target.overlay) ?? fail(`overlay ${target.overlay} was not rendered`);
     const lookup = clusterVariables(cluster, target.variables);
-    const values = entry.outcome.ok ? entry.outcome.overlay.names.map((name) => lookup(name)) : [];
-    const key = JSON.stringify([bundle.name, target.name, bundle.namespace ?? null, bundle.drift, bundle.ignore, bundle.prune, values]);
+    const substitute = target.substitution.on;
+    // Without substitution the cluster's values make no difference: its clusters share one result.
+    const values = entry.outcome.ok && substitute ? entry.outcome.overlay.names.map((name) => lookup(name)) : [];
+    const key = JSON.stringify([bundle.name, target.name, bundle.namespace ?? null, bundle.drift, bundle.ignore, bundle.prune, bundle.allowEmpty, substitute, values]);
     let result = entry.results.get(key) as Result | undefined;
     if (result === undefined) {
       result = earlier?.get(key) as Result | undefined;
@@ -145,7 +147,7 @@ async function renderAll(input: ResolveInput, dirs: ReadonlySet<string>): Promis
 function compute(entry: CachedRender, aim: BundleTarget, lookup: ReturnType<typeof clusterVariables>): Result {
   if (!entry.outcome.ok) return { failed: entry.outcome.error };
   try {
-    const objects = bundleObjects(entry.outcome.overlay, { namespace: aim.bundle.namespace, lookup });
+    const objects = bundleObjects(entry.outcome.overlay, { namespace: aim.bundle.namespace, substitute: aim.target.substitution.on, lookup, allowEmpty: aim.bundle.allowEmpty });
     return bundlePayload(aim.bundle, { target: aim.target.name, overlay: aim.target.overlay }, objects);
   } catch (err) {
     if (err instanceof RenderError) return { failed: err };

@@ -26,7 +26,7 @@ function assertIssue(err: FleetFileError, line: number, field: string, message: 
 }
 
 void describe("fleet.yaml", () => {
-  void test("a valid file gets defaults: one target for every cluster, drift correct, prune on, normalised path", () => {
+  void test("a valid file gets defaults: one target for every cluster, drift correct, prune on, substitution off, no empty bundle, normalised path", () => {
     const spec = parseFleetFile(`${header}bundles:\n  - name: web\n    path: ./apps/web/\n`);
     assert.deepEqual(spec, {
       bundles: [
@@ -34,10 +34,12 @@ void describe("fleet.yaml", () => {
           name: "web",
           path: "apps/web",
           namespace: undefined,
-          targets: [{ name: "default", clusterSelector: { matchLabels: {}, matchExpressions: [] }, overlay: "apps/web", variables: {}, implicit: true, line: 4 }],
+          targets: [{ name: "default", clusterSelector: { matchLabels: {}, matchExpressions: [] }, overlay: "apps/web", variables: {}, substitution: { on: false, by: "default" }, implicit: true, line: 4 }],
           drift: "correct",
           ignore: [],
           prune: true,
+          substitute: false,
+          allowEmpty: false,
           line: 4,
         },
       ],
@@ -75,10 +77,11 @@ stages:
         clusterSelector: { matchLabels: { env: "prod", region: "eu" }, matchExpressions: [] },
         overlay: "apps/web/overlays/prod-eu",
         variables: { replicas: "3", empty: "" },
+        substitution: { on: true, by: "variables" },
         implicit: false,
         line: 8,
       },
-      { name: "everywhere-else", clusterSelector: { matchLabels: {}, matchExpressions: [] }, overlay: "apps/web/overlays/default", variables: {}, implicit: false, line: 13 },
+      { name: "everywhere-else", clusterSelector: { matchLabels: {}, matchExpressions: [] }, overlay: "apps/web/overlays/default", variables: {}, substitution: { on: false, by: "default" }, implicit: false, line: 13 },
     ]);
     assert.deepEqual(spec.stages, [
       { name: "staging", clusterSelector: { matchLabels: { env: "staging" }, matchExpressions: [] }, line: 20 },
@@ -106,8 +109,43 @@ stages:
   void test("a bundle-level clusterSelector is the short form of one target named default on the bundle path", () => {
     const spec = parseFleetFile(`${header}bundles:\n  - name: web\n    path: apps/web\n    clusterSelector:\n      matchLabels: { env: prod }\n`);
     assert.deepEqual(spec.bundles[0]?.targets, [
-      { name: "default", clusterSelector: { matchLabels: { env: "prod" }, matchExpressions: [] }, overlay: "apps/web", variables: {}, implicit: true, line: 4 },
+      { name: "default", clusterSelector: { matchLabels: { env: "prod" }, matchExpressions: [] }, overlay: "apps/web", variables: {}, substitution: { on: false, by: "default" }, implicit: true, line: 4 },
     ]);
+  });
+
+  void test("substitution is opt-in: the target's substitute, else its variables, else the bundle's substitute, else off", () => {
+    const spec = parseFleetFile(`${header}bundles:
+  - name: web
+    path: apps/web
+    substitute: true
+    allowEmpty: true
+    targets:
+      - { name: own-off, clusterSelector: { matchLabels: { t: a } }, substitute: false }
+      - { name: own-on, clusterSelector: { matchLabels: { t: b } }, substitute: true }
+      - { name: vars, clusterSelector: { matchLabels: { t: c } }, variables: {} }
+      - { name: inherits, clusterSelector: {} }
+  - name: api
+    path: apps/api
+    targets:
+      - { name: vars, clusterSelector: { matchLabels: { t: c } }, variables: { tag: "1" } }
+      - { name: plain, clusterSelector: {} }
+  - name: short
+    path: apps/short
+    substitute: true
+`);
+    const [web, api, short] = spec.bundles;
+    assert.deepEqual(web?.targets.map((t) => [t.name, t.substitution]), [
+      ["own-off", { on: false, by: "target" }],
+      ["own-on", { on: true, by: "target" }],
+      ["vars", { on: true, by: "variables" }],
+      ["inherits", { on: true, by: "bundle" }],
+    ]);
+    assert.deepEqual([web?.substitute, web?.allowEmpty, api?.substitute, api?.allowEmpty], [true, true, false, false]);
+    assert.deepEqual(api?.targets.map((t) => [t.name, t.substitution]), [
+      ["vars", { on: true, by: "variables" }],
+      ["plain", { on: false, by: "default" }],
+    ]);
+    assert.deepEqual(short?.targets[0]?.substitution, { on: true, by: "bundle" });
   });
 
   void test("an empty target list aims the bundle at no cluster", () => {
@@ -213,7 +251,11 @@ stages:
     { name: "a target name that is not a DNS label", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - { name: Prod_EU, clusterSelector: {} }\n`, line: 7, field: "bundles[0].targets[0].name", message: /lowercase letters/ },
     { name: "a duplicate target name", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - { name: a, clusterSelector: { matchLabels: { env: x } } }\n      - { name: a, clusterSelector: {} }\n`, line: 8, field: "bundles[0].targets[1].name", message: /target name a is already used by bundles\[0\]\.targets\[0\] \(line 7\)/ },
     { name: "a target without a clusterSelector", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        overlay: x\n`, line: 7, field: "bundles[0].targets[0].clusterSelector", message: /is required \(a label selector; write \{\} to match every cluster\)/ },
-    { name: "a misspelt target field", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        overlays: x\n`, line: 9, field: "bundles[0].targets[0].overlays", message: /unknown field; expected one of name, clusterSelector, overlay, variables/ },
+    { name: "a misspelt target field", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        overlays: x\n`, line: 9, field: "bundles[0].targets[0].overlays", message: /unknown field; expected one of name, clusterSelector, overlay, variables, substitute/ },
+    { name: "substitute that is not a boolean", text: `${header}bundles:\n  - name: web\n    path: a\n    substitute: "yes"\n`, line: 6, field: "bundles[0].substitute", message: /must be true or false; got string "yes"/ },
+    { name: "allowEmpty that is not a boolean", text: `${header}bundles:\n  - name: web\n    path: a\n    allowEmpty: 1\n`, line: 6, field: "bundles[0].allowEmpty", message: /must be true or false; got number 1/ },
+    { name: "a target's substitute: false beside its variables", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        variables: { x: "1" }\n        substitute: false\n`, line: 10, field: "bundles[0].targets[0].substitute", message: /is false, but the target declares variables, which would never be substituted/ },
+    { name: "a misspelt allowEmpty", text: `${header}bundles:\n  - name: web\n    path: a\n    allowempty: true\n`, line: 6, field: "bundles[0].allowempty", message: /unknown field; expected one of .*substitute, allowEmpty/ },
     { name: "an invalid target selector", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector:\n          matchExpressions: [{ key: env, operator: Is, values: [a] }]\n`, line: 9, field: "bundles[0].targets[0].clusterSelector.matchExpressions[0].operator", message: /must be one of In, NotIn, Exists, DoesNotExist; got Is/ },
     { name: "an overlay that climbs out of the bundle path", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - { name: a, clusterSelector: {}, overlay: ../api }\n`, line: 7, field: "bundles[0].targets[0].overlay", message: /"\.\.\/api" must be a folder inside the bundle's path apps\/web/ },
     { name: "an absolute overlay", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        overlay: /apps/web/prod\n`, line: 9, field: "bundles[0].targets[0].overlay", message: /must be a folder inside the bundle's path/ },

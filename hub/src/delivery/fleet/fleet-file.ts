@@ -18,6 +18,16 @@ export const DEFAULT_TARGET = "default";
 /** What the agent does about drift on a bundle's objects. */
 export type DriftPolicy = "correct" | "report";
 
+/**
+ * Whether a target's objects get variables substituted, and which setting of fleet.yaml decided
+ * it: the target's own `substitute`, its `variables` (declaring them turns substitution on), the
+ * bundle's `substitute`, or nothing (off, the default).
+ */
+export interface Substitution {
+  readonly on: boolean;
+  readonly by: "target" | "variables" | "bundle" | "default";
+}
+
 /** One target of a bundle: which clusters it takes, and what they get. */
 export interface TargetSpec {
   /** DNS label, unique in its bundle. */
@@ -27,6 +37,8 @@ export interface TargetSpec {
   readonly overlay: string;
   /** Variables for substitution; a cluster's own variables override them. */
   readonly variables: Readonly<Record<string, string>>;
+  /** Whether variables are substituted in this target's objects; off unless fleet.yaml asks. */
+  readonly substitution: Substitution;
   /** True when the target stands for a bundle-level clusterSelector (the short form). */
   readonly implicit: boolean;
   /** Line of the target (or of the bundle, for the short form) in fleet.yaml. */
@@ -48,6 +60,10 @@ export interface BundleSpec {
   readonly ignore: readonly string[];
   /** Whether the agent deletes objects that left the bundle. Default true. */
   readonly prune: boolean;
+  /** `substitute` as the bundle sets it (default false); each target's `substitution` is what counts. */
+  readonly substitute: boolean;
+  /** Whether an overlay may render no objects (its clusters then prune the whole bundle). Default false. */
+  readonly allowEmpty: boolean;
   /** Line of the bundle's entry in fleet.yaml, for messages. */
   readonly line: number;
 }
@@ -68,8 +84,8 @@ export interface FleetSpec {
 }
 
 const TOP_FIELDS = ["apiVersion", "kind", "bundles", "stages"] as const;
-const BUNDLE_FIELDS = ["name", "path", "namespace", "targets", "clusterSelector", "drift", "ignore", "prune"] as const;
-const TARGET_FIELDS = ["name", "clusterSelector", "overlay", "variables"] as const;
+const BUNDLE_FIELDS = ["name", "path", "namespace", "targets", "clusterSelector", "drift", "ignore", "prune", "substitute", "allowEmpty"] as const;
+const TARGET_FIELDS = ["name", "clusterSelector", "overlay", "variables", "substitute"] as const;
 const STAGE_FIELDS = ["name", "clusterSelector"] as const;
 const DRIFT_POLICIES: readonly DriftPolicy[] = ["correct", "report"];
 
@@ -173,7 +189,11 @@ function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec 
   const folder = pathField && repositoryFolder(r, pathField);
   const namespaceField = f.get("namespace");
   const namespace = namespaceField && dnsName(r, namespaceField);
-  const targets = readBundleTargets(r, f, folder, line);
+  const substituteField = f.get("substitute");
+  const substitute = substituteField ? r.boolean(substituteField) : false;
+  const allowEmptyField = f.get("allowEmpty");
+  const allowEmpty = allowEmptyField ? r.boolean(allowEmptyField) : false;
+  const targets = readBundleTargets(r, f, folder, line, substitute ?? false);
   const driftField = f.get("drift");
   const drift = driftField ? oneOf(r, driftField, DRIFT_POLICIES) : "correct";
   const ignoreField = f.get("ignore");
@@ -181,15 +201,15 @@ function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec 
   const pruneField = f.get("prune");
   const prune = pruneField ? r.boolean(pruneField) : true;
   if (r.count > before || name === undefined || folder === undefined || targets === undefined) return undefined;
-  if (drift === undefined || ignore === undefined || prune === undefined) return undefined;
-  return { name, path: folder, namespace, targets, drift, ignore, prune, line };
+  if (drift === undefined || ignore === undefined || prune === undefined || substitute === undefined || allowEmpty === undefined) return undefined;
+  return { name, path: folder, namespace, targets, drift, ignore, prune, substitute, allowEmpty, line };
 }
 
 /**
  * The bundle's targets: its `targets` list, or the short form, a bundle-level clusterSelector (all
  * clusters when absent) standing for one target named "default" whose overlay is the bundle path.
  */
-function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string | undefined, line: number): TargetSpec[] | undefined {
+function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string | undefined, line: number, bundleSubstitute: boolean): TargetSpec[] | undefined {
   const targetsField = f.get("targets");
   const selectorField = f.get("clusterSelector");
   if (targetsField !== undefined && selectorField !== undefined) {
@@ -199,7 +219,8 @@ function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string 
   if (targetsField === undefined) {
     const clusterSelector = selectorField ? readSelector(r, selectorField) : matchAll;
     if (clusterSelector === undefined || folder === undefined) return undefined;
-    return [{ name: DEFAULT_TARGET, clusterSelector, overlay: folder, variables: {}, implicit: true, line }];
+    const substitution: Substitution = bundleSubstitute ? { on: true, by: "bundle" } : { on: false, by: "default" };
+    return [{ name: DEFAULT_TARGET, clusterSelector, overlay: folder, variables: {}, substitution, implicit: true, line }];
   }
   const items = r.list(targetsField);
   if (items === undefined) return undefined;
@@ -207,7 +228,7 @@ function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string 
   // A target after one that matches every cluster can never be chosen: almost surely a mistake.
   let catchAll: TargetSpec | undefined;
   const targets = unique(r, items, "target", (item) => {
-    const target = readTarget(r, item.node, item.path, folder);
+    const target = readTarget(r, item.node, item.path, folder, bundleSubstitute);
     if (target === undefined) return undefined;
     if (catchAll !== undefined) {
       r.add(item.node, item.path, `target ${target.name} is never chosen: target ${catchAll.name} (line ${catchAll.line}) before it matches every cluster`);
@@ -219,7 +240,7 @@ function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string 
   return r.count > before ? undefined : targets;
 }
 
-function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: string | undefined): TargetSpec | undefined {
+function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: string | undefined, bundleSubstitute: boolean): TargetSpec | undefined {
   const f = r.fields(node, path, TARGET_FIELDS, "a mapping with name and clusterSelector");
   if (f === undefined) return undefined;
   const before = r.count;
@@ -231,10 +252,31 @@ function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: 
   const overlay = overlayField ? readOverlay(r, overlayField, bundlePath) : bundlePath;
   const variablesField = f.get("variables");
   const variables = variablesField ? readVariables(r, variablesField) : {};
-  if (r.count > before || name === undefined || clusterSelector === undefined || overlay === undefined || variables === undefined) {
+  const substitution = readSubstitution(r, f, variablesField !== undefined, bundleSubstitute);
+  if (r.count > before || name === undefined || clusterSelector === undefined || overlay === undefined || variables === undefined || substitution === undefined) {
     return undefined;
   }
-  return { name, clusterSelector, overlay, variables, implicit: false, line: r.line(node) };
+  return { name, clusterSelector, overlay, variables, substitution, implicit: false, line: r.line(node) };
+}
+
+/**
+ * The one rule of substitution, the most specific setting winning: the target's `substitute`;
+ * else on when the target declares `variables`; else the bundle's `substitute`; else off.
+ * `substitute: false` beside `variables` is refused: the variables could never be used.
+ */
+function readSubstitution(r: YamlFields, f: Map<string, Field>, declaresVariables: boolean, bundleSubstitute: boolean): Substitution | undefined {
+  const field = f.get("substitute");
+  if (field !== undefined) {
+    const on = r.boolean(field);
+    if (on === undefined) return undefined;
+    if (!on && declaresVariables) {
+      r.add(field.value, field.path, "is false, but the target declares variables, which would never be substituted; remove one of them");
+      return undefined;
+    }
+    return { on, by: "target" };
+  }
+  if (declaresVariables) return { on: true, by: "variables" };
+  return bundleSubstitute ? { on: true, by: "bundle" } : { on: false, by: "default" };
 }
 
 function readOverlay(r: YamlFields, field: Field, bundlePath: string | undefined): string | undefined {

@@ -1,7 +1,7 @@
 // Reading fleet.yaml and targeting: the fleet file's schema and errors, cluster selectors, which
 // target of which bundle each cluster gets, and the variables a cluster brings.
 export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, parseFleetFile, readFleetFile } from "./fleet-file.js";
-export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, TargetSpec } from "./fleet-file.js";
+export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, Substitution, TargetSpec } from "./fleet-file.js";
 export { describeSelector, matchesClusterSelector } from "./selector.js";
 export type { ClusterSelector, SelectorExpression, SelectorOperator } from "./selector.js";
 export { targetOf, targetsFor } from "./targeting.js";

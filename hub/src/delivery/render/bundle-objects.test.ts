@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
-import { bundleObjects, prepareOverlay, type RenderedObject } from "./bundle-objects.js";
+import { bundleObjects, prepareOverlay, substitutionCandidates, type BundleObjectsOptions, type RenderedObject } from "./bundle-objects.js";
 import { RenderError } from "../errors.js";
 import type { KubeObject } from "./manifests.js";
 import { clusterVariables } from "../fleet/index.js";
@@ -9,18 +9,18 @@ const cm = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
 const cluster = { id: "c1", name: "eu-1", labels: { region: "eu" } };
 const lookup = clusterVariables(cluster, { color: "blue" });
 
-/** The bundle's objects for `cluster`, decoded. */
-function decoded(objects: KubeObject[], namespace?: string, sources?: string[]): KubeObject[] {
-  return bundleObjects(prepareOverlay({ objects, inputs: [], sources }), { namespace, lookup }).map(decode);
+/** The bundle's objects for `cluster`, decoded; substitution on unless `substitute` says otherwise. */
+function decoded(objects: KubeObject[], namespace?: string, sources?: string[], options: Partial<BundleObjectsOptions> = {}): KubeObject[] {
+  return bundleObjects(prepareOverlay({ objects, inputs: [], sources }), { namespace, lookup, substitute: true, allowEmpty: false, ...options }).map(decode);
 }
 
 function decode(object: RenderedObject): KubeObject {
   return JSON.parse(new TextDecoder().decode(object.json)) as KubeObject;
 }
 
-function refused(objects: KubeObject[], options: { namespace?: string; sources?: string[] } = {}): RenderError {
+function refused(objects: KubeObject[], options: { namespace?: string; sources?: string[]; substitute?: boolean } = {}): RenderError {
   try {
-    bundleObjects(prepareOverlay({ objects, inputs: [], sources: options.sources }), { namespace: options.namespace, lookup });
+    bundleObjects(prepareOverlay({ objects, inputs: [], sources: options.sources }), { namespace: options.namespace, lookup, substitute: options.substitute ?? true, allowEmpty: false });
   } catch (err) {
     assert.ok(err instanceof RenderError, `expected a RenderError, got ${String(err)}`);
     return err;
@@ -77,10 +77,40 @@ void describe("a bundle's objects for one cluster", () => {
     assert.match(err.message, /; ConfigMap x\/b \(apps\/web\/b\.yaml:1 \(document 1\)\): metadata\.labels\["app\.kubernetes\.io\/tier"\]: variable tier is not defined/);
   });
 
-  void test("a malformed reference fails the overlay on every cluster, before any lookup", () => {
-    const overlay = prepareOverlay({ objects: [cm("a", { data: { x: "${oops" } })], inputs: [] });
-    assert.equal(overlay.problem?.reason, "variable-invalid");
-    assert.match(overlay.problem?.message ?? "", /^ConfigMap a: data\.x: "\$\{oops" has no closing "\}"/);
+  void test("without substitution every object is kept as rendered, ${...} and $${...} included, and no variable is looked up", () => {
+    const objects = [cm("web-${cluster_name}", { data: { owner: "${owner}", literal: "$${color}", script: "${HOSTNAME##*-}" } })];
+    const lookups: string[] = [];
+    const spy = (name: string) => (lookups.push(name), lookup(name));
+    const [object] = bundleObjects(prepareOverlay({ objects, inputs: [] }), { namespace: undefined, lookup: spy, substitute: false, allowEmpty: false }).map(decode);
+    assert.deepEqual(object, objects[0]);
+    assert.deepEqual(lookups, []);
+  });
+
+  void test("an object annotated gitfleet.dev/substitute: disabled is kept as written; a wrong value fails only where substitution is on", () => {
+    const disabled = cm("scripts", { metadata: { name: "scripts", annotations: { "gitfleet.dev/substitute": "disabled" } }, data: { run: "echo ${PORT} ${color}" } });
+    const [kept, substituted] = decoded([disabled, cm("settings", { data: { color: "${color}" } })]);
+    assert.deepEqual(kept, disabled);
+    assert.deepEqual(substituted?.["data"], { color: "blue" });
+    const typo = cm("scripts", { metadata: { name: "scripts", annotations: { "gitfleet.dev/substitute": "off" } } });
+    const err = refused([typo], { sources: ["apps/web/s.yaml:1 (document 1)"] });
+    assert.equal(err.reason, "variable-invalid");
+    assert.match(err.message, /^ConfigMap scripts \(apps\/web\/s\.yaml:1 \(document 1\)\): metadata\.annotations\["gitfleet\.dev\/substitute"\]: must be "disabled"/);
+    assert.equal(decoded([typo], undefined, undefined, { substitute: false }).length, 1);
+  });
+
+  void test("unquoted single references become typed values for the cluster", () => {
+    const overlay = prepareOverlay({ objects: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: "${replicas}", paused: "${paused:=false}" } }], inputs: [], unquoted: [[["spec", "replicas"], ["spec", "paused"]]] });
+    const [object] = bundleObjects(overlay, { namespace: undefined, lookup: clusterVariables(cluster, { replicas: "3" }), substitute: true, allowEmpty: false }).map(decode);
+    assert.deepEqual(object?.["spec"], { replicas: 3, paused: false });
+  });
+
+  void test("lists what only substitution would change, for targets without it", () => {
+    const overlay = prepareOverlay({
+      objects: [cm("a", { data: { x: "${cluster_name}", y: "${HOME}", z: "$${kept}", s: "${1}" } }), cm("b", { metadata: { name: "b", annotations: { "gitfleet.dev/substitute": "disabled" } }, data: { x: "${cluster_name}" } })],
+      inputs: [],
+      sources: ["a.yaml:1 (document 1)", "b.yaml:1 (document 1)"],
+    });
+    assert.deepEqual(substitutionCandidates(overlay, (name) => name === "cluster_name"), ["ConfigMap a (a.yaml:1 (document 1)): data.x: holds ${cluster_name}", "ConfigMap a (a.yaml:1 (document 1)): data.z: holds a $${...} escape"]);
   });
 
   void test("lists the variables the overlay needs, so clusters that agree on them share one result", () => {
@@ -109,7 +139,10 @@ void describe("a bundle's objects for one cluster", () => {
     assert.equal(refused([cm("a", { apiVersion: 1 })]).reason, "object-invalid");
   });
 
-  void test("refuses an overlay without objects: the agent would prune everything", () => {
-    assert.equal(refused([]).reason, "no-objects");
+  void test("refuses an overlay without objects, naming allowEmpty; a bundle with allowEmpty gets none", () => {
+    const err = refused([]);
+    assert.equal(err.reason, "no-objects");
+    assert.match(err.message, /renders no objects.*delete every object.*set allowEmpty: true on the bundle in fleet\.yaml/);
+    assert.deepEqual(decoded([], undefined, undefined, { allowEmpty: true }), []);
   });
 });

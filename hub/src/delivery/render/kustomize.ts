@@ -2,7 +2,9 @@
 // files are written to a folder once, `kustomize build` runs on the overlay, and its output is
 // read back as objects in kustomize's own order. Before the binary runs, the overlay's
 // kustomizations are walked to refuse remote and out-of-repository references and to list the
-// build's inputs. Builds are CPU-heavy, so only a few run at once.
+// build's inputs. Builds are CPU-heavy, so only a few run at once. kustomize prints every string
+// alike, quoted in the source or not; which references are typed is read from the overlay's own
+// files (kustomize-styles.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname } from "node:path";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -11,7 +13,8 @@ import { RenderError } from "../errors.js";
 import { KustomizeError } from "./kustomize-error.js";
 import { createCommitTrees } from "./kustomize-trees.js";
 import { walkKustomization } from "./kustomize-walk.js";
-import { parseManifestFile, type KubeObject } from "./manifests.js";
+import { referenceStyles } from "./kustomize-styles.js";
+import { parseManifestFile, type FieldPath, type KubeObject, type ParsedObject } from "./manifests.js";
 import type { OverlayRenderer, OverlayRenderInput, RenderedOverlay } from "./overlay.js";
 import { normalizeFolder } from "../snapshot.js";
 
@@ -77,7 +80,8 @@ export function createKustomizeRenderer(options: KustomizeRendererOptions): Kust
         if (closed) throw closedError(overlay);
         return build(lease.root, overlay);
       });
-      return { objects: parseOutput(overlay, output), inputs };
+      const parsed = parseOutput(overlay, output);
+      return { objects: parsed.map((p) => p.object), inputs, ...typedReferences(input.snapshot.files, inputs, parsed) };
     } catch (err) {
       // Same inputs, same failure: the resolver may keep it until one of them changes. A timeout
       // or a missing binary is not the overlay's doing, and is tried again.
@@ -146,13 +150,26 @@ function describe(overlay: string): string {
   return overlay === "" ? "the repository root" : overlay;
 }
 
-function parseOutput(overlay: string, output: Buffer): KubeObject[] {
+function parseOutput(overlay: string, output: Buffer): ParsedObject[] {
   try {
-    return parseManifestFile(`kustomize build ${describe(overlay)}`, output).map((parsed) => parsed.object);
+    return parseManifestFile(`kustomize build ${describe(overlay)}`, output);
   } catch (cause) {
     const message = cause instanceof RenderError ? cause.message : messageOf(cause);
     throw new KustomizeError("output-invalid", overlay, `${describe(overlay)}: cannot read the output of kustomize build: ${message}`, { cause });
   }
+}
+
+/**
+ * The values of kustomize's output printed as one unquoted reference that are typed, decided by
+ * how the overlay's files write them (kustomize-styles.ts), and a warning per reference written
+ * both ways.
+ */
+function typedReferences(files: ReadonlyMap<string, Uint8Array>, inputs: readonly string[], parsed: readonly ParsedObject[]): Pick<RenderedOverlay, "unquoted" | "warnings"> {
+  const textAt = (object: KubeObject, path: FieldPath): string => String(path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], object));
+  const wanted = new Set(parsed.flatMap((p) => p.unquoted.map((path) => textAt(p.object, path))));
+  if (wanted.size === 0) return {};
+  const styles = referenceStyles(files, inputs, wanted);
+  return { unquoted: parsed.map((p) => p.unquoted.filter((path) => styles.typed.has(textAt(p.object, path)))), warnings: styles.warnings };
 }
 
 /** stderr with the work folder made repository-relative, so no hub path leaks into messages. */

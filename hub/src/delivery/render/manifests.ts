@@ -1,11 +1,18 @@
 // Kubernetes manifests in YAML or JSON files: parsing into objects with their position, checking
 // the fields every object needs, and the identity (group, kind, namespace, name) of an object.
-import { LineCounter, parseAllDocuments, type Tags } from "yaml";
+// Parsing also notes which string values were written as an unquoted variable reference
+// (`replicas: ${replicas}`): substitution gives those the YAML type of their value.
+import { randomBytes } from "node:crypto";
+import { LineCounter, isScalar, parseAllDocuments, parseDocument, visit, type Document, type Tags } from "yaml";
 import { RenderError } from "../errors.js";
 import { yamlErrorText } from "../fleet/index.js";
+import { isSingleReference } from "./references.js";
 
 /** A Kubernetes object as parsed from a manifest: JSON-compatible values only. */
 export type KubeObject = Record<string, unknown>;
+
+/** Keys and indexes from an object's root to one of its values. */
+export type FieldPath = readonly (string | number)[];
 
 /** One object read from a manifest file, with where it came from. */
 export interface ParsedObject {
@@ -18,6 +25,8 @@ export interface ParsedObject {
   readonly line: number;
   /** Where inside a `kind: List` document the object was, e.g. "items[2]"; empty otherwise. */
   readonly item: string;
+  /** String values written as one unquoted variable reference (a plain YAML scalar), by path. */
+  readonly unquoted: readonly FieldPath[];
 }
 
 /**
@@ -35,6 +44,27 @@ function kubeTags(tags: Tags): Tags {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** How Kubernetes tooling reads YAML (see kubeTags). */
+const YAML_OPTIONS = { version: "1.1", customTags: kubeTags } as const;
+
+/**
+ * What `text` would be if it were written unquoted as a value in a manifest, as far as it is a
+ * boolean or a number (`3`, `0.5`, `true`, and in YAML 1.1 also `yes`, `off` and octal `0644`);
+ * anything else, null (`null`, `~`, empty) included, is `text` itself. So a substituted value
+ * never changes the shape of an object, only the type of one value.
+ */
+export function unquotedScalar(text: string): string | number | boolean {
+  if (text === "" || text.includes("\n") || text.includes("\r")) return text;
+  const doc = parseDocument(text, YAML_OPTIONS);
+  const node = doc.contents;
+  if (doc.errors.length > 0 || doc.warnings.length > 0 || !isScalar(node) || node.type !== "PLAIN" || node.tag !== undefined) return text;
+  // A comment or surrounding blanks would be lost: only a value that is the whole text counts.
+  if (node.range?.[0] !== 0 || node.range[1] !== text.length) return text;
+  const value: unknown = node.value;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number" && Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))) return value;
+  return text;
+}
 
 /**
  * Parses a manifest file (multi-document YAML, or JSON) into objects. Empty documents are
@@ -50,7 +80,9 @@ export function parseManifestFile(file: string, bytes: Uint8Array): ParsedObject
     throw new RenderError("manifest-invalid", `${file}: is not valid UTF-8 text`, { file, cause });
   }
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, version: "1.1", customTags: kubeTags, prettyErrors: true });
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines, prettyErrors: true });
+  // Most files hold no reference at all, and are parsed without looking for them.
+  const marker = text.includes("${") ? `\u0000${randomBytes(6).toString("hex")}\u0000` : undefined;
   const objects: ParsedObject[] = [];
   docs.forEach((doc, index) => {
     const document = index + 1;
@@ -66,6 +98,7 @@ export function parseManifestFile(file: string, bytes: Uint8Array): ParsedObject
       });
     }
     if (doc.contents === null) return;
+    if (marker !== undefined) markUnquotedReferences(doc, marker);
     let value: unknown;
     try {
       value = doc.toJS();
@@ -73,14 +106,57 @@ export function parseManifestFile(file: string, bytes: Uint8Array): ParsedObject
       throw new RenderError("manifest-invalid", `${file}:${start} (document ${document}): ${(cause as Error).message}`, { file, document, line: start, cause });
     }
     if (value === null || value === undefined) return;
+    const unquoted = marker === undefined ? [] : takeMarks(value, marker);
     const where = { file, document, line: start };
     if (isListDocument(value)) {
-      value.items.forEach((item, i) => objects.push(checkObject(item, { ...where, item: `items[${i}]` })));
+      value.items.forEach((item, i) => {
+        const inside = unquoted.filter((path) => path[0] === "items" && path[1] === i).map((path) => path.slice(2));
+        objects.push(checkObject(item, { ...where, item: `items[${i}]`, unquoted: inside }));
+      });
     } else {
-      objects.push(checkObject(value, { ...where, item: "" }));
+      objects.push(checkObject(value, { ...where, item: "", unquoted }));
     }
   });
   return objects;
+}
+
+/**
+ * Prefixes every plain (unquoted, untagged) scalar value that is one variable reference with
+ * `marker`, so that after toJS, which resolves aliases and merge keys, the marks say where such
+ * values ended up. Keys are left alone: they are never substituted.
+ */
+function markUnquotedReferences(doc: Document, marker: string): void {
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === "key" || node.type !== "PLAIN" || node.tag !== undefined) return;
+      if (typeof node.value === "string" && isSingleReference(node.value)) node.value = marker + node.value;
+    },
+  });
+}
+
+/** Removes the marks of {@link markUnquotedReferences} from `root`, and returns the paths they were at. */
+function takeMarks(root: unknown, marker: string): FieldPath[] {
+  const found: Array<{ parent: Record<string | number, unknown>; key: string | number; path: FieldPath }> = [];
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => {
+        if (typeof child === "string" && child.startsWith(marker)) found.push({ parent: node as unknown as Record<number, unknown>, key: i, path: [...path, i] });
+        else walk(child, [...path, i]);
+      });
+    } else if (isPlainObject(node)) {
+      for (const [key, child] of Object.entries(node)) {
+        if (typeof child === "string" && child.startsWith(marker)) found.push({ parent: node, key, path: [...path, key] });
+        else walk(child, [...path, key]);
+      }
+    }
+  };
+  walk(root, []);
+  // Only now: an alias shares its value, and must be found marked under every path it appears at.
+  for (const { parent, key } of found) {
+    const value = parent[key];
+    if (typeof value === "string" && value.startsWith(marker)) parent[key] = value.slice(marker.length);
+  }
+  return found.map((f) => f.path);
 }
 
 function isListDocument(value: unknown): value is { items: unknown[] } {

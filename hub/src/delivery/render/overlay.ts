@@ -3,7 +3,7 @@
 // commit renders the overlay again only when one of them changed. Types and folder conventions
 // only, so every renderer can depend on this file without depending on each other.
 import type { Snapshot } from "../snapshot.js";
-import type { KubeObject } from "./manifests.js";
+import type { FieldPath, KubeObject } from "./manifests.js";
 
 /** The file names kustomize accepts for a kustomization, in the order it looks for them. */
 export const KUSTOMIZATION_FILE_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
@@ -32,6 +32,14 @@ export interface RenderedOverlay {
   readonly inputs: readonly string[];
   /** Where each object came from (`apps/web/a.yaml:3 (document 2)`), parallel to `objects`, when known. */
   readonly sources?: readonly string[] | undefined;
+  /**
+   * Per object (parallel to `objects`), the string values that were written as one unquoted
+   * variable reference (`replicas: ${replicas}`): substitution gives them the YAML type of the
+   * value. Absent: every value stays a string.
+   */
+  readonly unquoted?: readonly (readonly FieldPath[])[] | undefined;
+  /** What the render found worth a warning without failing (`gitfleet render --check` shows them). */
+  readonly warnings?: readonly string[] | undefined;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Rendering a plain folder of manifests: every YAML and JSON file under the folder, in path order.
 // Pure: it reads only the snapshot's files it is given. Checks that need the bundle (namespace
-// defaulting, duplicates, variables) come after rendering, in bundle-objects.ts.
+// defaulting, duplicates, variables, whether it may be empty) come after rendering, in
+// bundle-objects.ts.
 import { RenderError } from "../errors.js";
-import { describe, parseManifestFile, type KubeObject } from "./manifests.js";
+import { describe, parseManifestFile, type FieldPath, type KubeObject } from "./manifests.js";
 import { KUSTOMIZATION_FILE_NAMES, folderInput, type RenderedOverlay } from "./overlay.js";
 import { filesUnder } from "../snapshot.js";
 
@@ -19,9 +20,10 @@ export function isManifestPath(path: string): boolean {
 
 /**
  * Renders a plain folder (normalised, "" is the root) into objects. Throws {@link RenderError}
- * when the folder does not exist or holds no objects, when a file is not valid YAML/JSON, when an
+ * when the folder does not exist (holds no files), when a file is not valid YAML/JSON, when an
  * object misses apiVersion, kind or metadata.name, and when a kustomization sits below the folder
- * (it would be applied as an object otherwise).
+ * (it would be applied as an object otherwise). A folder without objects renders none: whether
+ * a bundle may be empty is the bundle's to say (bundle-objects.ts).
  */
 export function renderPlainDirectory(files: ReadonlyMap<string, Uint8Array>, dir: string): RenderedOverlay {
   const where = dir === "" ? "the repository root" : dir;
@@ -38,21 +40,15 @@ export function renderPlainDirectory(files: ReadonlyMap<string, Uint8Array>, dir
       { file: kustomization },
     );
   }
-  const manifests = all.filter(isManifestPath);
-  if (manifests.length === 0) {
-    throw new RenderError("no-objects", `folder ${where} holds no .yaml, .yml or .json files`);
-  }
   const objects: KubeObject[] = [];
   const sources: string[] = [];
-  for (const file of manifests) {
+  const unquoted: (readonly FieldPath[])[] = [];
+  for (const file of all.filter(isManifestPath)) {
     for (const parsed of parseManifestFile(file, files.get(file) ?? new Uint8Array())) {
       objects.push(parsed.object);
       sources.push(describe(parsed) + (parsed.item === "" ? "" : ` ${parsed.item}`));
+      unquoted.push(parsed.unquoted);
     }
   }
-  if (objects.length === 0) {
-    // Refused rather than published: an empty bundle would make every agent prune all of it.
-    throw new RenderError("no-objects", `the manifests under ${where} hold no objects (only empty documents)`);
-  }
-  return { objects, sources, inputs: [folderInput(dir)] };
+  return { objects, sources, unquoted, inputs: [folderInput(dir)] };
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
-import { fieldPath, findTemplates, parseTemplate, referencedNames, substituteObject } from "./substitute.js";
+import { fieldPath, findTemplates, optsOut, parseTemplate, referencedNames, substituteObject } from "./substitute.js";
+import { parseManifestFile, unquotedScalar, type FieldPath } from "./manifests.js";
 import { clusterLabelVariable, clusterVariables, variableNameProblem, type VariableLookup } from "../fleet/index.js";
 
 const lookupOf =
@@ -9,10 +10,8 @@ const lookupOf =
     Object.hasOwn(values, name) ? { kind: "value", value: values[name] ?? "" } : { kind: "undefined" };
 
 /** Substitutes in a copy of `object` and returns it, failing the test on problems. */
-function expand<T>(object: T, values: Record<string, string>): T {
-  const found = findTemplates(object);
-  assert.deepEqual(found.problems, []);
-  const result = substituteObject(object, found.fields, lookupOf(values));
+function expand<T>(object: T, values: Record<string, string>, unquoted: readonly FieldPath[] = []): T {
+  const result = substituteObject(object, findTemplates(object, unquoted), lookupOf(values));
   assert.ok(result.ok, `substitution failed: ${result.ok ? "" : JSON.stringify(result.problems)}`);
   return result.object;
 }
@@ -28,9 +27,9 @@ void describe("variable substitution", () => {
     assert.deepEqual(expand(object, { x: "set", y: "" }), { a: "set", b: "fallback", c: "fallback", d: "set", e: "a:=b" });
   });
 
-  void test("$${name} is the literal text ${name}; other dollars stay as they are", () => {
-    const object = { a: "$${x}", b: "cost: $5, $HOME, $$, $", c: "$${x:=d} and ${x}" };
-    assert.deepEqual(expand(object, { x: "1" }), { a: "${x}", b: "cost: $5, $HOME, $$, $", c: "${x:=d} and 1" });
+  void test("$${name} and $${name:=default} are the literal text without the first $; other dollars stay as they are", () => {
+    const object = { a: "$${x}", b: "cost: $5, $HOME, $$, $", c: "$${x:=d} and ${x}", d: "$${HOSTNAME##*-} $$ ${x}" };
+    assert.deepEqual(expand(object, { x: "1" }), { a: "${x}", b: "cost: $5, $HOME, $$, $", c: "${x:=d} and 1", d: "$${HOSTNAME##*-} $$ 1" });
   });
 
   void test("a substituted value is not substituted again", () => {
@@ -44,37 +43,94 @@ void describe("variable substitution", () => {
     assert.equal(object.list[0], "${x}", "the rendered object is shared by other clusters and must stay as it was");
   });
 
-  void test("a value that looks like a number stays a string", () => {
-    assert.deepEqual(expand({ replicas: "${replicas}" }, { replicas: "3" }), { replicas: "3" });
+  void test("shell and template forms that are not references are text, never refused", () => {
+    const script = [
+      "#!/bin/sh",
+      'INDEX="${HOSTNAME##*-}"',
+      'BASE="${FILE%.*}" FIRST="${1}" COUNT="${#HOSTS[@]}" UPPER="${NAME^^}" ALT="${PORT:-6379}" SUB="${PATH/bin/sbin}"',
+      'echo "$1 $host $(date) $((1 + 2)) ${ $} ${} ${not-a-name} ${ x } ${unclosed"',
+    ].join("\n");
+    const object = { script, relabel: "${1}:9115", nginx: "proxy_set_header Host $host;", grafana: "$__interval" };
+    assert.deepEqual(findTemplates(object), [], "nothing to substitute");
+    assert.deepEqual(expand(object, {}), object);
+  });
+
+  void test("an unquoted single reference takes the YAML type of its value; a quoted one and a reference inside text stay strings", () => {
+    const object = { replicas: "${replicas}", quoted: "${replicas}", text: "n=${replicas}", enabled: "${flag}", ratio: "${ratio:=0.5}", name: "${name}" };
+    const unquoted = [["replicas"], ["text"], ["enabled"], ["ratio"], ["name"]];
+    assert.deepEqual(expand(object, { replicas: "3", flag: "true", name: "web" }, unquoted), { replicas: 3, quoted: "3", text: "n=3", enabled: true, ratio: 0.5, name: "web" });
+  });
+
+  void test("typed values read as YAML 1.1, like kubectl; null, non-finite and unsafe numbers, and text with more in it stay strings", () => {
+    const cases: Array<[string, unknown]> = [
+      ["3", 3], ["-2", -2], ["0.25", 0.25], ["1e3", 1000], ["0644", 420], ["0x1F", 31], ["true", true], ["False", false], ["yes", true], ["off", false],
+      ["", ""], ["null", "null"], ["~", "~"], [".inf", ".inf"], ["12345678901234567890", "12345678901234567890"],
+      ["3 # comment", "3 # comment"], [" 3", " 3"], ["1.2.3", "1.2.3"], ["2024-01-01", "2024-01-01"], ["[1, 2]", "[1, 2]"], ["a: b", "a: b"], ["3\n4", "3\n4"], ["!!str 3", "!!str 3"],
+    ];
+    for (const [text, expected] of cases) assert.deepEqual(unquotedScalar(text), expected, JSON.stringify(text));
+  });
+
+  void test("the parser notes unquoted single references, through lists, aliases and merge keys; quoted, tagged, block and JSON ones are not", () => {
+    const yaml = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "  - apiVersion: apps/v1",
+      "    kind: Deployment",
+      "    metadata: { name: web }",
+      "    spec:",
+      "      replicas: ${replicas}",
+      '      quoted: "${replicas}"',
+      "      single: '${replicas}'",
+      "      tagged: !!str ${replicas}",
+      "      text: x-${replicas}",
+      "      block: |",
+      "        ${replicas}",
+      "      base: &base",
+      "        port: ${port:=80}",
+      "      copy:",
+      "        <<: *base",
+      "      list:",
+      "        - ${a}",
+      "      ${key}: value",
+      "",
+    ].join("\n");
+    const [parsed] = parseManifestFile("list.yaml", new TextEncoder().encode(yaml));
+    assert.deepEqual(parsed?.unquoted, [["spec", "replicas"], ["spec", "base", "port"], ["spec", "copy", "port"], ["spec", "list", 0]]);
+    assert.equal((parsed?.object["spec"] as Record<string, unknown>)["replicas"], "${replicas}", "the value itself is the text");
+    const [json] = parseManifestFile("cm.json", new TextEncoder().encode('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "${x}"}}'));
+    assert.deepEqual(json?.unquoted, []);
+  });
+
+  void test("an object opts out with gitfleet.dev/substitute: disabled; any other value is a problem", () => {
+    const annotated = (value: unknown) => ({ metadata: { name: "a", annotations: { "gitfleet.dev/substitute": value } } });
+    assert.deepEqual(optsOut(annotated("disabled")), { ok: true, disabled: true });
+    assert.deepEqual(optsOut({ metadata: { name: "a" } }), { ok: true, disabled: false });
+    const typo = optsOut(annotated("disable"));
+    assert.ok(!typo.ok);
+    assert.equal(fieldPath(typo.problem.path), 'metadata.annotations["gitfleet.dev/substitute"]');
+    assert.match(typo.problem.message, /must be "disabled"/);
   });
 
   void test("an undefined variable without a default is a problem naming the field", () => {
     const object = { metadata: { name: "web", annotations: { "example.com/owner": "${owner}" } }, spec: { containers: [{ image: "web:${tag}" }] } };
-    const found = findTemplates(object);
-    const result = substituteObject(object, found.fields, lookupOf({}));
+    const result = substituteObject(object, findTemplates(object), lookupOf({}));
     assert.ok(!result.ok);
     assert.deepEqual(
       result.problems.map((p) => fieldPath(p.path)),
       ['metadata.annotations["example.com/owner"]', "spec.containers[0].image"],
     );
-    assert.match(result.problems[0]?.message ?? "", /^variable owner is not defined; .*\$\{owner:=value\}.*\$\$\{owner\} for a literal/);
-  });
-
-  void test("malformed references are problems found before any cluster", () => {
-    const found = findTemplates({ a: "${unclosed", b: "${not-a-name}", c: "${}", d: "${ x }", e: "fine ${x}" });
-    assert.deepEqual(found.problems.map((p) => fieldPath(p.path)), ["a", "b", "c", "d"]);
-    assert.match(found.problems[0]?.message ?? "", /"\$\{unclosed" has no closing "\}"; write \$\$\{ for a literal \$\{/);
-    assert.match(found.problems[1]?.message ?? "", /"\$\{not-a-name\}" is not a variable reference/);
-    assert.deepEqual(found.fields.map((f) => f.path), [["e"]]);
+    assert.match(result.problems[0]?.message ?? "", /^variable owner is not defined; .*\$\{owner:=value\}.*\$\$\{owner\} for a literal.*gitfleet\.dev\/substitute: disabled/);
   });
 
   void test("parses text into literal parts and references", () => {
-    assert.deepEqual(parseTemplate("a${x}b${y:=z}$${c}"), { ok: true, parts: ["a", { name: "x", default: undefined }, "b", { name: "y", default: "z" }, "${c}"] });
-    assert.deepEqual(parseTemplate(""), { ok: true, parts: [""] });
+    assert.deepEqual(parseTemplate("a${x}b${y:=z}$${c}"), { parts: ["a", { name: "x", default: undefined }, "b", { name: "y", default: "z" }, "${c}"], escapes: true });
+    assert.deepEqual(parseTemplate("${1}${x"), { parts: ["${1}${x"], escapes: false });
+    assert.deepEqual(parseTemplate(""), { parts: [""], escapes: false });
   });
 
   void test("lists the variables an object refers to, once each, sorted", () => {
-    assert.deepEqual(referencedNames(findTemplates({ a: "${b}${a}", c: ["${a:=1}", "$${skip}"] }).fields), ["a", "b"]);
+    assert.deepEqual(referencedNames(findTemplates({ a: "${b}${a}", c: ["${a:=1}", "$${skip}"] })), ["a", "b"]);
   });
 
   void test("field paths quote keys that are not identifiers", () => {
@@ -111,8 +167,7 @@ void describe("cluster variables", () => {
   void test("two labels that map to the same name make it ambiguous, which substitution reports", () => {
     const lookup = clusterVariables({ id: "c", name: "c", labels: { "a.b": "1", a_b: "2" } }, {});
     assert.deepEqual(lookup("cluster_label_a_b"), { kind: "ambiguous", labels: ["a.b", "a_b"] });
-    const found = findTemplates({ x: "${cluster_label_a_b:=d}" });
-    const result = substituteObject({ x: "${cluster_label_a_b:=d}" }, found.fields, lookup);
+    const result = substituteObject({ x: "${cluster_label_a_b:=d}" }, findTemplates({ x: "${cluster_label_a_b:=d}" }), lookup);
     assert.ok(!result.ok);
     assert.match(result.problems[0]?.message ?? "", /variable cluster_label_a_b is ambiguous: labels a\.b and a_b/);
   });

@@ -1,12 +1,22 @@
-// Per-cluster variable substitution after rendering, in the style of Flux's post-build
-// substitution, but on the rendered objects rather than on their text: only string values are
-// substituted (keys never), so a value can never change the shape of an object. Forms:
+// Per-cluster variable substitution after rendering, for the targets fleet.yaml turns it on for,
+// in the style of Flux's post-build substitution but on the rendered objects rather than on their
+// text: only string values are substituted (keys never), so a value can never change the shape of
+// an object. Exactly two forms are references, with `name` a variable name:
 //   ${name}            the variable's value; an error when it is not defined
 //   ${name:=default}   the value, or `default` when the variable is undefined or empty (as in the shell)
-//   $${name}           the literal text ${name}
-// A `$` not followed by `{` is literal. Defaults are literal text up to the first `}`; nothing is
-// substituted twice. Pure.
-import { VARIABLE_NAME, type VariableLookup } from "../fleet/index.js";
+// and `$${name}` / `$${name:=default}` are the literal text without the first `$`. Everything else
+// is text and stays as written, never refused: shell forms (${HOSTNAME##*-}, ${1}, ${#list[@]},
+// ${VAR%.*}), $1, $host, a `${` without `}`. Defaults are literal text up to the first `}`;
+// nothing is substituted twice. A string value that is exactly one reference and was written
+// unquoted takes the YAML type of the value (`replicas: ${replicas}` gives 3, not "3"). An object
+// annotated `gitfleet.dev/substitute: disabled` is left as it is. Pure.
+import type { VariableLookup } from "../fleet/index.js";
+import { isPlainObject, unquotedScalar, type FieldPath } from "./manifests.js";
+import { referenceAt } from "./references.js";
+
+/** The annotation by which an object opts out of substitution, and its one value. */
+export const SUBSTITUTE_ANNOTATION = "gitfleet.dev/substitute";
+export const SUBSTITUTE_DISABLED = "disabled";
 
 /** A reference to a variable inside a string value. */
 export interface TemplateReference {
@@ -21,32 +31,28 @@ export type TemplatePart = string | TemplateReference;
 /** A string value of an object that holds references (or escapes), with where it is. */
 export interface FieldTemplate {
   /** Keys and indexes from the object's root to the value. */
-  readonly path: readonly (string | number)[];
+  readonly path: FieldPath;
   readonly parts: readonly TemplatePart[];
+  /** True when the value is one reference written unquoted: it takes the YAML type of its value. */
+  readonly typed: boolean;
+  /** True when the value holds a `$${...}` escape (text that only substitution turns into `${...}`). */
+  readonly escapes: boolean;
 }
 
-/** A problem with one field of one object: a malformed or undefined reference. */
+/** A problem with one field of one object: an undefined or ambiguous variable. */
 export interface FieldProblem {
-  readonly path: readonly (string | number)[];
+  readonly path: FieldPath;
   readonly message: string;
 }
 
-/** What {@link findTemplates} found in one value. */
-export interface Templates {
-  readonly fields: readonly FieldTemplate[];
-  /** Malformed references; such an object can be rendered for no cluster. */
-  readonly problems: readonly FieldProblem[];
-}
-
-const LITERAL_HINT = "write $${ for a literal ${";
-
 /**
- * Splits `text` into literal parts and references. Returns a problem for `${` without a closing
- * `}` and for `${...}` whose name is not a variable name.
+ * Splits `text` into literal parts and references (see the top of this file); `escapes` says
+ * whether it held a `$${...}` escape. Any text parses: what is not a reference is literal.
  */
-export function parseTemplate(text: string): { ok: true; parts: TemplatePart[] } | { ok: false; problem: string } {
+export function parseTemplate(text: string): { parts: TemplatePart[]; escapes: boolean } {
   const parts: TemplatePart[] = [];
   let literal = "";
+  let escapes = false;
   let i = 0;
   while (i < text.length) {
     const at = text.indexOf("$", i);
@@ -55,47 +61,43 @@ export function parseTemplate(text: string): { ok: true; parts: TemplatePart[] }
       break;
     }
     literal += text.slice(i, at);
-    if (text.startsWith("$${", at)) {
-      literal += "${";
-      i = at + 3;
+    const escaped = text[at + 1] === "$" ? referenceAt(text, at + 1) : undefined;
+    if (escaped !== undefined) {
+      literal += text.slice(at + 1, at + 1 + escaped.length);
+      escapes = true;
+      i = at + 1 + escaped.length;
       continue;
     }
-    if (!text.startsWith("${", at)) {
+    const reference = referenceAt(text, at);
+    if (reference === undefined) {
       literal += "$";
       i = at + 1;
       continue;
     }
-    const close = text.indexOf("}", at + 2);
-    if (close < 0) return { ok: false, problem: `"${excerpt(text.slice(at))}" has no closing "}"; ${LITERAL_HINT}` };
-    const body = text.slice(at + 2, close);
-    const split = body.indexOf(":=");
-    const name = split < 0 ? body : body.slice(0, split);
-    if (!VARIABLE_NAME.test(name)) {
-      return { ok: false, problem: `"\${${excerpt(body)}}" is not a variable reference (\${name} or \${name:=default}); ${LITERAL_HINT}` };
-    }
     if (literal !== "") parts.push(literal);
     literal = "";
-    parts.push({ name, default: split < 0 ? undefined : body.slice(split + 2) });
-    i = close + 1;
+    parts.push({ name: reference.name, default: reference.default });
+    i = at + reference.length;
   }
   if (literal !== "" || parts.length === 0) parts.push(literal);
-  return { ok: true, parts };
+  return { parts, escapes };
 }
 
-function excerpt(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-/** Finds every string value under `value` that holds `${` (a reference or an escape). */
-export function findTemplates(value: unknown): Templates {
+/**
+ * Finds every string value under `value` that holds a reference or an escape. `unquoted` lists the
+ * values written as one unquoted reference (RenderedOverlay.unquoted): those are typed.
+ */
+export function findTemplates(value: unknown, unquoted: readonly FieldPath[] = []): FieldTemplate[] {
+  const typedPaths = new Set(unquoted.map((path) => JSON.stringify(path)));
   const fields: FieldTemplate[] = [];
-  const problems: FieldProblem[] = [];
   const walk = (node: unknown, path: (string | number)[]): void => {
     if (typeof node === "string") {
+      // Cheap test first: most strings of most objects (CRD schemas, scripts) hold no `${`.
       if (!node.includes("${")) return;
-      const parsed = parseTemplate(node);
-      if (parsed.ok) fields.push({ path: [...path], parts: parsed.parts });
-      else problems.push({ path: [...path], message: parsed.problem });
+      const { parts, escapes } = parseTemplate(node);
+      if (!escapes && parts.every((part) => typeof part === "string")) return;
+      const single = parts.length === 1 && typeof parts[0] !== "string";
+      fields.push({ path: [...path], parts, typed: single && typedPaths.has(JSON.stringify(path)), escapes });
     } else if (Array.isArray(node)) {
       node.forEach((item, index) => walk(item, [...path, index]));
     } else if (typeof node === "object" && node !== null) {
@@ -103,7 +105,26 @@ export function findTemplates(value: unknown): Templates {
     }
   };
   walk(value, []);
-  return { fields, problems };
+  return fields;
+}
+
+/**
+ * Whether `object` opts out of substitution: true for the annotation's value `disabled`, false
+ * without the annotation, and a problem for any other value (a typo must not substitute silently).
+ */
+export function optsOut(object: unknown): { ok: true; disabled: boolean } | { ok: false; problem: FieldProblem } {
+  const metadata = isPlainObject(object) ? object["metadata"] : undefined;
+  const annotations = isPlainObject(metadata) ? metadata["annotations"] : undefined;
+  const value = isPlainObject(annotations) ? annotations[SUBSTITUTE_ANNOTATION] : undefined;
+  if (value === undefined) return { ok: true, disabled: false };
+  if (value === SUBSTITUTE_DISABLED) return { ok: true, disabled: true };
+  return {
+    ok: false,
+    problem: {
+      path: ["metadata", "annotations", SUBSTITUTE_ANNOTATION],
+      message: `must be "${SUBSTITUTE_DISABLED}" (its only value) to keep the object as written; remove the annotation to substitute; got ${JSON.stringify(value)}`,
+    },
+  };
 }
 
 /** The variable names `fields` refer to at least once without a default, sorted and without repeats. */
@@ -123,14 +144,16 @@ export function referencedNames(fields: readonly FieldTemplate[]): string[] {
 /**
  * A copy of `object` with every template field expanded from `lookup`, or the problems of every
  * field that cannot be (an undefined variable without a default, an ambiguous label variable).
- * `object` itself is never changed.
+ * A typed field whose reference resolved takes the YAML type of its value. `object` itself is
+ * never changed.
  */
 export function substituteObject<T>(object: T, fields: readonly FieldTemplate[], lookup: VariableLookup): { ok: true; object: T } | { ok: false; problems: FieldProblem[] } {
   if (fields.length === 0) return { ok: true, object };
   const problems: FieldProblem[] = [];
-  const values: string[] = [];
+  const values: unknown[] = [];
   for (const field of fields) {
     let text = "";
+    let resolved = true;
     for (const part of field.parts) {
       if (typeof part === "string") {
         text += part;
@@ -138,15 +161,17 @@ export function substituteObject<T>(object: T, fields: readonly FieldTemplate[],
       }
       const found = lookup(part.name);
       if (found.kind === "value") text += found.value === "" && part.default !== undefined ? part.default : found.value;
-      else if (found.kind === "unknown") text += part.default === undefined ? `\${${part.name}}` : `\${${part.name}:=${part.default}}`;
       else if (part.default !== undefined && found.kind === "undefined") text += part.default;
-      else problems.push({ path: field.path, message: problemOf(part.name, found.kind === "ambiguous" ? found.labels : undefined) });
+      else if (found.kind === "unknown") {
+        text += part.default === undefined ? `\${${part.name}}` : `\${${part.name}:=${part.default}}`;
+        resolved = false;
+      } else problems.push({ path: field.path, message: problemOf(part.name, found.kind === "ambiguous" ? found.labels : undefined) });
     }
-    values.push(text);
+    values.push(field.typed && resolved ? unquotedScalar(text) : text);
   }
   if (problems.length > 0) return { ok: false, problems };
   const copy = structuredClone(object);
-  fields.forEach((field, index) => setAt(copy, field.path, values[index] ?? ""));
+  fields.forEach((field, index) => setAt(copy, field.path, values[index]));
   return { ok: true, object: copy };
 }
 
@@ -154,10 +179,13 @@ function problemOf(name: string, ambiguous: readonly string[] | undefined): stri
   if (ambiguous !== undefined) {
     return `variable ${name} is ambiguous: labels ${ambiguous.join(" and ")} all map to it; rename a label or give the value as a variable`;
   }
-  return `variable ${name} is not defined; set it in the target's variables or on the cluster, give a default with \${${name}:=value}, or write $\${${name}} for a literal`;
+  return (
+    `variable ${name} is not defined; set it in the target's variables or on the cluster, give a default with \${${name}:=value}, ` +
+    `write $\${${name}} for a literal, or annotate the object ${SUBSTITUTE_ANNOTATION}: ${SUBSTITUTE_DISABLED} to keep it as written`
+  );
 }
 
-function setAt(root: unknown, path: readonly (string | number)[], value: string): void {
+function setAt(root: unknown, path: FieldPath, value: unknown): void {
   let node = root as Record<string | number, unknown>;
   for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
   const last = path[path.length - 1];
@@ -165,7 +193,7 @@ function setAt(root: unknown, path: readonly (string | number)[], value: string)
 }
 
 /** `spec.containers[0].image`, or `metadata.annotations["example.com/x"]` for keys that need quoting. */
-export function fieldPath(path: readonly (string | number)[]): string {
+export function fieldPath(path: FieldPath): string {
   let out = "";
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`;
