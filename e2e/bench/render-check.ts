@@ -111,7 +111,7 @@ try {
   const size = await sizeOf(repo);
 
   // The answer every run must give: exit 0, every target rendered.
-  const first = await run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, "render", "--repo", repo, "--check", "-o", "json"], { maxBuffer: 64 * 1024 * 1024 });
+  const first = await run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, "render", "--repo", repo, "--kustomize", binary, "--check", "-o", "json"], { maxBuffer: 64 * 1024 * 1024 });
   const check = JSON.parse(first.stdout) as { ok: boolean; targets: Array<{ objects?: number; substitution: { on: boolean }; warnings: string[] }> };
   if (!check.ok) throw new Error(`render --check failed on the generated repository: ${first.stderr}`);
   const objects = check.targets.reduce((sum, t) => sum + (t.objects ?? 0), 0);
@@ -129,7 +129,7 @@ try {
   const inProcess: number[] = [];
   const alone: number[] = [];
   for (let i = 0; i < runs; i++) {
-    cli.push(await time(() => run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, "render", "--repo", repo, "--check"], { maxBuffer: 64 * 1024 * 1024 })));
+    cli.push(await time(() => run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, "render", "--repo", repo, "--kustomize", binary, "--check"], { maxBuffer: 64 * 1024 * 1024 })));
     const renderer = createKustomizeRenderer({ binary, workDir: scratch });
     try {
       inProcess.push(

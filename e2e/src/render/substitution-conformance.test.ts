@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createKustomizeRenderer, createOverlayRenderer, resolve, type KustomizeRenderer, type Snapshot } from "@gitfleet/hub/delivery";
 import { parseAllDocuments } from "yaml";
+import { skipUnlessTool } from "../lab/skip.js";
 import { writeCrdOverlay } from "./crd-corpus.js";
 
 const run = promisify(execFile);
@@ -110,7 +111,7 @@ function snapshotOf(files: ReadonlyMap<string, Uint8Array>): Snapshot {
   return { commit: hash.digest("hex"), files };
 }
 
-void describe("real-world overlays: substitution only where asked", { timeout: 600_000, skip: binary ? false : "GITFLEET_KUSTOMIZE is not set: run through `npm test`" }, () => {
+void describe("real-world overlays: substitution only where asked", { timeout: 600_000, skip: skipUnlessTool(binary ? false : "GITFLEET_KUSTOMIZE is not set: run through `npm test`, which builds the pinned kustomize") }, () => {
   let scratch: string;
   let repo: string;
   const built = new Map<string, Obj[]>();

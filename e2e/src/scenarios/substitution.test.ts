@@ -16,6 +16,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
+import { skipUnlessTool } from "../lab/skip.js";
 
 const run = promisify(execFile);
 const gitfleetCli = fileURLToPath(new URL("../../../hub/src/bin/gitfleet.ts", import.meta.url));
@@ -127,7 +128,7 @@ const seedFiles: Record<string, string> = {
   "later/kustomization.yaml": "# Written by the cluster bootstrap: apps are added here later.\nresources: []\n",
 };
 
-describe("substitution only where asked: shell scripts arrive untouched, replicas as an integer", { timeout: 600_000, skip: kustomize ? false : "GITFLEET_KUSTOMIZE is not set (npm test sets it)" }, () => {
+describe("substitution only where asked: shell scripts arrive untouched, replicas as an integer", { timeout: 600_000, skip: skipUnlessTool(kustomize ? false : "GITFLEET_KUSTOMIZE is not set (npm test sets it)") }, () => {
   let fleet: Fleet;
   let seed: string;
   let head: string;
