@@ -44,6 +44,11 @@ function kubeTags(tags: Tags): Tags {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** Every YAML 1.1 number starts so (`3`, `-2`, `+1`, `.5`, `.inf`, `0x1F`, `1_000`). */
+const MAYBE_NUMBER = /^[-+.0-9]/;
+/** The YAML 1.1 boolean words, lowercased (a superset is harmless: the parser decides). */
+const MAYBE_BOOLEAN = new Set(["true", "false", "yes", "no", "on", "off", "y", "n"]);
+
 /** How Kubernetes tooling reads YAML (see kubeTags). */
 const YAML_OPTIONS = { version: "1.1", customTags: kubeTags } as const;
 
@@ -55,6 +60,9 @@ const YAML_OPTIONS = { version: "1.1", customTags: kubeTags } as const;
  */
 export function unquotedScalar(text: string): string | number | boolean {
   if (text === "" || text.includes("\n") || text.includes("\r")) return text;
+  // Most values (names, hosts, images) cannot be a number or a boolean: skip the YAML parser,
+  // which would otherwise run once per typed field and cluster.
+  if (!MAYBE_NUMBER.test(text) && !MAYBE_BOOLEAN.has(text.toLowerCase())) return text;
   const doc = parseDocument(text, YAML_OPTIONS);
   const node = doc.contents;
   if (doc.errors.length > 0 || doc.warnings.length > 0 || !isScalar(node) || node.type !== "PLAIN" || node.tag !== undefined) return text;

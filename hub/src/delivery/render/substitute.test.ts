@@ -66,6 +66,7 @@ void describe("variable substitution", () => {
       ["3", 3], ["-2", -2], ["0.25", 0.25], ["1e3", 1000], ["0644", 420], ["0x1F", 31], ["true", true], ["False", false], ["yes", true], ["off", false],
       ["", ""], ["null", "null"], ["~", "~"], [".inf", ".inf"], ["12345678901234567890", "12345678901234567890"],
       ["3 # comment", "3 # comment"], [" 3", " 3"], ["1.2.3", "1.2.3"], ["2024-01-01", "2024-01-01"], ["[1, 2]", "[1, 2]"], ["a: b", "a: b"], ["3\n4", "3\n4"], ["!!str 3", "!!str 3"],
+      ["+1", 1], [".5", 0.5], ["1_000", 1000], ["ON", true], ["No", false], ["web-1", "web-1"], ["eu", "eu"], ["nginx:1.27", "nginx:1.27"], ["Yesterday", "Yesterday"],
     ];
     for (const [text, expected] of cases) assert.deepEqual(unquotedScalar(text), expected, JSON.stringify(text));
   });
