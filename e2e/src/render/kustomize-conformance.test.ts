@@ -5,8 +5,7 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -20,6 +19,7 @@ import {
 } from "@gitfleet/hub/delivery";
 import { parseAllDocuments } from "yaml";
 import { skipUnlessTool } from "../lab/skip.js";
+import { readTree, snapshotOf } from "./snapshot-tree.js";
 
 const execFileAsync = promisify(execFile);
 const binary = process.env["GITFLEET_KUSTOMIZE"];
@@ -27,21 +27,6 @@ const fixtures = fileURLToPath(new URL("../../fixtures/kustomize", import.meta.u
 const overlays = ["overlays/staging", "overlays/prod", "overlays/edge"];
 
 type Obj = Record<string, unknown>;
-
-async function readTree(root: string, dir = root, out = new Map<string, Uint8Array>()): Promise<Map<string, Uint8Array>> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await readTree(root, path, out);
-    else out.set(relative(root, path).split("\\").join("/"), await readFile(path));
-  }
-  return out;
-}
-
-function snapshotOf(files: ReadonlyMap<string, Uint8Array>): Snapshot {
-  const hash = createHash("sha1");
-  for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`${path}\0`).update(bytes);
-  return { commit: hash.digest("hex"), files };
-}
 
 function withFile(snapshot: Snapshot, path: string, content: string): Snapshot {
   const files = new Map(snapshot.files);

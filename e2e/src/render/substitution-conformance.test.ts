@@ -6,16 +6,16 @@
 // object; where it does, only gitfleet references change, unquoted ones typed.
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createKustomizeRenderer, createOverlayRenderer, resolve, type KustomizeRenderer, type Snapshot } from "@gitfleet/hub/delivery";
+import { createKustomizeRenderer, createOverlayRenderer, resolve, type KustomizeRenderer } from "@gitfleet/hub/delivery";
 import { parseAllDocuments } from "yaml";
 import { skipUnlessTool } from "../lab/skip.js";
+import { readTree, snapshotOf } from "./snapshot-tree.js";
 import { writeCrdOverlay } from "./crd-corpus.js";
 
 const run = promisify(execFile);
@@ -94,21 +94,6 @@ function find(objects: readonly Obj[], kind: string, name: RegExp): Obj {
 function assertSameObjects(actual: readonly Obj[] | undefined, expected: readonly Obj[], what: string): void {
   assert.deepEqual(actual?.map(idOf), expected.map(idOf), `${what}: the same objects in the same order`);
   for (const [i, object] of expected.entries()) assert.deepEqual(actual?.[i], object, `${what}: ${idOf(object)}`);
-}
-
-async function readTree(root: string, dir = root, out = new Map<string, Uint8Array>()): Promise<Map<string, Uint8Array>> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await readTree(root, path, out);
-    else out.set(relative(root, path).split("\\").join("/"), await readFile(path));
-  }
-  return out;
-}
-
-function snapshotOf(files: ReadonlyMap<string, Uint8Array>): Snapshot {
-  const hash = createHash("sha1");
-  for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`${path}\0`).update(bytes);
-  return { commit: hash.digest("hex"), files };
 }
 
 void describe("real-world overlays: substitution only where asked", { timeout: 600_000, skip: skipUnlessTool(binary ? false : "GITFLEET_KUSTOMIZE is not set: run through `npm test`, which builds the pinned kustomize") }, () => {

@@ -9,7 +9,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { DesiredStateSchema, decodeBundlePayload, fromBinary, type DesiredState } from "@gitfleet/proto";
@@ -20,9 +19,9 @@ import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
 import { skipUnlessTool } from "../lab/skip.js";
+import { runGitfleet } from "../fleet/gitfleet-cli.js";
 
 const run = promisify(execFile);
-const gitfleetCli = fileURLToPath(new URL("../../../hub/src/bin/gitfleet.ts", import.meta.url));
 const kustomize = process.env["GITFLEET_KUSTOMIZE"];
 
 const configMap = (data: Record<string, string>): string =>
@@ -121,19 +120,6 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
   const publishedTo = (lines: ReadonlyArray<Record<string, unknown>>): string[] =>
     lines.filter((l) => l["msg"] === "desired state published").map((l) => [...ids].find(([, id]) => id === l["cluster"])?.[0] ?? String(l["cluster"])).sort();
 
-  /** Runs the gitfleet CLI as a user would. */
-  const gitfleet = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, ...args], {
-        env: { ...process.env, GITFLEET_HUB: fleet.hubUrl, GITFLEET_TOKEN: fleet.adminToken },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-    }
-  };
 
   /** A working tree of the fleet repository at its head. */
   const checkout = async (): Promise<string> => {
@@ -198,7 +184,7 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
 
   test("a cluster variable set with gitfleet cluster set reaches that cluster only", async () => {
     const before = await generations();
-    const set = await gitfleet("cluster", "set", "eu-2", "--var", "owner=team-x");
+    const set = await runGitfleet(fleet, "cluster", "set", "eu-2", "--var", "owner=team-x");
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /variables:\s+owner=team-x/);
     await waitFor(async () => (await data("eu-2"))?.["owner"] === "team-x", { what: "owner=team-x in eu-2", timeoutMs: 60_000 });
@@ -211,14 +197,14 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
     const tree = await checkout();
     try {
       for (const [name, extra] of [["eu-2", ["--var", "owner=team-x"]], ["us-1", []]] as const) {
-        const out = await gitfleet("render", "--repo", tree, "--cluster", name, "--labels", `region=${regions[name]}`, ...extra, "-o", "json");
+        const out = await runGitfleet(fleet, "render", "--repo", tree, "--cluster", name, "--labels", `region=${regions[name]}`, ...extra, "-o", "json");
         assert.equal(out.code, 0, out.stderr);
         const rendered = JSON.parse(out.stdout) as { bundles: Array<{ name: string; digest: string; objects: unknown[] }> };
         const agent = await received(name);
         assert.deepEqual(rendered.bundles.map((b) => [b.name, b.digest]), agent.pointer.bundles.map((b) => [b.name, b.digest]), `${name}: same bundles and digests`);
         for (const bundle of rendered.bundles) assert.deepEqual(bundle.objects, agent.objects.get(bundle.name), `${name}: same objects in ${bundle.name}`);
       }
-      const yaml = await gitfleet("render", "--repo", tree, "--cluster", "us-1", "--labels", "region=us");
+      const yaml = await runGitfleet(fleet, "render", "--repo", tree, "--cluster", "us-1", "--labels", "region=us");
       assert.match(yaml.stdout, /^# bundle web, target us, overlay apps\/web\/overlays\/us, digest [0-9a-f]{64}\n---\napiVersion: v1\nkind: ConfigMap\n/);
       assert.match(yaml.stdout, /\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n {2}name: web\n/);
     } finally {
@@ -257,12 +243,12 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
     // Offline render fails the same way, with the hub's message.
     const tree = await checkout();
     try {
-      const out = await gitfleet("render", "--repo", tree, "--cluster", "eu-1", "--labels", "region=eu");
+      const out = await runGitfleet(fleet, "render", "--repo", tree, "--cluster", "eu-1", "--labels", "region=eu");
       assert.equal(out.code, 1);
       assert.equal(out.stdout, "");
       const hubError = (await fleet.api.get<ClusterStatusView>("/clusters/eu-1")).errors?.[0]?.message ?? "";
       assert.ok(out.stderr.includes(hubError), `render says ${JSON.stringify(out.stderr)}, the hub ${JSON.stringify(hubError)}`);
-      const check = await gitfleet("render", "--repo", tree, "--check");
+      const check = await runGitfleet(fleet, "render", "--repo", tree, "--check");
       assert.equal(check.code, 1);
       assert.match(check.stdout, /^web\s+eu\s+apps\/web\/overlays\/eu\s+kustomize\s+error\s+on \(variables\)/m);
     } finally {

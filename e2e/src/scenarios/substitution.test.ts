@@ -9,7 +9,6 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -17,9 +16,9 @@ import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
 import { skipUnlessTool } from "../lab/skip.js";
+import { runGitfleet } from "../fleet/gitfleet-cli.js";
 
 const run = promisify(execFile);
-const gitfleetCli = fileURLToPath(new URL("../../../hub/src/bin/gitfleet.ts", import.meta.url));
 const kustomize = process.env["GITFLEET_KUSTOMIZE"];
 
 /**
@@ -169,7 +168,7 @@ describe("substitution only where asked: shell scripts arrive untouched, replica
   });
 
   test("a cluster's own variable reaches both Deployments as an integer", async () => {
-    const set = await gitfleet("cluster", "set", "lab-1", "--var", "replicas=4");
+    const set = await runGitfleet(fleet, "cluster", "set", "lab-1", "--var", "replicas=4");
     assert.equal(set.code, 0, set.stderr);
     // The cluster's own variable overrides the target's (kustomize) and the default (plain folder).
     for (const ns of ["cache-k", "cache-p"]) {
@@ -184,7 +183,7 @@ describe("substitution only where asked: shell scripts arrive untouched, replica
     const tree = await mkdtemp(join(tmpdir(), "gitfleet-substitution-tree-"));
     try {
       await run("git", ["clone", "--quiet", fleet.lab.info().git.url, tree]);
-      const check = await gitfleet("render", "--repo", tree, "--check");
+      const check = await runGitfleet(fleet, "render", "--repo", tree, "--check");
       assert.equal(check.code, 0, check.stderr);
       assert.match(check.stdout, /^cache-kustomize\s+all\s+cache\/overlays\/lab\s+kustomize\s+4\s+on \(variables\)\s+-$/m);
       assert.match(check.stdout, /^cache-plain\s+default\s+cache-plain\s+plain\s+5\s+on \(bundle\)\s+-$/m);
@@ -206,18 +205,4 @@ describe("substitution only where asked: shell scripts arrive untouched, replica
     assert.match(error.message, /renders no objects.*set allowEmpty: true on the bundle in fleet\.yaml/);
     assert.deepEqual(await configMapData("cache-scripts", "cache-k"), { "init.sh": initScript }, "other bundles are untouched");
   });
-
-  /** Runs the gitfleet CLI as a user would. */
-  async function gitfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", gitfleetCli, ...args], {
-        env: { ...process.env, GITFLEET_HUB: fleet.hubUrl, GITFLEET_TOKEN: fleet.adminToken },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-    }
-  }
 });
