@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gitfleet/v1/agent.proto.
  */
 export const file_gitfleet_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIrMCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKZAQoLQ3JlZGVudGlhbHMSFQoNbmF0c191c2VyX2p3dBgBIAEoCRISCgpncnBjX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5hdHNfc2VydmVycxgEIAMoCRIZChFuYXRzX2luYm94X3ByZWZpeBgFIAEoCSKCAQoMUmVuZXdSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoJc2lnbmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzaWduYXR1cmUYAyABKAwSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYBCABKAkiPgoNUmVuZXdSZXNwb25zZRItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIj0KFERlc2lyZWRTdGF0ZUxvY2F0aW9uEhEKCWt2X2J1Y2tldBgBIAEoCRISCgprZXlfcHJlZml4GAIgASgJIrcBCgxEZXNpcmVkU3RhdGUSEAoIcmV2aXNpb24YASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBInCgdidW5kbGVzGAMgAygLMhYuZ2l0ZmxlZXQudjEuQnVuZGxlUmVmEjAKDHB1Ymxpc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGc291cmNlGAUgASgLMhYuZ2l0ZmxlZXQudjEuU291cmNlUmVmIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSJnCgxCdW5kbGVQb2xpY3kSJQoFZHJpZnQYASABKA4yFi5naXRmbGVldC52MS5EcmlmdE1vZGUSDgoGaWdub3JlGAIgAygJEg0KBXBydW5lGAMgASgIEhEKCW5hbWVzcGFjZRgEIAEoCSKwAQoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIAEIGCgRraW5kInAKCUhlYXJ0YmVhdBIrCgdzZW50X2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFvYnNlcnZlZF9yZXZpc2lvbhgCIAEoCRIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAMgASgEIhQKEkNyZWRlbnRpYWxzUmVxdWVzdCKCAgoMU3RhdHVzUmVwb3J0EhkKEW9ic2VydmVkX3JldmlzaW9uGAEgASgJEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAQSKgoHYnVuZGxlcxgDIAMoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVN0YXR1cxIqCgpjb25kaXRpb25zGAQgAygLMhYuZ2l0ZmxlZXQudjEuQ29uZGl0aW9uEi8KC3JlcG9ydGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1hZ2VudF92ZXJzaW9uGAYgASgJEhoKEmt1YmVybmV0ZXNfdmVyc2lvbhgHIAEoCSLfAgoMQnVuZGxlU3RhdHVzEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEhAKCHJldmlzaW9uGAMgASgJEiQKBHN5bmMYBCABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAUgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSLgoJcmVzb3VyY2VzGAYgAygLMhsuZ2l0ZmxlZXQudjEuUmVzb3VyY2VTdGF0dXMSDwoHbWVzc2FnZRgHIAEoCRIqCgpjb25kaXRpb25zGAggAygLMhYuZ2l0ZmxlZXQudjEuQ29uZGl0aW9uEhYKDnJlc291cmNlX2NvdW50GAkgASgNEhUKDWRyaWZ0ZWRfY291bnQYCiABKA0SMwoPbGFzdF9hcHBsaWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLqAQoOUmVzb3VyY2VTdGF0dXMSDQoFZ3JvdXAYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJEiQKBHN5bmMYBiABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAcgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSKAoFZHJpZnQYCCADKAsyGS5naXRmbGVldC52MS5EcmlmdGVkRmllbGQSDwoHbWVzc2FnZRgJIAEoCSI7CgxEcmlmdGVkRmllbGQSDAoEcGF0aBgBIAEoCRIPCgdkZXNpcmVkGAIgASgJEgwKBGxpdmUYAyABKAkiogEKCUNvbmRpdGlvbhIMCgR0eXBlGAEgASgJEiwKBnN0YXR1cxgCIAEoDjIcLmdpdGZsZWV0LnYxLkNvbmRpdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRI4ChRsYXN0X3RyYW5zaXRpb25fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipAEKCkh1Yk1lc3NhZ2USPgoTcmVmcmVzaF9jcmVkZW50aWFscxgBIAEoCzIfLmdpdGZsZWV0LnYxLlJlZnJlc2hDcmVkZW50aWFsc0gAEiUKBnJlc3luYxgCIAEoCzITLmdpdGZsZWV0LnYxLlJlc3luY0gAEicKB3dlbGNvbWUYAyABKAsyFC5naXRmbGVldC52MS5XZWxjb21lSABCBgoEa2luZCJyCgdXZWxjb21lEhIKCmNsdXN0ZXJfaWQYASABKAkSIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYAiABKA0SLwoLc2VydmVyX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKElJlZnJlc2hDcmVkZW50aWFscxItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIikKBlJlc3luYxIOCgZyZWFzb24YASABKAkSDwoHYnVuZGxlcxgCIAMoCSpWCglEcmlmdE1vZGUSGgoWRFJJRlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRSSUZUX01PREVfQ09SUkVDVBABEhUKEURSSUZUX01PREVfUkVQT1JUEAIqoQEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lOQ19TVEFURV9TWU5DRUQQARIaChZTWU5DX1NUQVRFX09VVF9PRl9TWU5DEAISFwoTU1lOQ19TVEFURV9BUFBMWUlORxADEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAQSFQoRU1lOQ19TVEFURV9QUlVORUQQBSqyAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX0hFQUxUSFkQARIcChhIRUFMVEhfU1RBVEVfUFJPR1JFU1NJTkcQAhIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAxIYChRIRUFMVEhfU1RBVEVfTUlTU0lORxAEEhgKFEhFQUxUSF9TVEFURV9VTktOT1dOEAUqiAEKD0NvbmRpdGlvblN0YXR1cxIgChxDT05ESVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQ09ORElUSU9OX1NUQVRVU19UUlVFEAESGgoWQ09ORElUSU9OX1NUQVRVU19GQUxTRRACEhwKGENPTkRJVElPTl9TVEFUVVNfVU5LTk9XThADMtoBCgxBZ2VudFNlcnZpY2USRwoIUmVnaXN0ZXISHC5naXRmbGVldC52MS5SZWdpc3RlclJlcXVlc3QaHS5naXRmbGVldC52MS5SZWdpc3RlclJlc3BvbnNlEkEKB0Nvbm5lY3QSGS5naXRmbGVldC52MS5BZ2VudE1lc3NhZ2UaFy5naXRmbGVldC52MS5IdWJNZXNzYWdlKAEwARI+CgVSZW5ldxIZLmdpdGZsZWV0LnYxLlJlbmV3UmVxdWVzdBoaLmdpdGZsZWV0LnYxLlJlbmV3UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIrMCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKZAQoLQ3JlZGVudGlhbHMSFQoNbmF0c191c2VyX2p3dBgBIAEoCRISCgpncnBjX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5hdHNfc2VydmVycxgEIAMoCRIZChFuYXRzX2luYm94X3ByZWZpeBgFIAEoCSKCAQoMUmVuZXdSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoJc2lnbmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzaWduYXR1cmUYAyABKAwSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYBCABKAkiPgoNUmVuZXdSZXNwb25zZRItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIj0KFERlc2lyZWRTdGF0ZUxvY2F0aW9uEhEKCWt2X2J1Y2tldBgBIAEoCRISCgprZXlfcHJlZml4GAIgASgJIrcBCgxEZXNpcmVkU3RhdGUSEAoIcmV2aXNpb24YASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBInCgdidW5kbGVzGAMgAygLMhYuZ2l0ZmxlZXQudjEuQnVuZGxlUmVmEjAKDHB1Ymxpc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGc291cmNlGAUgASgLMhYuZ2l0ZmxlZXQudjEuU291cmNlUmVmIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSKWAQoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkSLQoMaWdub3JlX3J1bGVzGAUgAygLMhcuZ2l0ZmxlZXQudjEuSWdub3JlUnVsZSJYCgpJZ25vcmVSdWxlEgwKBHBhdGgYASABKAkSDQoFZ3JvdXAYAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSLcAQoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIABIqCgZldmVudHMYBCABKAsyGC5naXRmbGVldC52MS5BZ2VudEV2ZW50c0gAQgYKBGtpbmQiNgoLQWdlbnRFdmVudHMSJwoGZXZlbnRzGAEgAygLMhcuZ2l0ZmxlZXQudjEuQWdlbnRFdmVudCL1AQoKQWdlbnRFdmVudBIKCgJpZBgBIAEoCRIpCgR0eXBlGAIgASgOMhsuZ2l0ZmxlZXQudjEuQWdlbnRFdmVudFR5cGUSDgoGYnVuZGxlGAMgASgJEioKCHJlc291cmNlGAQgASgLMhguZ2l0ZmxlZXQudjEuUmVzb3VyY2VSZWYSKQoGZmllbGRzGAUgAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJldmlzaW9uGAggASgJIlwKC1Jlc291cmNlUmVmEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSJwCglIZWFydGJlYXQSKwoHc2VudF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRb2JzZXJ2ZWRfcmV2aXNpb24YAiABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgDIAEoBCIUChJDcmVkZW50aWFsc1JlcXVlc3QirAIKDFN0YXR1c1JlcG9ydBIZChFvYnNlcnZlZF9yZXZpc2lvbhgBIAEoCRIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAIgASgEEioKB2J1bmRsZXMYAyADKAsyGS5naXRmbGVldC52MS5CdW5kbGVTdGF0dXMSKgoKY29uZGl0aW9ucxgEIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIvCgtyZXBvcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWdlbnRfdmVyc2lvbhgGIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YByABKAkSDwoHcGFydGlhbBgIIAEoCBIXCg9yZW1vdmVkX2J1bmRsZXMYCSADKAki7gMKDEJ1bmRsZVN0YXR1cxIMCgRuYW1lGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoCRIkCgRzeW5jGAQgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgFIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEi4KCXJlc291cmNlcxgGIAMoCzIbLmdpdGZsZWV0LnYxLlJlc291cmNlU3RhdHVzEg8KB21lc3NhZ2UYByABKAkSKgoKY29uZGl0aW9ucxgIIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIWCg5yZXNvdXJjZV9jb3VudBgJIAEoDRIVCg1kcmlmdGVkX2NvdW50GAogASgNEjMKD2xhc3RfYXBwbGllZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaGVhbHRoX3JldmlzaW9uGAwgASgJEioKCmRyaWZ0X21vZGUYDSABKA4yFi5naXRmbGVldC52MS5EcmlmdE1vZGUSFQoNbWlzc2luZ19jb3VudBgOIAEoDRIWCg5jb25mbGljdF9jb3VudBgPIAEoDRIZChFvbWl0dGVkX3Jlc291cmNlcxgQIAEoDSK2AwoOUmVzb3VyY2VTdGF0dXMSDQoFZ3JvdXAYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJEiQKBHN5bmMYBiABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAcgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSKAoFZHJpZnQYCCADKAsyGS5naXRmbGVldC52MS5EcmlmdGVkRmllbGQSDwoHbWVzc2FnZRgJIAEoCRIsCgtkcmlmdF9zdGF0ZRgKIAEoDjIXLmdpdGZsZWV0LnYxLkRyaWZ0U3RhdGUSNAoQZHJpZnRfZmlyc3Rfc2VlbhgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZHJpZnRfbGFzdF9zZWVuGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtjb3JyZWN0aW9ucxgNIAEoDRIcChRkcmlmdF9maWVsZHNfb21pdHRlZBgOIAEoDSJxCgxEcmlmdGVkRmllbGQSDAoEcGF0aBgBIAEoCRIPCgdkZXNpcmVkGAIgASgJEgwKBGxpdmUYAyABKAkSDwoHbWFuYWdlchgEIAEoCRIQCghyZWRhY3RlZBgFIAEoCBIRCgl0cnVuY2F0ZWQYBiABKAgiogEKCUNvbmRpdGlvbhIMCgR0eXBlGAEgASgJEiwKBnN0YXR1cxgCIAEoDjIcLmdpdGZsZWV0LnYxLkNvbmRpdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRI4ChRsYXN0X3RyYW5zaXRpb25fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipAEKCkh1Yk1lc3NhZ2USPgoTcmVmcmVzaF9jcmVkZW50aWFscxgBIAEoCzIfLmdpdGZsZWV0LnYxLlJlZnJlc2hDcmVkZW50aWFsc0gAEiUKBnJlc3luYxgCIAEoCzITLmdpdGZsZWV0LnYxLlJlc3luY0gAEicKB3dlbGNvbWUYAyABKAsyFC5naXRmbGVldC52MS5XZWxjb21lSABCBgoEa2luZCJyCgdXZWxjb21lEhIKCmNsdXN0ZXJfaWQYASABKAkSIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYAiABKA0SLwoLc2VydmVyX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKElJlZnJlc2hDcmVkZW50aWFscxItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIikKBlJlc3luYxIOCgZyZWFzb24YASABKAkSDwoHYnVuZGxlcxgCIAMoCSpWCglEcmlmdE1vZGUSGgoWRFJJRlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRSSUZUX01PREVfQ09SUkVDVBABEhUKEURSSUZUX01PREVfUkVQT1JUEAIqWAoOQWdlbnRFdmVudFR5cGUSIAocQUdFTlRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiQKIEFHRU5UX0VWRU5UX1RZUEVfRFJJRlRfQ09SUkVDVEVEEAEqoQEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lOQ19TVEFURV9TWU5DRUQQARIaChZTWU5DX1NUQVRFX09VVF9PRl9TWU5DEAISFwoTU1lOQ19TVEFURV9BUFBMWUlORxADEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAQSFQoRU1lOQ19TVEFURV9QUlVORUQQBSqyAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX0hFQUxUSFkQARIcChhIRUFMVEhfU1RBVEVfUFJPR1JFU1NJTkcQAhIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAxIYChRIRUFMVEhfU1RBVEVfTUlTU0lORxAEEhgKFEhFQUxUSF9TVEFURV9VTktOT1dOEAUqjgEKCkRyaWZ0U3RhdGUSGwoXRFJJRlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNEUklGVF9TVEFURV9JTl9TWU5DEAESFwoTRFJJRlRfU1RBVEVfRFJJRlRFRBACEhcKE0RSSUZUX1NUQVRFX01JU1NJTkcQAxIYChREUklGVF9TVEFURV9DT05GTElDVBAEKogBCg9Db25kaXRpb25TdGF0dXMSIAocQ09ORElUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUNPTkRJVElPTl9TVEFUVVNfVFJVRRABEhoKFkNPTkRJVElPTl9TVEFUVVNfRkFMU0UQAhIcChhDT05ESVRJT05fU1RBVFVTX1VOS05PV04QAzLaAQoMQWdlbnRTZXJ2aWNlEkcKCFJlZ2lzdGVyEhwuZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0Gh0uZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXNwb25zZRJBCgdDb25uZWN0EhkuZ2l0ZmxlZXQudjEuQWdlbnRNZXNzYWdlGhcuZ2l0ZmxlZXQudjEuSHViTWVzc2FnZSgBMAESPgoFUmVuZXcSGS5naXRmbGVldC52MS5SZW5ld1JlcXVlc3QaGi5naXRmbGVldC52MS5SZW5ld1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest is sent once per cluster; a restarted agent reuses the
@@ -477,7 +477,9 @@ export type BundlePolicy = Message<"gitfleet.v1.BundlePolicy"> & {
   drift: DriftMode;
 
   /**
-   * JSON pointers ignored when comparing desired and live objects.
+   * JSON pointers ignored when comparing desired and live objects, on every
+   * object of the bundle. The hub also sends every rule in ignore_rules; an
+   * agent that knows ignore_rules reads only that.
    *
    * @generated from field: repeated string ignore = 2;
    */
@@ -494,6 +496,13 @@ export type BundlePolicy = Message<"gitfleet.v1.BundlePolicy"> & {
    * @generated from field: string namespace = 4;
    */
   namespace: string;
+
+  /**
+   * Fields drift detection and correction leave alone, some scoped to objects.
+   *
+   * @generated from field: repeated gitfleet.v1.IgnoreRule ignore_rules = 5;
+   */
+  ignoreRules: IgnoreRule[];
 };
 
 /**
@@ -502,6 +511,50 @@ export type BundlePolicy = Message<"gitfleet.v1.BundlePolicy"> & {
  */
 export const BundlePolicySchema: GenMessage<BundlePolicy> = /*@__PURE__*/
   messageDesc(file_gitfleet_v1_agent, 11);
+
+/**
+ * IgnoreRule names a field that is neither reported as drift nor corrected.
+ * Empty scope fields match every object.
+ *
+ * @generated from message gitfleet.v1.IgnoreRule
+ */
+export type IgnoreRule = Message<"gitfleet.v1.IgnoreRule"> & {
+  /**
+   * JSON pointer (RFC 6901); the field and everything under it is ignored. A
+   * segment "*" matches any key or list index, e.g.
+   * "/spec/template/spec/containers/*\/image".
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 4;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 5;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gitfleet.v1.IgnoreRule.
+ * Use `create(IgnoreRuleSchema)` to create a new message.
+ */
+export const IgnoreRuleSchema: GenMessage<IgnoreRule> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 12);
 
 /**
  * AgentMessage is one message on the agent's side of Connect.
@@ -530,6 +583,12 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
      */
     value: CredentialsRequest;
     case: "credentialsRequest";
+  } | {
+    /**
+     * @generated from field: gitfleet.v1.AgentEvents events = 4;
+     */
+    value: AgentEvents;
+    case: "events";
   } | { case: undefined; value?: undefined };
 };
 
@@ -538,7 +597,128 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
  * Use `create(AgentMessageSchema)` to create a new message.
  */
 export const AgentMessageSchema: GenMessage<AgentMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 12);
+  messageDesc(file_gitfleet_v1_agent, 13);
+
+/**
+ * AgentEvents carries what the agent did, as opposed to what it sees (which is
+ * status): today, drift corrections. States (drift detected, conflict, health)
+ * are derived by the hub from successive statuses, so an agent restart that
+ * finds the same drift again reports nothing twice.
+ *
+ * @generated from message gitfleet.v1.AgentEvents
+ */
+export type AgentEvents = Message<"gitfleet.v1.AgentEvents"> & {
+  /**
+   * @generated from field: repeated gitfleet.v1.AgentEvent events = 1;
+   */
+  events: AgentEvent[];
+};
+
+/**
+ * Describes the message gitfleet.v1.AgentEvents.
+ * Use `create(AgentEventsSchema)` to create a new message.
+ */
+export const AgentEventsSchema: GenMessage<AgentEvents> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 14);
+
+/**
+ * AgentEvent is one action of the agent on one object.
+ *
+ * @generated from message gitfleet.v1.AgentEvent
+ */
+export type AgentEvent = Message<"gitfleet.v1.AgentEvent"> & {
+  /**
+   * Unique per event (the hub de-duplicates on it across reconnects).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: gitfleet.v1.AgentEventType type = 2;
+   */
+  type: AgentEventType;
+
+  /**
+   * @generated from field: string bundle = 3;
+   */
+  bundle: string;
+
+  /**
+   * @generated from field: gitfleet.v1.ResourceRef resource = 4;
+   */
+  resource?: ResourceRef | undefined;
+
+  /**
+   * The fields the action was about, with the values before it.
+   *
+   * @generated from field: repeated gitfleet.v1.DriftedField fields = 5;
+   */
+  fields: DriftedField[];
+
+  /**
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 7;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * Revision of the bundle the agent enforced.
+   *
+   * @generated from field: string revision = 8;
+   */
+  revision: string;
+};
+
+/**
+ * Describes the message gitfleet.v1.AgentEvent.
+ * Use `create(AgentEventSchema)` to create a new message.
+ */
+export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 15);
+
+/**
+ * ResourceRef names one Kubernetes object.
+ *
+ * @generated from message gitfleet.v1.ResourceRef
+ */
+export type ResourceRef = Message<"gitfleet.v1.ResourceRef"> & {
+  /**
+   * @generated from field: string group = 1;
+   */
+  group: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 4;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 5;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gitfleet.v1.ResourceRef.
+ * Use `create(ResourceRefSchema)` to create a new message.
+ */
+export const ResourceRefSchema: GenMessage<ResourceRef> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 16);
 
 /**
  * Heartbeat says the agent is alive and what it runs.
@@ -567,7 +747,7 @@ export type Heartbeat = Message<"gitfleet.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 13);
+  messageDesc(file_gitfleet_v1_agent, 17);
 
 /**
  * CredentialsRequest asks the hub for fresh credentials (e.g. after a clock
@@ -583,7 +763,7 @@ export type CredentialsRequest = Message<"gitfleet.v1.CredentialsRequest"> & {
  * Use `create(CredentialsRequestSchema)` to create a new message.
  */
 export const CredentialsRequestSchema: GenMessage<CredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 14);
+  messageDesc(file_gitfleet_v1_agent, 18);
 
 /**
  * StatusReport is the agent's condensed view of its cluster; sent on change.
@@ -625,6 +805,21 @@ export type StatusReport = Message<"gitfleet.v1.StatusReport"> & {
    * @generated from field: string kubernetes_version = 7;
    */
   kubernetesVersion: string;
+
+  /**
+   * When true, bundles holds only the bundles that changed since the previous
+   * report on this stream, and removed_bundles the bundles gone since; the
+   * others are unchanged. The first report on a stream is never partial.
+   * observed_revision, observed_generation and conditions are always whole.
+   *
+   * @generated from field: bool partial = 8;
+   */
+  partial: boolean;
+
+  /**
+   * @generated from field: repeated string removed_bundles = 9;
+   */
+  removedBundles: string[];
 };
 
 /**
@@ -632,7 +827,7 @@ export type StatusReport = Message<"gitfleet.v1.StatusReport"> & {
  * Use `create(StatusReportSchema)` to create a new message.
  */
 export const StatusReportSchema: GenMessage<StatusReport> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 15);
+  messageDesc(file_gitfleet_v1_agent, 19);
 
 /**
  * BundleStatus is the state of one bundle in one cluster.
@@ -694,6 +889,8 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
   resourceCount: number;
 
   /**
+   * Resources whose drift_state is DRIFTED, MISSING or CONFLICT.
+   *
    * @generated from field: uint32 drifted_count = 10;
    */
   driftedCount: number;
@@ -702,6 +899,40 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
    * @generated from field: google.protobuf.Timestamp last_applied_at = 11;
    */
   lastAppliedAt?: Timestamp | undefined;
+
+  /**
+   * The revision whose rollout `health` describes: an object still rolling
+   * out an older revision is never healthy at a newer one. Empty when the
+   * bundle was never applied.
+   *
+   * @generated from field: string health_revision = 12;
+   */
+  healthRevision: string;
+
+  /**
+   * @generated from field: gitfleet.v1.DriftMode drift_mode = 13;
+   */
+  driftMode: DriftMode;
+
+  /**
+   * Of drifted_count, the resources MISSING and in CONFLICT.
+   *
+   * @generated from field: uint32 missing_count = 14;
+   */
+  missingCount: number;
+
+  /**
+   * @generated from field: uint32 conflict_count = 15;
+   */
+  conflictCount: number;
+
+  /**
+   * Resources left out of `resources` to bound the message: only ever in
+   * sync and healthy ones. The counts above include them.
+   *
+   * @generated from field: uint32 omitted_resources = 16;
+   */
+  omittedResources: number;
 };
 
 /**
@@ -709,7 +940,7 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
  * Use `create(BundleStatusSchema)` to create a new message.
  */
 export const BundleStatusSchema: GenMessage<BundleStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 16);
+  messageDesc(file_gitfleet_v1_agent, 20);
 
 /**
  * ResourceStatus is the state of one object the agent manages.
@@ -763,6 +994,38 @@ export type ResourceStatus = Message<"gitfleet.v1.ResourceStatus"> & {
    * @generated from field: string message = 9;
    */
   message: string;
+
+  /**
+   * @generated from field: gitfleet.v1.DriftState drift_state = 10;
+   */
+  driftState: DriftState;
+
+  /**
+   * When the current drift state (other than IN_SYNC) was first and last seen.
+   *
+   * @generated from field: google.protobuf.Timestamp drift_first_seen = 11;
+   */
+  driftFirstSeen?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp drift_last_seen = 12;
+   */
+  driftLastSeen?: Timestamp | undefined;
+
+  /**
+   * Corrections of this object within the loop guard's window.
+   *
+   * @generated from field: uint32 corrections = 13;
+   */
+  corrections: number;
+
+  /**
+   * Drifted fields left out of `drift` to bound the message (it lists the
+   * first ones by path).
+   *
+   * @generated from field: uint32 drift_fields_omitted = 14;
+   */
+  driftFieldsOmitted: number;
 };
 
 /**
@@ -770,7 +1033,7 @@ export type ResourceStatus = Message<"gitfleet.v1.ResourceStatus"> & {
  * Use `create(ResourceStatusSchema)` to create a new message.
  */
 export const ResourceStatusSchema: GenMessage<ResourceStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 17);
+  messageDesc(file_gitfleet_v1_agent, 21);
 
 /**
  * DriftedField names one field that drifted, as a JSON pointer, with both
@@ -793,6 +1056,28 @@ export type DriftedField = Message<"gitfleet.v1.DriftedField"> & {
    * @generated from field: string live = 3;
    */
   live: string;
+
+  /**
+   * The field manager that wrote the live value, from managedFields (e.g.
+   * "kubectl-edit", "kubectl-client-side-apply"); empty when none owns it.
+   *
+   * @generated from field: string manager = 4;
+   */
+  manager: string;
+
+  /**
+   * The values are withheld (fields of Secrets): desired and live are empty.
+   *
+   * @generated from field: bool redacted = 5;
+   */
+  redacted: boolean;
+
+  /**
+   * desired or live was cut to bound the message; the cluster has the rest.
+   *
+   * @generated from field: bool truncated = 6;
+   */
+  truncated: boolean;
 };
 
 /**
@@ -800,7 +1085,7 @@ export type DriftedField = Message<"gitfleet.v1.DriftedField"> & {
  * Use `create(DriftedFieldSchema)` to create a new message.
  */
 export const DriftedFieldSchema: GenMessage<DriftedField> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 18);
+  messageDesc(file_gitfleet_v1_agent, 22);
 
 /**
  * Condition follows the Kubernetes condition convention.
@@ -839,7 +1124,7 @@ export type Condition = Message<"gitfleet.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 19);
+  messageDesc(file_gitfleet_v1_agent, 23);
 
 /**
  * HubMessage is one message on the hub's side of Connect.
@@ -876,7 +1161,7 @@ export type HubMessage = Message<"gitfleet.v1.HubMessage"> & {
  * Use `create(HubMessageSchema)` to create a new message.
  */
 export const HubMessageSchema: GenMessage<HubMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 20);
+  messageDesc(file_gitfleet_v1_agent, 24);
 
 /**
  * Welcome is the hub's first message on a new stream.
@@ -905,7 +1190,7 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 21);
+  messageDesc(file_gitfleet_v1_agent, 25);
 
 /**
  * RefreshCredentials replaces the agent's credentials.
@@ -924,7 +1209,7 @@ export type RefreshCredentials = Message<"gitfleet.v1.RefreshCredentials"> & {
  * Use `create(RefreshCredentialsSchema)` to create a new message.
  */
 export const RefreshCredentialsSchema: GenMessage<RefreshCredentials> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 22);
+  messageDesc(file_gitfleet_v1_agent, 26);
 
 /**
  * Resync asks the agent to re-read its desired state and re-apply it.
@@ -950,7 +1235,7 @@ export type Resync = Message<"gitfleet.v1.Resync"> & {
  * Use `create(ResyncSchema)` to create a new message.
  */
 export const ResyncSchema: GenMessage<Resync> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 23);
+  messageDesc(file_gitfleet_v1_agent, 27);
 
 /**
  * @generated from enum gitfleet.v1.DriftMode
@@ -981,6 +1266,29 @@ export enum DriftMode {
  */
 export const DriftModeSchema: GenEnum<DriftMode> = /*@__PURE__*/
   enumDesc(file_gitfleet_v1_agent, 0);
+
+/**
+ * @generated from enum gitfleet.v1.AgentEventType
+ */
+export enum AgentEventType {
+  /**
+   * @generated from enum value: AGENT_EVENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The agent reverted drifted fields of an object (or recreated it).
+   *
+   * @generated from enum value: AGENT_EVENT_TYPE_DRIFT_CORRECTED = 1;
+   */
+  DRIFT_CORRECTED = 1,
+}
+
+/**
+ * Describes the enum gitfleet.v1.AgentEventType.
+ */
+export const AgentEventTypeSchema: GenEnum<AgentEventType> = /*@__PURE__*/
+  enumDesc(file_gitfleet_v1_agent, 1);
 
 /**
  * @generated from enum gitfleet.v1.SyncState
@@ -1021,7 +1329,7 @@ export enum SyncState {
  * Describes the enum gitfleet.v1.SyncState.
  */
 export const SyncStateSchema: GenEnum<SyncState> = /*@__PURE__*/
-  enumDesc(file_gitfleet_v1_agent, 1);
+  enumDesc(file_gitfleet_v1_agent, 2);
 
 /**
  * @generated from enum gitfleet.v1.HealthState
@@ -1062,7 +1370,51 @@ export enum HealthState {
  * Describes the enum gitfleet.v1.HealthState.
  */
 export const HealthStateSchema: GenEnum<HealthState> = /*@__PURE__*/
-  enumDesc(file_gitfleet_v1_agent, 2);
+  enumDesc(file_gitfleet_v1_agent, 3);
+
+/**
+ * @generated from enum gitfleet.v1.DriftState
+ */
+export enum DriftState {
+  /**
+   * Not assessed: the object was not applied (yet).
+   *
+   * @generated from enum value: DRIFT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DRIFT_STATE_IN_SYNC = 1;
+   */
+  IN_SYNC = 1,
+
+  /**
+   * Fields gitfleet owns hold other values than Git says.
+   *
+   * @generated from enum value: DRIFT_STATE_DRIFTED = 2;
+   */
+  DRIFTED = 2,
+
+  /**
+   * The object was deleted outside gitfleet.
+   *
+   * @generated from enum value: DRIFT_STATE_MISSING = 3;
+   */
+  MISSING = 3,
+
+  /**
+   * Another field manager keeps taking fields back; correction backs off.
+   *
+   * @generated from enum value: DRIFT_STATE_CONFLICT = 4;
+   */
+  CONFLICT = 4,
+}
+
+/**
+ * Describes the enum gitfleet.v1.DriftState.
+ */
+export const DriftStateSchema: GenEnum<DriftState> = /*@__PURE__*/
+  enumDesc(file_gitfleet_v1_agent, 4);
 
 /**
  * @generated from enum gitfleet.v1.ConditionStatus
@@ -1093,7 +1445,7 @@ export enum ConditionStatus {
  * Describes the enum gitfleet.v1.ConditionStatus.
  */
 export const ConditionStatusSchema: GenEnum<ConditionStatus> = /*@__PURE__*/
-  enumDesc(file_gitfleet_v1_agent, 3);
+  enumDesc(file_gitfleet_v1_agent, 5);
 
 /**
  * AgentService is served by the hub; every connection is opened by the agent.
