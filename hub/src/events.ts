@@ -13,8 +13,11 @@ export interface HubEventMap {
    * carries every cluster. Heartbeats and status do not fire it.
    */
   "clusters-changed": [clusters: readonly ClusterRecord[]];
-  /** An agent connected to this replica reported status. */
-  "status-reported": [clusterId: string, report: StatusReport];
+  /**
+   * An agent connected to this replica reported status: `report` is the cluster's whole status
+   * after the report (partial reports merged in), `previous` the whole status before it.
+   */
+  "status-reported": [clusterId: string, report: StatusReport, previous: StatusReport | undefined];
 }
 
 /** The hub's event emitter; listeners must not throw. */

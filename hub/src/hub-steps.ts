@@ -148,7 +148,7 @@ export function startAgentLink(
     logger,
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
-    onStatusReported: (clusterId, report) => events.emit("status-reported", clusterId, report),
+    onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
     now: input.now,
   });
   const resync = createResyncBroadcast({

@@ -25,7 +25,7 @@ export interface AgentServiceOptions {
   /** Called once a cluster registered through this replica is stored. */
   onClusterRegistered?: (cluster: ClusterRecord) => void;
   /** Called after a status report of a connected agent was stored. */
-  onStatusReported?: (clusterId: string, report: StatusReport) => void;
+  onStatusReported?: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
   now?: () => Date;
 }
 
@@ -101,7 +101,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           logger,
           heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
           now,
-          onStatus: (clusterId, report) => options.onStatusReported?.(clusterId, report),
+          onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
         },
         call,
       ),

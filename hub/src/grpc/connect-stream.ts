@@ -27,8 +27,8 @@ export interface ConnectDeps {
   logger: Logger;
   heartbeatIntervalSeconds: number;
   now: () => Date;
-  /** Called after a status report was stored. */
-  onStatus: (clusterId: string, report: StatusReport) => void;
+  /** Called after a status report was stored, with the whole status before it. */
+  onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
 }
 
 /** The Connect call as the bridge hands it over. */
@@ -195,8 +195,9 @@ class StreamSession implements AgentSession {
     if (report.kubernetesVersion) fields.kubernetesVersion = report.kubernetesVersion;
     // The record first: a report from a cluster deleted meanwhile must not leave status behind.
     await this.touch(fields);
+    const previous = this.deps.status.get(this.clusterId);
     await this.deps.status.put(this.clusterId, report);
-    this.deps.onStatus(this.clusterId, report);
+    this.deps.onStatus(this.clusterId, report, previous);
   }
 
   // Records that the agent is alive, with whatever else it said.
