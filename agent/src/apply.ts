@@ -199,7 +199,7 @@ async function applyAll(kube: KubeClient, objects: readonly PlannedObject[], int
     try {
       const live = await kube.apply(planned.object);
       const { health, message } = assessHealth(live);
-      into.push({ ref: planned.ref, sync: SyncState.SYNCED, health, message });
+      into.push({ ref: planned.ref, sync: SyncState.SYNCED, health, message, applied: { object: planned.object, live } });
     } catch (error) {
       const message = describeFailure(planned.ref, error);
       failures.push(message);

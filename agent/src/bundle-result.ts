@@ -2,7 +2,7 @@ import { HealthState, SyncState } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import { KubeApiError } from "./errors.js";
 import { formatRef } from "./kube-objects.js";
-import type { ObjectRef } from "./kube-objects.js";
+import type { KubeObject, ObjectRef } from "./kube-objects.js";
 
 /** The outcome for one object of a bundle in one reconcile pass. */
 export interface ResourceResult {
@@ -11,6 +11,8 @@ export interface ResourceResult {
   health: HealthState;
   /** Why the object is not synced or not healthy; "" when it is both. */
   message: string;
+  /** Set when the pass applied the object: what it sent and what the API server answered. */
+  applied?: { object: KubeObject; live: KubeObject };
 }
 
 /** The outcome of one bundle in one reconcile pass. */

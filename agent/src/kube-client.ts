@@ -7,11 +7,12 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   VersionApi,
+  Watch,
 } from "@kubernetes/client-node";
 import type { KubernetesObject, RequestContext, ResponseContext } from "@kubernetes/client-node";
 import { messageOf } from "@gitfleet/proto/rules";
 import { AgentError, KubeApiError } from "./errors.js";
-import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
+import { apiVersionOf, asRecord, asString, formatRef, refOf } from "./kube-objects.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
 
 /** Field manager of everything the agent applies. */
@@ -32,6 +33,21 @@ export interface ListQuery {
   labelSelector?: string;
 }
 
+/** What {@link KubeClient.watch} watches: one kind, in one namespace or everywhere, from a version. */
+export interface WatchQuery {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  /** The resourceVersion of the list the watch continues. */
+  resourceVersion: string;
+}
+
+/** One change a watch saw; BOOKMARK carries only a newer resourceVersion. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+  object: KubeObject;
+}
+
 /**
  * The Kubernetes operations the agent needs. Errors are {@link KubeApiError}s whose message
  * names the object; the real client and test fakes implement it alike.
@@ -45,6 +61,20 @@ export interface KubeClient {
   delete(ref: ObjectRef): Promise<boolean>;
   /** Lists objects of one kind. */
   list(query: ListQuery): Promise<KubeObject[]>;
+  /** Lists objects of one kind with the list's resourceVersion, where a watch can continue. */
+  listWithVersion(query: ListQuery): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+  /**
+   * Watches one kind from a resourceVersion until the server ends the watch (resolves) or it
+   * fails (rejects; a KubeApiError with status 410 when the version is too old to continue).
+   */
+  watch(query: WatchQuery, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Creates an object (e.g. an Event); returns it as stored. */
+  create(object: KubeObject): Promise<KubeObject>;
+  /**
+   * Replaces an object's managedFields, if its resourceVersion is still `resourceVersion`
+   * (a 409 KubeApiError otherwise).
+   */
+  replaceManagedFields(ref: ObjectRef, managedFields: unknown[], resourceVersion: string): Promise<KubeObject>;
   /** Whether a kind is namespaced, from (cached) discovery; undefined when the server does not serve it. */
   isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>;
   /** The API server's gitVersion, e.g. "v1.36.3". */
@@ -105,6 +135,11 @@ export class RawObjectApi extends KubernetesObjectApi {
     return parts.join("/");
   }
 
+  /** The collection path of a kind, e.g. "/apis/apps/v1/namespaces/web/deployments". */
+  async collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    return this.pathOf({ apiVersion, kind, metadata: { name: "", ...(namespace ? { namespace } : {}) } }, true);
+  }
+
   async scope(apiVersion: string, kind: string): Promise<boolean | undefined> {
     try {
       return (await this.resource(apiVersion, kind))?.namespaced;
@@ -134,6 +169,11 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
   const api = options.kubeConfig.makeApiClient(RawObjectApi);
   api.timeoutMs = options.requestTimeoutMs ?? 30_000;
   const version = options.kubeConfig.makeApiClient(VersionApi);
+  const watcher = new Watch(options.kubeConfig);
+  // The server ends each watch after watchSeconds; silence longer than this means a dead connection.
+  const watchSeconds = 300;
+  // The client keeps this setting private; it is the watch's inactivity timeout.
+  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (watchSeconds + 60) * 1000;
 
   const call = async <T>(what: string, apiVersion: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -191,6 +231,81 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       );
       const items = asRecord(body)?.["items"];
       return Array.isArray(items) ? (items as KubeObject[]) : [];
+    },
+    async listWithVersion(query) {
+      const spec: KubeObject = {
+        apiVersion: query.apiVersion,
+        kind: query.kind,
+        metadata: { name: "", ...(query.namespace ? { namespace: query.namespace } : {}) },
+      };
+      const body = asRecord(
+        await call(`${query.kind} list`, query.apiVersion, () =>
+          api.send(spec, "list", (ctx) => {
+            if (query.labelSelector) ctx.setQueryParam("labelSelector", query.labelSelector);
+          }),
+        ),
+      );
+      const items = body?.["items"];
+      const resourceVersion = asRecord(body?.["metadata"])?.["resourceVersion"];
+      return { items: Array.isArray(items) ? (items as KubeObject[]) : [], resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
+    },
+    async watch(query, onEvent, signal) {
+      const what = `${query.kind} watch`;
+      const path = await call(what, query.apiVersion, () => api.collectionPath(query.apiVersion, query.kind, query.namespace));
+      await new Promise<void>((resolve, reject) => {
+        let failure: KubeApiError | undefined;
+        let controller: AbortController | undefined;
+        const onAbort = (): void => controller?.abort();
+        signal.addEventListener("abort", onAbort, { once: true });
+        const done = (err: unknown): void => {
+          signal.removeEventListener("abort", onAbort);
+          if (failure) reject(failure);
+          else if (err && !signal.aborted) reject(toKubeApiError(watchError(err), what));
+          else resolve();
+        };
+        const params = { resourceVersion: query.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchSeconds };
+        watcher
+          .watch(
+            path,
+            params,
+            (type: string, object: unknown) => {
+              if (type === "ERROR") {
+                const status = asRecord(object);
+                const code = typeof status?.["code"] === "number" ? status["code"] : 500;
+                failure ??= new KubeApiError(code, asString(status?.["reason"], "WatchError"), what, asString(status?.["message"], "watch failed"));
+                controller?.abort();
+                return;
+              }
+              if (type === "ADDED" || type === "MODIFIED" || type === "DELETED" || type === "BOOKMARK") {
+                onEvent({ type, object: object as KubeObject });
+              }
+            },
+            done,
+          )
+          .then((c) => {
+            controller = c;
+            if (signal.aborted) c.abort();
+          })
+          .catch(done);
+      });
+    },
+    async create(object) {
+      return call(formatRef(refOf(object)), object.apiVersion, async () =>
+        (await api.send(object, "create", (ctx) => {
+          ctx.setHeaderParam("Content-Type", "application/json");
+          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
+          ctx.setBody(JSON.stringify(object));
+        })) as KubeObject,
+      );
+    },
+    async replaceManagedFields(ref, managedFields, resourceVersion) {
+      return call(formatRef(ref), apiVersionOf(ref), async () =>
+        (await api.send(headerOf(ref), "patch", (ctx) => {
+          ctx.setHeaderParam("Content-Type", PatchStrategy.MergePatch);
+          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
+          ctx.setBody(JSON.stringify({ metadata: { managedFields, resourceVersion } }));
+        })) as KubeObject,
+      );
     },
     async isNamespaced(apiVersion, kind) {
       return call(`discovery of ${kind} in ${apiVersion}`, apiVersion, () => api.scope(apiVersion, kind));
@@ -269,6 +384,12 @@ function withCauses(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(": ");
+}
+
+// The watch's fetch fails with plain errors; a non-200 answer carries its status code.
+function watchError(err: unknown): unknown {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === "number" ? new ApiException(code, messageOf(err), undefined, {}) : err;
 }
 
 function headerOf(ref: ObjectRef): KubeObject {

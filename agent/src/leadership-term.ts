@@ -20,7 +20,11 @@ import type { Reconciler } from "./reconcile.js";
 import { ensureIdentity } from "./registration.js";
 import { signRenewRequest } from "./renewal.js";
 import type { StateStore } from "./state-store.js";
-import { buildStatusReport } from "./status.js";
+import { buildStatusReport, driftedField } from "./status.js";
+import { createDriftMonitor, createKubeEventRecorder } from "./drift/index.js";
+import type { Correction, DriftMonitor, LoopGuardLimits } from "./drift/index.js";
+import { AgentEventSchema, AgentEventType, create, timestampFromDate } from "@gitfleet/proto";
+import type { AgentEvent } from "@gitfleet/proto";
 import { createStatusStream } from "./status-stream.js";
 import type { StatusStream } from "./status-stream.js";
 import { AGENT_VERSION } from "./version.js";
@@ -38,6 +42,8 @@ export interface LeadershipTermOptions {
   makeSource: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
   reconcileIntervalMs: number;
   crdTimeoutMs?: number | undefined;
+  /** Limits of the drift loop guard; defaults in drift/loop-guard.ts. */
+  loopGuard?: Partial<LoopGuardLimits> | undefined;
   /** The lease this term holds: renewed from start() until stop(), released at the end. */
   elector: LeaderElector | undefined;
   /** Aborted when the agent stops: ends waits in start() (e.g. for an unreachable hub). */
@@ -86,6 +92,36 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
 
+  // Drift and health changes between passes are sent after a short pause, so a burst of watch
+  // events (a rollout) becomes one report.
+  let statusTimer: NodeJS.Timeout | undefined;
+  const sendStatus = (): void => {
+    clearTimeout(statusTimer);
+    statusTimer = undefined;
+    const report = reconciler.lastReport;
+    if (!report) return;
+    status?.report(
+      buildStatusReport(report, {
+        agentVersion: AGENT_VERSION,
+        kubernetesVersion,
+        now: new Date(clock.now()),
+        drift: (bundle) => drift.objects(bundle),
+        driftMode: (bundle) => reconciler.desired?.bundles.find((b) => b.name === bundle)?.policy.drift,
+      }),
+    );
+  };
+  const drift: DriftMonitor = createDriftMonitor({
+    kube,
+    clock,
+    logger: logger.child({ part: "drift" }),
+    ...(options.loopGuard ? { limits: options.loopGuard } : {}),
+    recordEvent: createKubeEventRecorder({ kube, clock, logger }),
+    onChange: () => {
+      statusTimer ??= setTimeout(sendStatus, 200);
+    },
+    onCorrection: (correction) => status?.events([agentEvent(correction)]),
+  });
+
   const reconciler = createReconciler({
     kube,
     inventory: options.inventory,
@@ -94,9 +130,8 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
     clock,
     intervalMs: options.reconcileIntervalMs,
     ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
-    onReport: (report) => {
-      status?.report(buildStatusReport(report, { agentVersion: AGENT_VERSION, kubernetesVersion, now: new Date(clock.now()) }));
-    },
+    drift,
+    onReport: () => sendStatus(),
   });
 
   // The leader could not renew in time: stop everything at once, before a follower takes over.
@@ -213,6 +248,8 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       part: "loops",
       stop: async () => {
         await Promise.all([stream.stop(), source.stop(), reconciler.stop()]);
+        await drift.stop();
+        clearTimeout(statusTimer);
       },
     });
   };
@@ -264,4 +301,17 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       return lost;
     },
   };
+}
+
+function agentEvent(correction: Correction): AgentEvent {
+  return create(AgentEventSchema, {
+    id: correction.id,
+    type: AgentEventType.DRIFT_CORRECTED,
+    bundle: correction.bundle,
+    resource: correction.ref,
+    fields: correction.fields.map(driftedField),
+    message: correction.message,
+    at: timestampFromDate(new Date(correction.at)),
+    revision: correction.revision,
+  });
 }

@@ -12,6 +12,12 @@ import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { formatRef, refKey, refOf } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
+import { ignoreRulesOf } from "./drift/index.js";
+import type { DriftMonitor, TrackedBundle } from "./drift/index.js";
+import { HealthState, SyncState } from "@gitfleet/proto";
+import { planBundle } from "./bundle-plan.js";
+import type { PlannedObject } from "./bundle-plan.js";
+import type { KubeObject } from "./kube-objects.js";
 
 /** What one reconcile pass did. */
 export interface ReconcileReport {
@@ -39,6 +45,11 @@ export interface ReconcilerOptions {
   crdTimeoutMs?: number;
   /** Called after every pass. */
   onReport?: (report: ReconcileReport) => void;
+  /**
+   * Watches what the passes applied, and corrects or reports drift between them. Without one,
+   * a pass re-applies bundles in drift mode "correct" and leaves "report" bundles alone.
+   */
+  drift?: DriftMonitor;
 }
 
 /** Applies the desired state to the cluster, once on demand or in a loop it owns. */
@@ -75,6 +86,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   // Per bundle: the digest applied completely in this process, and the last result.
   const validated = new Map<string, string>();
   const lastResults = new Map<string, BundleResult>();
+  // Bundles a resync asked to apply again, even when the cluster already holds their digest.
+  const forced = new Set<string>();
+  let forceAll = false;
+  const monitor = options.drift;
   let desired: DesiredStateSnapshot | undefined;
   let lastReport: ReconcileReport | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -90,8 +105,26 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       if (stopping.signal.aborted) break;
       const known = validated.get(bundle.name) === bundle.digest;
       const previous = lastResults.get(bundle.name);
-      // Drift mode "report": a payload is applied once; re-applying it would correct drift.
-      if (bundle.policy.drift === "report" && known && previous?.desiredDigest === bundle.digest) {
+      const force = forceAll || forced.has(bundle.name);
+      forced.delete(bundle.name);
+      if (monitor && !force && !bundle.error) {
+        // Enforced between passes by the monitor: the pass only covers objects no watch sees.
+        if (known && previous?.desiredDigest === bundle.digest && monitor.tracks(bundle.name, bundle.digest)) {
+          await monitor.verify(bundle.name);
+          bundles.push(previous);
+          continue;
+        }
+        // A restarted agent: the cluster holds this digest already. Compare, never re-apply:
+        // drift made meanwhile is corrected or reported like any other.
+        const adopted = await adopt(bundle);
+        if (adopted) {
+          validated.set(bundle.name, bundle.digest);
+          lastResults.set(bundle.name, adopted);
+          bundles.push(adopted);
+          continue;
+        }
+      } else if (!monitor && bundle.policy.drift === "report" && known && previous?.desiredDigest === bundle.digest) {
+        // Drift mode "report": a payload is applied once; re-applying it would correct drift.
         bundles.push(previous);
         continue;
       }
@@ -109,12 +142,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         signal: stopping.signal,
         ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
       });
-      if (result.complete) validated.set(bundle.name, bundle.digest);
-      else validated.delete(bundle.name);
+      if (result.complete) {
+        validated.set(bundle.name, bundle.digest);
+        monitor?.track(trackedBundle(bundle, result.resources.flatMap((r) => (r.applied ? [{ ref: r.ref, object: r.applied.object }] : []))), appliedLives(result));
+      } else {
+        validated.delete(bundle.name);
+      }
       lastResults.set(bundle.name, result);
       if (result.message) logger.warn({ bundle: bundle.name, sync: result.sync, message: result.message }, "bundle not synced");
       bundles.push(result);
     }
+    forceAll = false;
+    if (monitor) for (const name of lastResults.keys()) if (!state.bundles.some((b) => b.name === name)) untrack(name);
     const removedBundles = stopping.signal.aborted ? [] : await removeLeftBundles(state, claims);
     const report: ReconcileReport = {
       revision: state.revision,
@@ -165,6 +204,36 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return removed;
   };
 
+  const untrack = (name: string): void => {
+    monitor?.untrack(name);
+    lastResults.delete(name);
+    validated.delete(name);
+  };
+
+  // The result of a bundle whose digest the inventory says was applied completely before, or
+  // undefined when it was not (or it cannot be planned): then it is applied as usual.
+  const adopt = async (bundle: DesiredBundle): Promise<BundleResult | undefined> => {
+    if (!monitor) return undefined;
+    const inventory = await options.inventory.get(bundle.name).catch(() => undefined);
+    if (!inventory || inventory.digest !== bundle.digest) return undefined;
+    const plan = await planBundle({ kube: options.kube, bundle }).catch(() => undefined);
+    if (!plan || plan.problems.length > 0) return undefined;
+    monitor.track(trackedBundle(bundle, plan.objects));
+    logger.info({ bundle: bundle.name, digest: bundle.digest }, "the cluster holds this bundle already; comparing it with Git");
+    return {
+      name: bundle.name,
+      desiredDigest: bundle.digest,
+      appliedDigest: bundle.digest,
+      revision: inventory.revision || bundle.revision,
+      sync: SyncState.SYNCED,
+      health: HealthState.UNKNOWN,
+      message: "",
+      resources: plan.objects.map((o: PlannedObject) => ({ ref: o.ref, sync: SyncState.SYNCED, health: HealthState.UNKNOWN, message: "" })),
+      appliedAt: inventory.appliedAt,
+      complete: true,
+    };
+  };
+
   const reconcileNow = (): Promise<ReconcileReport | undefined> => {
     const run = queue.then(() => (desired ? pass(desired) : undefined));
     queue = run.catch(() => undefined);
@@ -205,8 +274,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       wakeup.trigger();
     },
     resync(names = []) {
-      if (names.length === 0) validated.clear();
-      for (const name of names) validated.delete(name);
+      if (names.length === 0) {
+        validated.clear();
+        forceAll = true;
+      }
+      for (const name of names) {
+        validated.delete(name);
+        forced.add(name);
+      }
       logger.debug({ bundles: names }, "resync requested");
       wakeup.trigger();
     },
@@ -238,4 +313,21 @@ export function claimedKeys(bundles: readonly DesiredBundle[]): Map<string, Set<
     claims.set(bundle.name, keys);
   }
   return claims;
+}
+
+function trackedBundle(bundle: DesiredBundle, objects: ReadonlyArray<{ ref: PlannedObject["ref"]; object: KubeObject }>): TrackedBundle {
+  return {
+    name: bundle.name,
+    digest: bundle.digest,
+    revision: bundle.revision,
+    mode: bundle.policy.drift,
+    ignore: ignoreRulesOf(bundle.policy.ignore),
+    objects,
+  };
+}
+
+function appliedLives(result: BundleResult): Map<string, KubeObject> {
+  const lives = new Map<string, KubeObject>();
+  for (const r of result.resources) if (r.applied) lives.set(refKey(r.ref), r.applied.live);
+  return lives;
 }

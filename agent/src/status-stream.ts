@@ -2,7 +2,7 @@
 // commands (Welcome, RefreshCredentials, Resync). Reconnects forever with backoff and jitter,
 // and renews credentials that ran out while no stream was up (Renew, signed by the agent).
 import { GrpcStatus, timestampFromDate, toRpcError } from "@gitfleet/proto";
-import type { Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
+import type { AgentEvent, Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -11,7 +11,8 @@ import type { Backoff } from "./backoff.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import type { HubClient, HubStream, RenewRequestInit } from "./hub-client.js";
-import { statusFingerprint } from "./status.js";
+import { splitStatus } from "./status-split.js";
+import type { StatusDelta } from "./status-split.js";
 
 /** Options of {@link createStatusStream}. */
 export interface StatusStreamOptions {
@@ -43,8 +44,13 @@ export interface StatusStream {
   start(): void;
   /** Closes the stream and ends the loop. */
   stop(): Promise<void>;
-  /** Sends `status` now if it differs from what the hub last got; otherwise keeps it for the next connect. */
+  /**
+   * Sends what changed in `status` since the hub last got one on this stream (all of it on a new
+   * stream); keeps it for the next connect while no stream is up.
+   */
   report(status: StatusReport): void;
+  /** Sends events (corrections) now, or on the next connect; the oldest beyond 1,000 are dropped. */
+  events(events: readonly AgentEvent[]): void;
   /** True while a stream is open and the hub has answered it. */
   readonly connected: boolean;
 }
@@ -66,15 +72,30 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   const refusedBackoff = options.refusedBackoff ?? createBackoff({ minMs: 60_000, maxMs: 600_000 });
   const stopping = new AbortController();
   let heartbeatMs = options.heartbeatIntervalMs ?? 15_000;
-  let latest: { status: StatusReport; fingerprint: string } | undefined;
-  let session: { stream: HubStream; sent?: string; welcomed: boolean } | undefined;
+  let latest: StatusReport | undefined;
+  let session: { stream: HubStream; sent?: StatusDelta["sent"]; welcomed: boolean } | undefined;
+  let queuedEvents: AgentEvent[] = [];
   let lastCredentialsRequest = Number.NEGATIVE_INFINITY;
   let refusedSince: number | undefined;
   let loop: Promise<void> | undefined;
 
   const sendLatest = (): void => {
-    if (!session || !latest || session.sent === latest.fingerprint) return;
-    if (session.stream.send({ kind: { case: "status", value: latest.status } })) session.sent = latest.fingerprint;
+    if (!session || !latest) return;
+    const delta = splitStatus(latest, session.sent);
+    for (const message of delta.messages) {
+      if (!session.stream.send({ kind: { case: "status", value: message } })) return;
+    }
+    session.sent = delta.sent;
+  };
+
+  const sendEvents = (): void => {
+    if (!session || queuedEvents.length === 0) return;
+    // A few hundred events fit the message bound; more go in several messages.
+    while (queuedEvents.length > 0) {
+      const batch = queuedEvents.slice(0, 100);
+      if (!session.stream.send({ kind: { case: "events", value: { events: batch } } })) return;
+      queuedEvents = queuedEvents.slice(batch.length);
+    }
   };
 
   const maybeRequestCredentials = (stream: HubStream): void => {
@@ -194,6 +215,7 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
       // A new stream starts with what the hub needs to know at once: alive, and what runs.
       heartbeat(stream);
       sendLatest();
+      sendEvents();
       maybeRequestCredentials(stream);
       for await (const message of stream.messages()) {
         if (!session.welcomed) {
@@ -269,8 +291,16 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
       await loop;
     },
     report(status) {
-      latest = { status, fingerprint: statusFingerprint(status) };
+      latest = status;
       sendLatest();
+    },
+    events(events) {
+      queuedEvents.push(...events);
+      if (queuedEvents.length > 1_000) {
+        logger.warn({ dropped: queuedEvents.length - 1_000 }, "too many events waiting for the hub; dropping the oldest");
+        queuedEvents = queuedEvents.slice(-1_000);
+      }
+      sendEvents();
     },
     get connected() {
       return session?.welcomed ?? false;

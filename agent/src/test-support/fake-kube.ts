@@ -2,13 +2,13 @@
 // namespaces that must exist, CRDs that add kinds, dry-runs that persist nothing) to test the
 // reconcile logic fast. Not part of the build.
 import { KubeApiError } from "../errors.js";
-import type { KubeClient } from "../kube-client.js";
+import type { KubeClient, WatchEvent } from "../kube-client.js";
 import { asRecord, crdDefinition, formatRef, isCrd, refKey, refOf, splitApiVersion } from "../kube-objects.js";
 import type { KubeObject, ObjectRef } from "../kube-objects.js";
 
 /** One call the fake received. */
 export interface FakeCall {
-  verb: "apply" | "dry-run" | "get" | "delete" | "list";
+  verb: "apply" | "dry-run" | "get" | "delete" | "list" | "watch" | "create" | "managed-fields";
   ref: string;
 }
 
@@ -34,6 +34,15 @@ export function createFakeKube(): FakeKube {
     ["apiextensions.k8s.io/v1|CustomResourceDefinition", false],
   ]);
   let rejecter: (object: KubeObject) => string | undefined = () => undefined;
+  let version = 1;
+  const watchers = new Set<{ apiVersion: string; kind: string; namespace: string; emit: (event: WatchEvent) => void }>();
+  const emit = (type: WatchEvent["type"], object: KubeObject): void => {
+    for (const w of watchers) {
+      if (w.apiVersion === object.apiVersion && w.kind === object.kind && (!w.namespace || w.namespace === object.metadata.namespace)) {
+        w.emit({ type, object: structuredClone(object) });
+      }
+    }
+  };
 
   const find = (ref: Omit<ObjectRef, "version">): KubeObject | undefined => objects.get(refKey({ ...ref, version: "" }));
   const namespaceExists = (name: string): boolean => find({ group: "", kind: "Namespace", namespace: "", name }) !== undefined;
@@ -60,8 +69,11 @@ export function createFakeKube(): FakeKube {
       if (isCrd(ref)) {
         live["status"] = { conditions: [{ type: "Established", status: "True" }] };
       }
+      live.metadata.resourceVersion = String(options.dryRun ? version : ++version);
       if (!options.dryRun) {
+        const existed = objects.has(refKey({ ...ref, version: "" }));
         objects.set(refKey({ ...ref, version: "" }), live);
+        emit(existed ? "MODIFIED" : "ADDED", live);
         const defined = isCrd(ref) ? crdDefinition(object) : undefined;
         const versions = asRecord(object["spec"])?.["versions"];
         if (defined && Array.isArray(versions)) {
@@ -81,6 +93,8 @@ export function createFakeKube(): FakeKube {
     async delete(ref) {
       await Promise.resolve();
       calls.push({ verb: "delete", ref: formatRef(ref) });
+      const existing = find(ref);
+      if (existing) emit("DELETED", existing);
       return objects.delete(refKey({ ...ref, version: "" }));
     },
     async list(query) {
@@ -94,6 +108,31 @@ export function createFakeKube(): FakeKube {
           (!query.namespace || o.metadata.namespace === query.namespace) &&
           (!key || o.metadata.labels?.[key] === value),
       );
+    },
+    async listWithVersion(query) {
+      return { items: await this.list(query), resourceVersion: String(version) };
+    },
+    async watch(query, onEvent, signal) {
+      calls.push({ verb: "watch", ref: query.kind });
+      const watcher = { apiVersion: query.apiVersion, kind: query.kind, namespace: query.namespace ?? "", emit: onEvent };
+      watchers.add(watcher);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      watchers.delete(watcher);
+    },
+    async create(object) {
+      await Promise.resolve();
+      calls.push({ verb: "create", ref: formatRef(refOf(object)) });
+      return object;
+    },
+    async replaceManagedFields(target, managedFields, resourceVersion) {
+      await Promise.resolve();
+      calls.push({ verb: "managed-fields", ref: formatRef(target) });
+      const live = find(target);
+      if (!live) throw new KubeApiError(404, "NotFound", formatRef(target), "not found");
+      if (live.metadata.resourceVersion !== resourceVersion) throw new KubeApiError(409, "Conflict", formatRef(target), "the object has been modified");
+      live.metadata.managedFields = managedFields;
+      live.metadata.resourceVersion = String(++version);
+      return live;
     },
     async isNamespaced(apiVersion, kind) {
       await Promise.resolve();
