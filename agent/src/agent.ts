@@ -23,6 +23,7 @@ import type { KubeClient } from "./kube-client.js";
 import { DEFAULT_LEADER_ELECTION_TIMING, LEASE_NAME, createLeaderElector } from "./leader-election.js";
 import type { LeaderElectionTiming, LeaderElector } from "./leader-election.js";
 import { createLeadershipTerm } from "./leadership-term.js";
+import type { LoopGuardLimits } from "./drift/index.js";
 import type { LeadershipTerm } from "./leadership-term.js";
 import { createLeaseClient } from "./lease.js";
 import type { LeaseClient } from "./lease.js";
@@ -52,6 +53,8 @@ export interface AgentOptions {
   /** Re-enforce period; default 30 s. */
   reconcileIntervalMs?: number;
   crdTimeoutMs?: number;
+  /** Limits of the drift loop guard (corrections per window before a conflict, back-off). */
+  loopGuard?: Partial<LoopGuardLimits>;
   /**
    * Elect a leader among the agent's replicas on a Lease in its namespace before registering
    * or reconciling: only the leader loads the identity, reconciles and holds the hub stream.
@@ -129,6 +132,7 @@ export function createAgent(options: AgentOptions): Agent {
       makeSource: options.createDesiredStateSource ?? createNatsDesiredStateSource,
       reconcileIntervalMs,
       crdTimeoutMs: options.crdTimeoutMs,
+      loopGuard: options.loopGuard,
       elector,
       signal: stopping.signal,
       onLost: () => {

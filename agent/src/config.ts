@@ -27,6 +27,8 @@ export interface AgentConfig {
   tls: HubTlsConfig;
   logLevel: string;
   reconcileIntervalMs: number;
+  /** The drift loop guard: this many corrections of one object within windowMs make a conflict. */
+  loopGuard: { maxCorrections: number; windowMs: number };
   /** "[host]:port" of the /healthz and /readyz server; undefined when turned off. */
   healthAddress: string | undefined;
   /** Elect a leader among replicas on the Lease gitfleet-agent before doing anything. */
@@ -79,6 +81,13 @@ export const settings = {
   "insecure-skip-tls-verify": { env: "GITFLEET_INSECURE_SKIP_TLS_VERIFY", description: "do not verify the hub's certificate" },
   plaintext: { env: "GITFLEET_PLAINTEXT", description: "no TLS to the hub (loopback and tests only)" },
   "reconcile-interval": { value: "DURATION", env: "GITFLEET_RECONCILE_INTERVAL", description: "re-apply period, e.g. 30s or 2m", default: "30s" },
+  "drift-max-corrections": {
+    value: "N",
+    env: "GITFLEET_DRIFT_MAX_CORRECTIONS",
+    description: "corrections of one object within --drift-window before it is a conflict and corrections back off",
+    default: "5",
+  },
+  "drift-window": { value: "DURATION", env: "GITFLEET_DRIFT_WINDOW", description: "the loop guard's window, e.g. 10m", default: "10m" },
   "health-addr": {
     value: "[HOST]:PORT",
     env: "GITFLEET_HEALTH_ADDR",
@@ -262,6 +271,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     tls: tlsOf(read("hub-ca"), bool("insecure-skip-tls-verify"), bool("plaintext")),
     logLevel: logLevelOf(withDefault("log-level")),
     reconcileIntervalMs: reconcileInterval(interval),
+    loopGuard: { maxCorrections: positiveInteger(withDefault("drift-max-corrections")), windowMs: reconcileInterval(withDefault("drift-window")) },
     healthAddress: healthAddressOf(withDefault("health-addr")),
     leaderElect: bool("leader-elect"),
   };
@@ -325,6 +335,12 @@ function labelsOf(found: Found | undefined): Record<string, string> {
 }
 
 /** The re-apply period: a duration like 30s, 2m, 1h30m or 2d, at least 1 s. */
+function positiveInteger(found: Found): number {
+  const n = Number(found.value);
+  if (!/^[0-9]+$/.test(found.value) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${found.source} must be a whole number of at least 1, not "${found.value}"`);
+  return n;
+}
+
 function reconcileInterval(found: Found): number {
   let ms: number;
   try {

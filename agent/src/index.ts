@@ -20,6 +20,8 @@ export { BUNDLE_ANNOTATION, formatRef, refKey, refOf } from "./kube-objects.js";
 export type { KubeObject, ObjectRef } from "./kube-objects.js";
 export { createReconciler } from "./reconcile.js";
 export type { ReconcileReport, Reconciler, ReconcilerOptions } from "./reconcile.js";
+export { createDriftMonitor, DEFAULT_LOOP_GUARD } from "./drift/index.js";
+export type { Correction, DriftMonitor, DriftMonitorOptions, DriftStateName, LoopGuardLimits, ObjectDrift, ReportedField, TrackedBundle } from "./drift/index.js";
 export { applyBundle } from "./apply.js";
 export type { ApplyBundleOptions } from "./apply.js";
 export type { BundleResult, ResourceResult } from "./bundle-result.js";

@@ -66,6 +66,7 @@ async function main(): Promise<number> {
     namespace: config.namespace,
     hubTls,
     reconcileIntervalMs: config.reconcileIntervalMs,
+    loopGuard: config.loopGuard,
     ...(config.leaderElect ? { leaderElection: {} } : {}),
     onLeadershipLost: () => {
       lost = true;

@@ -51,3 +51,31 @@ export function statusCodeOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown }).code;
   return typeof code === "number" ? code : undefined;
 }
+
+/** Changes an object with a JSON merge patch, as `kubectl patch --type merge` does, under `fieldManager`. */
+export async function mergePatchAs<T extends KubernetesObject>(kc: KubeConfig, patch: T, fieldManager: string): Promise<T> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  return await api.patch(patch, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch);
+}
+
+/**
+ * Reads an object, changes it and writes it back whole (an update, as `kubectl edit` does) under
+ * `fieldManager`; retries when someone else wrote in between.
+ */
+export async function updateAs<T extends KubernetesObject>(
+  kc: KubeConfig,
+  ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+  change: (object: T) => void,
+  fieldManager: string,
+): Promise<T> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  for (let attempt = 0; ; attempt++) {
+    const object = (await api.read(ref)) as T;
+    change(object);
+    try {
+      return (await api.replace(object, undefined, undefined, fieldManager)) as T;
+    } catch (err) {
+      if (statusCodeOf(err) !== 409 || attempt >= 5) throw err;
+    }
+  }
+}

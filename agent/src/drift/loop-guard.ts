@@ -38,7 +38,12 @@ function trim(state: LoopGuardState, now: number, limits: LoopGuardLimits): void
 /** Whether the object may be corrected now; false while a conflict backs off. */
 export function mayCorrect(state: LoopGuardState, now: number, limits: LoopGuardLimits): boolean {
   trim(state, now, limits);
-  if (state.conflict) return now >= state.conflict.retryAt;
+  if (state.conflict) {
+    if (now < state.conflict.retryAt) return false;
+    // The fight calmed down: the window holds fewer corrections than the limit again.
+    if (state.corrections.length < limits.maxCorrections - 1) delete state.conflict;
+    return true;
+  }
   return state.corrections.length < limits.maxCorrections;
 }
 

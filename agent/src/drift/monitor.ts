@@ -5,7 +5,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { HealthState } from "@gitfleet/proto";
 import type { Logger } from "pino";
+import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
+import { systemClock } from "../clock.js";
 import type { Clock } from "../clock.js";
 import { assessHealth } from "../health.js";
 import type { HealthAssessment } from "../health.js";
@@ -68,8 +70,8 @@ export interface Correction {
 /** Options of {@link createDriftMonitor}. */
 export interface DriftMonitorOptions {
   kube: KubeClient;
-  clock: Clock;
-  logger: Logger;
+  clock?: Clock;
+  logger?: Logger;
   limits?: Partial<LoopGuardLimits>;
   /** Writes Kubernetes Events on the objects; default none. */
   recordEvent?: KubeEventRecorder;
@@ -115,11 +117,15 @@ const missingHealth: HealthAssessment = { health: HealthState.MISSING, message: 
 
 /** Creates a {@link DriftMonitor}. */
 export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
-  const { kube, clock, logger } = options;
+  const { kube } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: "silent" });
   const limits: LoopGuardLimits = { ...DEFAULT_LOOP_GUARD, ...options.limits };
   const bundles = new Map<string, TrackedBundle>();
   const entries = new Map<string, Entry>();
   const pending = new Set<string>();
+  // Objects in conflict are compared again when their back-off ends, to see whether the fight goes on.
+  const retries = new Map<string, NodeJS.Timeout>();
   let draining: Promise<void> | undefined;
   let stopped = false;
 
@@ -193,6 +199,17 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     }
     drift.state = state;
     drift.fields = fields;
+    const key = refKey(entry.ref);
+    clearTimeout(retries.get(key));
+    retries.delete(key);
+    if (state === "conflict" && entry.guard.conflict) {
+      const timer = setTimeout(() => {
+        retries.delete(key);
+        schedule(key);
+      }, Math.max(0, entry.guard.conflict.retryAt - now) + 10);
+      timer.unref();
+      retries.set(key, timer);
+    }
     drift.corrections = correctionsInWindow(entry.guard, now, limits);
     if (JSON.stringify([drift.state, drift.fields.map((f) => [f.path, f.desired, f.live, f.manager])]) !== before) changed(entry.bundle.name);
   };
@@ -353,6 +370,8 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     async stop() {
       stopped = true;
       pending.clear();
+      for (const timer of retries.values()) clearTimeout(timer);
+      retries.clear();
       await draining;
       await cache.stop();
     },
