@@ -53,7 +53,7 @@ also carry Roles that grant more than the agent holds.
 {{- define "gitfleet-agent.applyRules" -}}
 - apiGroups: ["*"]
   resources: ["*"]
-  verbs: [get, list, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 {{- if .Values.rbac.allowRbacEscalation }}
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, clusterroles]
