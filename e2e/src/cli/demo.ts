@@ -111,9 +111,16 @@ Try next (in another terminal, from ${root}):
 
   # change the fleet: every push reaches the hub at once (webhook)
   git clone "${f.lab.info().git.url}" fleet && cd fleet
-  sed -i 's/replicas: "3"/replicas: "4"/' apps/web/prod-eu/config.yaml
+  sed -i 's/count: 3/count: 4/' apps/web/prod-eu/kustomization.yaml
   git commit -am "prod-eu: 4 replicas" && git push && cd ..
-  kubectl --kubeconfig ${kubeconfig} -n web get configmap web-config -o yaml
+  kubectl --kubeconfig ${kubeconfig} -n web get deployment web
+
+  # drift: web corrects it within seconds, platform (drift: report) only reports it
+  kubectl --kubeconfig ${kubeconfig} -n web set image deployment/web web=registry.example.com/web:hotfix
+  kubectl --kubeconfig ${kubeconfig} label namespace observability app.kubernetes.io/part-of=me --overwrite
+  npm run --silent gitfleet -- drift
+  npm run --silent gitfleet -- drift summary --by manager
+  npm run --silent gitfleet -- events
 
   # register a fourth cluster by hand
   npm run --silent lab -- add-cluster extra
