@@ -247,7 +247,9 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       );
       const items = body?.["items"];
       const resourceVersion = asRecord(body?.["metadata"])?.["resourceVersion"];
-      return { items: Array.isArray(items) ? (items as KubeObject[]) : [], resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
+      // The items of a list do not repeat apiVersion and kind; watch events carry them.
+      const typed = Array.isArray(items) ? (items as KubeObject[]).map((item) => ({ ...item, apiVersion: query.apiVersion, kind: query.kind })) : [];
+      return { items: typed, resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
     },
     async watch(query, onEvent, signal) {
       const what = `${query.kind} watch`;
