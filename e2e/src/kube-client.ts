@@ -70,10 +70,10 @@ export async function updateAs<T extends KubernetesObject>(
 ): Promise<T> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (let attempt = 0; ; attempt++) {
-    const object = (await api.read(ref)) as T;
+    const object: T = await api.read(ref);
     change(object);
     try {
-      return (await api.replace(object, undefined, undefined, fieldManager)) as T;
+      return await api.replace<T>(object, undefined, undefined, fieldManager);
     } catch (err) {
       if (statusCodeOf(err) !== 409 || attempt >= 5) throw err;
     }
