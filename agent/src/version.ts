@@ -1,2 +1,4 @@
-/** The agent's version, sent in Register and every StatusReport; kept in step with package.json. */
-export const AGENT_VERSION = "0.1.0";
+import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
+
+/** The agent's version, sent in Register and every StatusReport: the product's version. */
+export const AGENT_VERSION = PRODUCT_VERSION;

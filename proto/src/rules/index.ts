@@ -6,3 +6,5 @@ export { DurationError, formatDuration, parseDuration } from "./duration.js";
 export { labelKeyProblem, labelProblems, labelValueProblem, parseLabels } from "./labels.js";
 export type { Labels, ParsedLabels } from "./labels.js";
 export { messageOf } from "./message-of.js";
+export { PRODUCT_VERSION, acceptedAgentVersions, agentVersionProblem, compareVersions, isOlderVersion, parseVersion } from "./version.js";
+export type { Version } from "./version.js";
