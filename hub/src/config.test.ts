@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createUser } from "@nats-io/nkeys";
-import { ConfigError, HelpRequested, loadConfig } from "./config.js";
+import { ConfigError, HelpRequested, loadConfig, VersionRequested } from "./config.js";
 import { sha256Hex } from "./secrets.js";
 
 const account = createAccount().getPublicKey();
@@ -96,5 +96,6 @@ void describe("hub configuration", () => {
     await assert.rejects(loadConfig({ ...base, GITFLEET_GRPC_TLS_CERT: "/x.pem" }, []), configError(/must be set together/));
     await assert.rejects(loadConfig(base, ["--no-such-flag"]), configError(/Unknown option '--no-such-flag'; see --help/));
     await assert.rejects(loadConfig(base, ["--help"]), HelpRequested);
+    await assert.rejects(loadConfig(base, ["--version"]), VersionRequested);
   });
 });

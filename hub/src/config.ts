@@ -73,10 +73,17 @@ type Setting = keyof typeof settings;
 /** Thrown when `--help` was given; main prints {@link usage}. */
 export class HelpRequested extends Error {}
 
+/** Thrown when `--version` was given; main prints the version. */
+export class VersionRequested extends Error {}
+
 /** The help text: every flag with its environment variable. */
 export function usage(): string {
   const rows = Object.entries(settings).map(([flag, env]) => `  --${flag.padEnd(32)} ${env}`);
-  return ["usage: gitfleet-hub [flags]   (every flag can be set through its environment variable)", ...rows].join("\n");
+  return [
+    "usage: gitfleet-hub [flags]   (every flag can be set through its environment variable)",
+    ...rows,
+    `  --${"version".padEnd(32)} print the version and exit`,
+  ].join("\n");
 }
 
 function wrap<T>(what: string, run: () => T): T {
@@ -99,13 +106,14 @@ export async function loadConfig(
   const options = Object.fromEntries(
     Object.keys(settings).map((flag) => [flag, { type: "string" as const }]),
   ) as Record<Setting, { type: "string" }>;
-  let values: Partial<Record<Setting | "help", string | boolean>>;
+  let values: Partial<Record<Setting | "help" | "version", string | boolean>>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" } }, strict: true }));
+    ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" }, version: { type: "boolean" } }, strict: true }));
   } catch (err) {
     throw new ConfigError(`${messageOf(err)}; see --help`);
   }
   if (values.help) throw new HelpRequested();
+  if (values.version) throw new VersionRequested();
   const get = (setting: Setting): string | undefined => {
     const flag = values[setting];
     const value = typeof flag === "string" ? flag : env[settings[setting]];

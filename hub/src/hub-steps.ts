@@ -136,7 +136,7 @@ export interface AgentLink {
 
 /** Builds the AgentService (served later by {@link serveGrpc}) and starts the resync broadcast. */
 export function startAgentLink(
-  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; logger: Logger; now: () => Date },
+  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; version: string; logger: Logger; now: () => Date },
   stops: StopStack,
 ): AgentLink {
   const { stores, events, logger } = input;
@@ -147,6 +147,7 @@ export function startAgentLink(
     issuer: input.issuer,
     logger,
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
+    hubVersion: input.version,
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
     onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
     now: input.now,

@@ -1,5 +1,6 @@
 // createHub: the hub's composition root. start() runs the steps of hub-steps.ts in order
 // (NATS, stores, access, agent link, delivery, gRPC, admin API); stop() undoes them in reverse.
+import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { ApiToken } from "./api/auth.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
@@ -50,7 +51,10 @@ export interface HubOptions {
   announceAdminToken?: (secret: string) => void;
   /** How long start() waits for the stores' initial load; default 30 s. */
   readyTimeoutMs?: number;
-  /** Version shown in the OpenAPI document. */
+  /**
+   * The hub's version: served at /api/v1/version and in the OpenAPI document, and the version
+   * Register checks agents against. Default: the product version of this build.
+   */
   version?: string;
   now?: () => Date;
 }
@@ -85,6 +89,7 @@ export function createHub(options: HubOptions): Hub {
   const now = options.now ?? (() => new Date());
   const events = createHubEvents();
   const heartbeatIntervalSeconds = options.heartbeatIntervalSeconds ?? 15;
+  const version = options.version ?? PRODUCT_VERSION;
   const replicas = options.nats.replicas ?? 1;
   let running: Running | undefined;
   let starting: Promise<Running> | undefined;
@@ -103,7 +108,7 @@ export function createHub(options: HubOptions): Hub {
       credentialTtlMs: options.credentialTtlMs ?? 3_600_000,
       now,
     });
-    const agents = startAgentLink({ nats, stores, issuer, events, heartbeatIntervalSeconds, logger, now }, stops);
+    const agents = startAgentLink({ nats, stores, issuer, events, heartbeatIntervalSeconds, version, logger, now }, stops);
     const delivery = buildDelivery({ delivery: options.delivery, nats, replicas, clusters: stores.clusters, events, resync: agents.resync, logger });
     forwardClusterChanges({ clusters: stores.clusters, events, delivery, logger }, stops);
     await startDelivery(delivery, stops);
@@ -117,7 +122,7 @@ export function createHub(options: HubOptions): Hub {
         delivery,
         webhookSecret: options.webhookSecret,
         staleAfterMs: heartbeatIntervalSeconds * 3 * 1000,
-        version: options.version ?? "0.0.0",
+        version,
         logger,
         now,
       },

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // gitfleet-hub: reads the configuration, starts the hub, stops it cleanly on SIGINT/SIGTERM.
 import { pino } from "pino";
-import { ConfigError, HelpRequested, loadConfig, usage, type HubConfig } from "./config.js";
+import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
+import { ConfigError, HelpRequested, loadConfig, usage, VersionRequested, type HubConfig } from "./config.js";
 import { gitDelivery } from "./delivery-adapter.js";
 import { createHub } from "./hub.js";
 
@@ -12,6 +13,10 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof HelpRequested) {
       process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    if (err instanceof VersionRequested) {
+      process.stdout.write(`gitfleet-hub ${PRODUCT_VERSION}\n`);
       return 0;
     }
     if (err instanceof ConfigError) {

@@ -16,6 +16,7 @@ import {
   type ServiceClient,
 } from "@gitfleet/proto";
 import { createHub, type Hub, type HubOptions } from "@gitfleet/hub";
+import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import { credentials as grpcCredentials, type ClientDuplexStream } from "@grpc/grpc-js";
 import { createUser, type KeyPair } from "@nats-io/nkeys";
 import { pino } from "pino";
@@ -156,14 +157,14 @@ export function register(
   client: ServiceClient<typeof AgentService>,
   token: string,
   clusterName: string,
-  options: { keys?: AgentKeys; labels?: Record<string, string> } = {},
+  options: { keys?: AgentKeys; labels?: Record<string, string>; agentVersion?: string } = {},
 ): Promise<RegisterResponse> {
   const keys = options.keys ?? agentKeys();
   return client.register({
     token,
     clusterName,
     labels: options.labels ?? {},
-    agentVersion: "test",
+    agentVersion: options.agentVersion ?? PRODUCT_VERSION,
     kubernetesVersion: "v1.36.0",
     keys: { natsUserPublicKey: keys.nats.getPublicKey(), signingPublicKey: keys.signing.getPublicKey() },
   });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { AgentService, createClient, GrpcStatus, RpcError } from "@gitfleet/proto";
+import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { waitFor } from "../lab/process.js";
 import { agentKeys, skipWithoutNats, startNatsFixture, type NatsFixture } from "./harness.js";
@@ -123,6 +124,7 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
       const registered = await client.register({
         token: secret,
         clusterName: "over-tls",
+        agentVersion: PRODUCT_VERSION,
         keys: { natsUserPublicKey: keys.nats.getPublicKey(), signingPublicKey: keys.signing.getPublicKey() },
       });
       assert.equal(registered.clusterName, "over-tls");

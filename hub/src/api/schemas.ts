@@ -160,6 +160,15 @@ export const Accepted = Type.Object({ accepted: Type.Boolean() });
 /** Answer of /healthz and /readyz. */
 export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
 
+/** GET /api/v1/version: the hub's version and the agent versions it registers. */
+export const VersionView = Type.Object({
+  product: Type.Literal("gitfleet"),
+  version: Type.String({ description: "The hub's version, the one `gitfleet-hub --version` prints." }),
+  acceptedAgentVersions: Type.String({ description: 'Agent versions Register accepts, e.g. "0.1.x or 0.2.x".' }),
+});
+/** GET /api/v1/version. */
+export type VersionView = Static<typeof VersionView>;
+
 const BundleClusterView = Type.Object({
   name: Type.String(),
   id: Type.String(),

@@ -14,6 +14,7 @@ import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
+import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
 /** Options of {@link createApiServer}. */
@@ -32,7 +33,7 @@ export interface ApiServerOptions {
   onGitPush: () => void;
   /** A cluster counts as connected only if heard from within this long. */
   staleAfterMs: number;
-  /** Shown in the OpenAPI document. */
+  /** The hub's version: served at /api/v1/version and shown in the OpenAPI document. */
   version: string;
   now?: () => Date;
 }
@@ -96,6 +97,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         fleet: options.fleet ?? { bundles: () => undefined },
         auth: options.auth,
       });
+      await api.register(versionRoutes, { version: options.version });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
     },

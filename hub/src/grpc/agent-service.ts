@@ -22,6 +22,8 @@ export interface AgentServiceOptions {
   logger: Logger;
   /** How often agents send heartbeats; told in RegisterResponse and Welcome. */
   heartbeatIntervalSeconds: number;
+  /** The hub's version, which decides the agent versions Register accepts. */
+  hubVersion: string;
   /** Called once a cluster registered through this replica is stored. */
   onClusterRegistered?: (cluster: ClusterRecord) => void;
   /** Called after a status report of a connected agent was stored. */
@@ -81,6 +83,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
             issuer: options.issuer,
             logger,
             heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+            hubVersion: options.hubVersion,
             onRegistered: (cluster) => options.onClusterRegistered?.(cluster),
             now,
           },

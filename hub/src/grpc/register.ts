@@ -1,7 +1,9 @@
 // AgentService.Register: a registration token for a cluster identity and its first credentials.
 import { create, RegisterResponseSchema, type RegisterRequest, type RegisterResponse } from "@gitfleet/proto";
+import { agentVersionProblem } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
+import { HubError } from "../errors.js";
 import { newId } from "../secrets.js";
 import { bucketNames } from "../store/buckets.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
@@ -15,6 +17,8 @@ export interface RegisterDeps {
   issuer: CredentialIssuer;
   logger: Logger;
   heartbeatIntervalSeconds: number;
+  /** The hub's version; agents outside the versions it accepts are refused (docs/protocol.md "Versions"). */
+  hubVersion: string;
   /** Called once the cluster record is stored. */
   onRegistered: (cluster: ClusterRecord) => void;
   now: () => Date;
@@ -23,12 +27,14 @@ export interface RegisterDeps {
 /**
  * Registers a cluster. The order keeps the protocol's promise that a refused
  * registration creates no cluster record and uses nothing: validate, check the
- * token, reserve the name, take a use, store the record; every later failure
+ * agent's version, check the token, reserve the name, take a use, store the record; every later failure
  * gives back what the earlier steps took.
  */
 export async function register(deps: RegisterDeps, request: RegisterRequest): Promise<RegisterResponse> {
   const { tokens, clusters, issuer, logger } = deps;
   const valid = validateRegisterRequest(request);
+  const versionProblem = agentVersionProblem(valid.agentVersion, deps.hubVersion);
+  if (versionProblem !== undefined) throw new HubError("failed-precondition", `cannot register cluster ${valid.clusterName}: ${versionProblem}`);
   await tokens.check(valid.token);
 
   const id = newId("c");
