@@ -1,3 +1,4 @@
+import { isOlderVersion } from "@gitfleet/proto/rules";
 import type { HubClient } from "./hub-client.js";
 import { age, labelsText, renderTable } from "./output.js";
 
@@ -24,6 +25,9 @@ export interface ClusterView {
   lastSeen?: string;
   connected?: boolean;
   observedRevision?: string;
+  agentVersion?: string;
+  /** Set by `cluster list`: the agent runs a version older than the hub's. */
+  agentOutdated?: boolean;
   bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
   errors?: { bundle?: string; target?: string; path?: string; commit?: string; message: string }[];
 }
@@ -90,21 +94,33 @@ export async function tokenRevoke(ctx: CommandContext, id: string): Promise<void
   emit(ctx, { id, revoked: true }, () => `registration token ${id} revoked`);
 }
 
-/** `gitfleet cluster list [--selector S]`. */
+/** `gitfleet cluster list [--selector S]`; marks agents older than the hub (an upgrade is due). */
 export async function clusterList(ctx: CommandContext, selector?: string): Promise<void> {
   const query = selector ? `?selector=${encodeURIComponent(selector)}` : "";
-  const { items } = await ctx.hub.get<{ items: ClusterView[] }>(`/clusters${query}`);
-  emit(ctx, { items }, (v) =>
+  const [{ items: listed }, hubVersion] = await Promise.all([ctx.hub.get<{ items: ClusterView[] }>(`/clusters${query}`), versionOfHub(ctx.hub)]);
+  const items = listed.map((c) => ({ ...c, agentOutdated: hubVersion !== undefined && isOlderVersion(c.agentVersion ?? "", hubVersion) }));
+  emit(ctx, { hubVersion: hubVersion ?? null, items }, (v) =>
     v.items.length === 0
       ? "no clusters"
       : renderTable(v.items, [
           { header: "NAME", value: (c) => c.name },
           { header: "CONNECTED", value: (c) => (c.connected ? "yes" : "no") },
           { header: "REVISION", value: (c) => short(c.observedRevision) },
+          { header: "AGENT", value: (c) => c.agentVersion || "-" },
+          { header: "OUTDATED", value: (c) => (hubVersion === undefined ? "?" : c.agentOutdated ? `yes (hub ${hubVersion})` : "no") },
           { header: "LAST SEEN", value: (c) => age(c.lastSeen) },
           { header: "LABELS", value: (c) => labelsText(c.labels) },
         ]),
   );
+}
+
+/** The hub's version from /version, or undefined from a hub that does not say it. */
+async function versionOfHub(hub: HubClient): Promise<string | undefined> {
+  try {
+    return (await hub.get<{ version?: string }>("/version")).version;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `gitfleet cluster get NAME`. */
@@ -119,6 +135,7 @@ export async function clusterGet(ctx: CommandContext, name: string): Promise<voi
       `registered:  ${v.registeredAt ?? "-"}`,
       `connected:   ${v.connected ? "yes" : "no"} (last seen ${age(v.lastSeen)})`,
       `revision:    ${v.observedRevision ?? "-"}`,
+      `agent:       ${v.agentVersion || "-"}`,
     ];
     const bundles = v.bundles ?? [];
     if (bundles.length) {

@@ -1,6 +1,6 @@
 // `gitfleet`: the admin CLI of the hub API.
 import { parseArgs } from "node:util";
-import { dnsLabelProblem, parseLabels } from "@gitfleet/proto/rules";
+import { PRODUCT_VERSION, dnsLabelProblem, parseLabels } from "@gitfleet/proto/rules";
 import { variableNameProblem } from "../delivery/index.js";
 import {
   clusterDelete,
@@ -33,6 +33,7 @@ flags:
   --hub URL          hub API address (env ${cliEnv.hub}, default ${defaultHubUrl})
   --token TOKEN      API token (env ${cliEnv.token})
   -o, --output       table (default) or json; yaml (default) or json for render
+  --version          print the version of gitfleet and exit
   --kustomize PATH   kustomize binary for render (env ${cliEnv.kustomize}, default kustomize on PATH)
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
@@ -70,6 +71,7 @@ export async function runCli(
         check: { type: "boolean" },
         kustomize: { type: "string" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -78,6 +80,10 @@ export async function runCli(
   }
   const { values, positionals } = parsed;
   const [group, verb, arg] = positionals;
+  if (values.version) {
+    print(`gitfleet ${PRODUCT_VERSION}`);
+    return 0;
+  }
   if (values.help || !group) {
     print(usage);
     return values.help ? 0 : 2;
