@@ -84,7 +84,7 @@ export type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 export { timestampDate, timestampFromDate, timestampNow, TimestampSchema } from "@bufbuild/protobuf/wkt";
 export type { Timestamp } from "@bufbuild/protobuf/wkt";
 // The gRPC status codes, for RpcError and for checks on a caught error's `code`.
-export { status as GrpcStatus } from "@grpc/grpc-js";
+export { GrpcStatus } from "./grpc-status.js";
 
 // The grpc-js bridge.
 export {
