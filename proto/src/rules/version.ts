@@ -1,6 +1,6 @@
 // The product's version and the rule of which agents a hub accepts. gitfleet has one version for
 // everything it ships (the CLI, the hub, the agent, their packages and charts); a test keeps every
-// manifest in step with PRODUCT_VERSION, and `npm run version -- X.Y.Z` changes them all at once.
+// manifest in step with PRODUCT_VERSION, and `npm run set-version -- X.Y.Z` changes them all at once.
 
 /** The version of this build of gitfleet: every binary prints it with --version. */
 export const PRODUCT_VERSION = "0.1.0";
