@@ -63,7 +63,7 @@ void describe("gitfleet installed from its packages and as single executables", 
     const tarballs = await Promise.all(products.map((p) => packProduct(p, join(work, "packages"))));
     const packed = Date.now();
     // Packages come from the npm cache where it has them; no lockfile and no workspace around.
-    const [, gitfleetBin, agentBin] = await Promise.all([
+    const [, gitfleetExe, agentExe] = await Promise.all([
       run("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs]),
       buildBinary(binaries[0] ?? assert.fail(), { destination: join(work, "bin") }),
       buildBinary(binaries[1] ?? assert.fail(), { destination: join(work, "bin") }),
@@ -73,8 +73,8 @@ void describe("gitfleet installed from its packages and as single executables", 
       gitfleet: join(prefix, "bin", "gitfleet"),
       "gitfleet-hub": join(prefix, "bin", "gitfleet-hub"),
       "gitfleet-agent": join(prefix, "bin", "gitfleet-agent"),
-      "gitfleet (executable)": gitfleetBin,
-      "gitfleet-agent (executable)": agentBin,
+      "gitfleet (executable)": gitfleetExe.path,
+      "gitfleet-agent (executable)": agentExe.path,
     };
     lab = await startLab({ clusterNames: ["from-npm", "from-binary"], seeds: { fleet: fixture }, workloads: false });
   });
