@@ -1,30 +1,59 @@
+// Health of a live object, kstatus-style (sigs.k8s.io/cli-utils/pkg/kstatus): rules every kind
+// shares first, then the kind's own rules or, for kinds without any (custom resources), its
+// standard conditions. The rules themselves live in ./health/.
 import { HealthState } from "@gitfleet/proto";
-import { asRecord, asString, isCrd, isNamespace, refOf } from "./kube-objects.js";
+import {
+  abnormalConditionsRule,
+  crdHealth,
+  daemonSetHealth,
+  deletionRule,
+  deploymentHealth,
+  generationRule,
+  healthy,
+  jobHealth,
+  namespaceHealth,
+  podHealth,
+  pvcHealth,
+  readyConditionRule,
+  replicaSetHealth,
+  serviceHealth,
+  statefulSetHealth,
+  viewOf,
+} from "./health/index.js";
+import type { HealthAssessment, ObjectView } from "./health/index.js";
+import { splitApiVersion } from "./kube-objects.js";
 import type { KubeObject } from "./kube-objects.js";
 
-/** The health of one live object and, when not healthy, why. */
-export interface HealthAssessment {
-  health: HealthState;
-  message: string;
-}
+export type { HealthAssessment } from "./health/index.js";
 
-const healthy: HealthAssessment = { health: HealthState.HEALTHY, message: "" };
+// Kinds with status semantics of their own, by "group/kind" ("" is the core group).
+const kindRules = new Map<string, (view: ObjectView) => HealthAssessment>([
+  ["apps/Deployment", deploymentHealth],
+  ["apps/StatefulSet", statefulSetHealth],
+  ["apps/DaemonSet", daemonSetHealth],
+  ["apps/ReplicaSet", replicaSetHealth],
+  ["batch/Job", jobHealth],
+  ["/Pod", podHealth],
+  ["/PersistentVolumeClaim", pvcHealth],
+  ["/Service", serviceHealth],
+  ["/Namespace", namespaceHealth],
+  ["apiextensions.k8s.io/CustomResourceDefinition", crdHealth],
+]);
 
 /**
- * Assesses a live object from its status. Namespaces, CRDs and Deployments have status
- * semantics the agent knows; any other object that exists counts as healthy for now.
+ * Assesses a live object from its status, in kstatus order: being deleted, or a generation its
+ * controller has not observed yet, is PROGRESSING; Stalled=True is DEGRADED and Reconciling=True
+ * PROGRESSING; then the rules of the kind (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+ * Pod, PersistentVolumeClaim, Service, Namespace, CRD) or, for any other kind, its Ready
+ * condition. An object without status semantics is HEALTHY once it exists.
  */
 export function assessHealth(object: KubeObject): HealthAssessment {
-  const ref = refOf(object);
-  const status = asRecord(object["status"]);
-  if (isNamespace(ref)) {
-    return status?.["phase"] === "Terminating"
-      ? { health: HealthState.PROGRESSING, message: "namespace is terminating" }
-      : healthy;
-  }
-  if (isCrd(ref)) return crdHealth(status);
-  if (ref.group === "apps" && ref.kind === "Deployment") return deploymentHealth(object, status);
-  return healthy;
+  const view = viewOf(object);
+  const shared = deletionRule(view) ?? generationRule(view) ?? abnormalConditionsRule(view);
+  if (shared) return shared;
+  const rule = kindRules.get(`${splitApiVersion(object.apiVersion).group}/${object.kind}`);
+  if (rule) return rule(view);
+  return readyConditionRule(view) ?? healthy();
 }
 
 /** The worst of several health states: DEGRADED > MISSING > PROGRESSING > UNKNOWN > HEALTHY. */
@@ -41,56 +70,4 @@ export function worstHealth(states: Iterable<HealthState>): HealthState {
   let worst = HealthState.HEALTHY;
   for (const state of states) if (rank(state) > rank(worst)) worst = state;
   return worst;
-}
-
-function crdHealth(status: Record<string, unknown> | undefined): HealthAssessment {
-  const names = condition(status, "NamesAccepted");
-  if (names?.status === "False") {
-    return { health: HealthState.DEGRADED, message: `names not accepted: ${names.message}` };
-  }
-  const established = condition(status, "Established");
-  if (established?.status === "True") return healthy;
-  return { health: HealthState.PROGRESSING, message: "waiting for the CRD to be established" };
-}
-
-function deploymentHealth(object: KubeObject, status: Record<string, unknown> | undefined): HealthAssessment {
-  const generation = numberField(object.metadata["generation"]);
-  const observed = numberField(status?.["observedGeneration"]);
-  if (generation !== undefined && (observed === undefined || observed < generation)) {
-    return { health: HealthState.PROGRESSING, message: `waiting for the controller to observe generation ${generation}` };
-  }
-  const progressing = condition(status, "Progressing");
-  if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
-    return { health: HealthState.DEGRADED, message: progressing.message || "progress deadline exceeded" };
-  }
-  const spec = asRecord(object["spec"]);
-  const wanted = numberField(spec?.["replicas"]) ?? 1;
-  const updated = numberField(status?.["updatedReplicas"]) ?? 0;
-  const available = numberField(status?.["availableReplicas"]) ?? 0;
-  if (updated < wanted || available < wanted) {
-    return { health: HealthState.PROGRESSING, message: `${available} of ${wanted} replicas available, ${updated} updated` };
-  }
-  return healthy;
-}
-
-interface ConditionView {
-  status: string;
-  reason: string;
-  message: string;
-}
-
-function condition(status: Record<string, unknown> | undefined, type: string): ConditionView | undefined {
-  const conditions = status?.["conditions"];
-  if (!Array.isArray(conditions)) return undefined;
-  for (const item of conditions) {
-    const c = asRecord(item);
-    if (c?.["type"] === type) {
-      return { status: asString(c["status"]), reason: asString(c["reason"]), message: asString(c["message"]) };
-    }
-  }
-  return undefined;
-}
-
-function numberField(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
