@@ -1,7 +1,7 @@
 // Plugs the delivery part (./delivery) into the hub's DeliveryFactory contract.
 import type { HubConfig } from "./config.js";
 import type { DeliveryFactory, FleetBundles } from "./delivery-contract.js";
-import { createDelivery, createKustomizeRenderer, createOverlayRenderer, describeSelector, type ResolvedFleet } from "./delivery/index.js";
+import { createDelivery, createKustomizeRenderer, createOverlayRenderer, describeSelector, ignoreRuleForm, type ResolvedFleet } from "./delivery/index.js";
 
 /** Options of {@link gitDelivery} beyond the repository. */
 export interface GitDeliveryOptions {
@@ -60,7 +60,7 @@ export function fleetBundles(resolution: ResolvedFleet, error: string | undefine
       ...(bundle.namespace !== undefined ? { namespace: bundle.namespace } : {}),
       drift: bundle.drift,
       prune: bundle.prune,
-      ignore: bundle.ignore,
+      ignore: bundle.ignore.map(ignoreRuleForm),
       targets: bundle.targets.map((target) => ({
         name: target.name,
         clusterSelector: describeSelector(target.clusterSelector),

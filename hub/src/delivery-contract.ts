@@ -45,6 +45,11 @@ export interface FleetBundleTarget {
   readonly clusters: readonly { readonly clusterId: string; readonly desiredDigest?: string | undefined }[];
 }
 
+/** A JSON pointer ignored on every object, or one scoped to objects (absent scope fields match any). */
+export type FleetIgnoreRule =
+  | string
+  | { readonly path: string; readonly group?: string; readonly kind?: string; readonly namespace?: string; readonly name?: string };
+
 /** One bundle of fleet.yaml as resolved at the last good commit. */
 export interface FleetBundle {
   readonly name: string;
@@ -53,7 +58,8 @@ export interface FleetBundle {
   readonly namespace?: string | undefined;
   readonly drift: string;
   readonly prune: boolean;
-  readonly ignore: readonly string[];
+  /** Ignore rules as fleet.yaml writes them: a JSON pointer, or a pointer scoped to objects. */
+  readonly ignore: readonly FleetIgnoreRule[];
   readonly targets: readonly FleetBundleTarget[];
 }
 

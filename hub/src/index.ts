@@ -22,6 +22,7 @@ export type {
   FleetBundleSource,
   FleetBundles,
   FleetBundleTarget,
+  FleetIgnoreRule,
   HubDelivery,
 } from "./delivery-contract.js";
 export { gitDelivery } from "./delivery-adapter.js";

@@ -36,7 +36,7 @@ function summaryOf(bundle: FleetBundle, sources: BundleViewSources, clusters: re
     ...(bundle.namespace !== undefined ? { namespace: bundle.namespace } : {}),
     drift: bundle.drift,
     prune: bundle.prune,
-    ignore: [...bundle.ignore],
+    ignore: bundle.ignore.map((rule) => (typeof rule === "string" ? rule : { ...rule })),
     targets: bundle.targets.map((target) => ({
       name: target.name,
       clusterSelector: target.clusterSelector,

@@ -195,6 +195,20 @@ const BundleTargetView = Type.Object({
   clusters: Type.Array(Type.String(), { description: "Names of the clusters whose first matching target this is." }),
 });
 
+const IgnoreRuleView = Type.Union([
+  Type.String({ description: 'A JSON pointer ignored on every object of the bundle; a "*" segment matches any key or list index.' }),
+  Type.Object(
+    {
+      path: Type.String({ description: "JSON pointer of the field." }),
+      group: Type.Optional(Type.String()),
+      kind: Type.Optional(Type.String()),
+      namespace: Type.Optional(Type.String()),
+      name: Type.Optional(Type.String()),
+    },
+    { description: "A JSON pointer ignored on the objects the other fields match (absent fields match any)." },
+  ),
+]);
+
 /** A bundle in GET /api/v1/bundles. */
 export const BundleSummary = Type.Object({
   name: Type.String(),
@@ -202,7 +216,7 @@ export const BundleSummary = Type.Object({
   namespace: Type.Optional(Type.String()),
   drift: Type.String(),
   prune: Type.Boolean(),
-  ignore: Type.Array(Type.String()),
+  ignore: Type.Array(IgnoreRuleView, { description: "Fields drift detection and correction leave alone, as fleet.yaml writes them." }),
   targets: Type.Array(BundleTargetView),
   clusterCount: Type.Integer({ description: "Clusters the bundle goes to." }),
   states: Type.Record(Type.String(), Type.Integer(), { description: "How many of its clusters are in each state, e.g. {synced: 3, error: 1}." }),

@@ -3,7 +3,17 @@
 // and `gitfleet render --check`, which validates fleet.yaml and renders every target once.
 import { DriftMode } from "@gitfleet/proto";
 import { stringify } from "yaml";
-import { checkFleet, createKustomizeRenderer, createOverlayRenderer, readWorkingTree, resolve, type ResolvedBundle, type TargetCheck } from "../delivery/index.js";
+import {
+  checkFleet,
+  createKustomizeRenderer,
+  createOverlayRenderer,
+  ignoreRuleForm,
+  readWorkingTree,
+  resolve,
+  type IgnoreRuleForm,
+  type ResolvedBundle,
+  type TargetCheck,
+} from "../delivery/index.js";
 import { renderTable } from "./output.js";
 
 /** Options of {@link renderCommand}, parsed by the CLI. */
@@ -33,7 +43,8 @@ export interface RenderedBundleView {
   overlay: string;
   /** The payload digest: the one the hub publishes for this cluster (BundleRef.digest). */
   digest: string;
-  policy: { drift: "correct" | "report"; ignore: string[]; prune: boolean; namespace: string };
+  /** `ignore` lists the rules as fleet.yaml writes them: a pointer, or a pointer with its scope. */
+  policy: { drift: "correct" | "report"; ignore: IgnoreRuleForm[]; prune: boolean; namespace: string };
   objects: unknown[];
 }
 
@@ -81,7 +92,9 @@ function bundleView(bundle: ResolvedBundle): RenderedBundleView {
     digest: bundle.digest,
     policy: {
       drift: policy?.drift === DriftMode.REPORT ? "report" : "correct",
-      ignore: [...(policy?.ignore ?? [])],
+      ignore: (policy?.ignoreRules ?? []).map(({ path, group, kind, namespace, name }) =>
+        ignoreRuleForm({ path, ...(group ? { group } : {}), ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) }),
+      ),
       prune: policy?.prune ?? true,
       namespace: policy?.namespace ?? "",
     },

@@ -8,8 +8,8 @@ export type { ClusterSource, Delivery, DeliveryOptions, DeliveryStatus, Resolved
 export { createGitSource } from "./git/index.js";
 export type { GitSource, GitSourceOptions, SnapshotListener } from "./git/index.js";
 export type { ClusterRef, Snapshot } from "./snapshot.js";
-export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, parseFleetFile, readFleetFile } from "./fleet/index.js";
-export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, Substitution, TargetSpec } from "./fleet/index.js";
+export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, ignoreRuleForm, parseFleetFile, readFleetFile } from "./fleet/index.js";
+export type { BundleSpec, DriftPolicy, FleetSpec, IgnoreRuleForm, IgnoreRuleSpec, StageSpec, Substitution, TargetSpec } from "./fleet/index.js";
 export { targetOf, targetsFor } from "./fleet/index.js";
 export type { BundleTarget } from "./fleet/index.js";
 export { describeSelector, matchesClusterSelector } from "./fleet/index.js";

@@ -247,6 +247,35 @@ void describe("resolve", () => {
     assert.deepEqual(renderer.dirs, []);
   });
 
+  void test("publishes every ignore rule in ignore_rules and the unscoped ones in ignore, for older agents", async () => {
+    const scoped = fleet.replace(
+      "ignore: [/spec/replicas]",
+      "ignore:\n      - /spec/replicas\n      - { path: /spec/template/spec/containers/*/image, group: apps, kind: Deployment, name: web }\n      - { path: /data/cache, kind: ConfigMap, namespace: web }",
+    );
+    const r = ok(await resolve({ snapshot: snapshot("c1", { ...repo, "fleet.yaml": scoped }), clusters, renderer: counting() }));
+    const policy = bundle(r, "c-us-1", "web")?.payload.policy;
+    assert.deepEqual(policy?.ignore, ["/spec/replicas"]);
+    assert.deepEqual(
+      policy?.ignoreRules.map(({ path, group, kind, namespace, name }) => ({ path, group, kind, namespace, name })),
+      [
+        { path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" },
+        { path: "/spec/template/spec/containers/*/image", group: "apps", kind: "Deployment", namespace: "", name: "web" },
+        { path: "/data/cache", group: "", kind: "ConfigMap", namespace: "web", name: "" },
+      ],
+    );
+  });
+
+  void test("a change of an ignore rule's scope alone changes the digest, so agents get it", async () => {
+    const withScope = (name: string) => fleet.replace("ignore: [/spec/replicas]", `ignore: [{ path: /spec/replicas, kind: Deployment, name: ${name} }]`);
+    const first = ok(await resolve({ snapshot: snapshot("c1", { ...repo, "fleet.yaml": withScope("web") }), clusters, renderer: counting() }));
+    const renderer = counting();
+    const second = ok(await resolve({ snapshot: snapshot("c2", { ...repo, "fleet.yaml": withScope("api") }), clusters, renderer, previous: first.renders }));
+    assert.notEqual(bundle(second, "c-us-1", "web")?.digest, bundle(first, "c-us-1", "web")?.digest);
+    assert.deepEqual(renderer.dirs, []);
+    // The unscoped list is the same (empty) both times: only ignore_rules tells them apart.
+    assert.deepEqual(bundle(second, "c-us-1", "web")?.payload.policy?.ignore, []);
+  });
+
   void test("a cluster's new variable value changes only the clusters and overlays that read it", async () => {
     const first = ok(await resolve({ snapshot: snapshot("c1", repo), clusters, renderer: counting() }));
     const changed = clusters.map((c) => (c.id === "c-eu-1" ? { ...c, variables: { replicas: "7" } } : c));

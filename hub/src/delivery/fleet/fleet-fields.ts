@@ -1,4 +1,4 @@
-// Typed field readers for fleet.yaml: names, folders, enums, JSON pointers, label selectors and
+// Typed field readers for fleet.yaml: names, folders, enums, label selectors and
 // variable maps. Each records its problems on the YamlFields it is given and returns undefined
 // for a value it could not read, so fleet-file.ts can report every mistake at once.
 import { isScalar, type Node } from "yaml";
@@ -58,23 +58,6 @@ export function oneOf<T extends string>(r: YamlFields, field: Field, allowed: re
   const match = allowed.find((candidate) => candidate === value);
   if (match === undefined) r.add(field.value, field.path, `must be one of ${allowed.join(", ")}; got ${value}`);
   return match;
-}
-
-/** RFC 6901: "/"-separated tokens, "~" only as "~0" or "~1". The empty pointer (whole object) is refused. */
-const JSON_POINTER = /^(\/([^~/]|~[01])*)+$/;
-
-/** A list of JSON pointers, or undefined when it is not a list; malformed entries are issues. */
-export function readPointers(r: YamlFields, field: Field): string[] | undefined {
-  const items = r.list(field);
-  if (items === undefined) return undefined;
-  const pointers: string[] = [];
-  for (const item of items) {
-    const value = r.stringAt(item.node ?? field.key, item.node, item.path);
-    if (value === undefined) continue;
-    if (JSON_POINTER.test(value)) pointers.push(value);
-    else r.add(item.node, item.path, `${JSON.stringify(value)} is not a JSON pointer: it must start with "/" and write "~" as "~0" and "/" inside a key as "~1"`);
-  }
-  return pointers;
 }
 
 /** A mapping of variable names to string values, or undefined when any entry is invalid. */

@@ -148,6 +148,30 @@ stages:
     assert.deepEqual(short?.targets[0]?.substitution, { on: true, by: "bundle" });
   });
 
+  void test("ignore rules are pointers for every object, or pointers scoped to objects", () => {
+    const spec = parseFleetFile(
+      `${header}bundles:
+  - name: web
+    path: apps/web
+    ignore:
+      - /spec/replicas
+      - path: /spec/template/spec/containers/*/image
+        group: apps
+        kind: Deployment
+        namespace: web
+        name: web
+      - { path: /data/cache, kind: ConfigMap }
+      - { path: /metadata/annotations/example.com~1rev }
+`,
+    );
+    assert.deepEqual(spec.bundles[0]?.ignore, [
+      { path: "/spec/replicas" },
+      { path: "/spec/template/spec/containers/*/image", group: "apps", kind: "Deployment", namespace: "web", name: "web" },
+      { path: "/data/cache", kind: "ConfigMap" },
+      { path: "/metadata/annotations/example.com~1rev" },
+    ]);
+  });
+
   void test("an empty target list aims the bundle at no cluster", () => {
     assert.deepEqual(parseFleetFile(`${header}bundles:\n  - name: web\n    path: a\n    targets: []\n`).bundles[0]?.targets, []);
   });
@@ -175,7 +199,7 @@ stages:
     assert.equal(web?.namespace, "web");
     assert.equal(web?.drift, "report");
     assert.equal(web?.prune, false);
-    assert.deepEqual(web?.ignore, ["/spec/replicas", "/metadata/annotations/a~1b"]);
+    assert.deepEqual(web?.ignore, [{ path: "/spec/replicas" }, { path: "/metadata/annotations/a~1b" }]);
     const selector = web?.targets[0]?.clusterSelector;
     assert.deepEqual(selector?.matchLabels, { env: "prod", "gitfleet.dev/region": "eu" });
     assert.deepEqual(selector?.matchExpressions, [
@@ -236,6 +260,18 @@ stages:
     { name: "an unknown drift policy", text: `${header}bundles:\n  - name: web\n    path: a\n    drift: fix\n`, line: 6, field: "bundles[0].drift", message: /must be one of correct, report; got fix/ },
     { name: "ignore that is not a list", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore: /spec\n`, line: 6, field: "bundles[0].ignore", message: /must be a list/ },
     { name: "an ignore entry that is not a JSON pointer", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - /spec\n      - spec.replicas\n`, line: 8, field: "bundles[0].ignore[1]", message: /is not a JSON pointer/ },
+    { name: "an empty ignore pointer", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore: [""]\n`, line: 6, field: "bundles[0].ignore[0]", message: /"" is not a JSON pointer: the whole object cannot be ignored/ },
+    { name: "an ignore item left empty", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      -\n`, line: 7, field: "bundles[0].ignore[0]", message: /must not be empty/ },
+    { name: "an ignore item that is a number", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore: [3]\n`, line: 6, field: "bundles[0].ignore[0]", message: /must be a JSON pointer, or a mapping with path and optionally group, kind, namespace and name; got number 3/ },
+    { name: "a scoped ignore rule without a path", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { kind: Deployment }\n`, line: 7, field: "bundles[0].ignore[0].path", message: /is required \(the JSON pointer of the field to ignore\)/ },
+    { name: "a scoped ignore rule whose path is not a pointer", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - kind: Deployment\n        path: spec.replicas\n`, line: 8, field: "bundles[0].ignore[0].path", message: /"spec.replicas" is not a JSON pointer/ },
+    { name: "a misspelt ignore rule field", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - path: /spec/replicas\n        Kind: Deployment\n`, line: 8, field: "bundles[0].ignore[0].Kind", message: /unknown field; expected one of path, group, kind, namespace, name/ },
+    { name: "an ignore rule with an apiVersion for a group", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, group: apps/v1 }\n`, line: 7, field: "bundles[0].ignore[0].group", message: /"apps\/v1" is not an API group/ },
+    { name: "an ignore rule with an empty group", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, group: "" }\n`, line: 7, field: "bundles[0].ignore[0].group", message: /must not be empty; leave group out/ },
+    { name: "an ignore rule with an empty name", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, name: "" }\n`, line: 7, field: "bundles[0].ignore[0].name", message: /must not be empty; leave it out to match any/ },
+    { name: "an ignore rule with a kind that is not one", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, kind: deployments.apps }\n`, line: 7, field: "bundles[0].ignore[0].kind", message: /is not a kind/ },
+    { name: "an ignore rule with an invalid namespace", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, namespace: Web }\n`, line: 7, field: "bundles[0].ignore[0].namespace", message: /lowercase/ },
+    { name: "an ignore rule scope that is a number", text: `${header}bundles:\n  - name: web\n    path: a\n    ignore:\n      - { path: /spec/replicas, name: 7 }\n`, line: 7, field: "bundles[0].ignore[0].name", message: /must be a string; got number 7 \(quote it\)/ },
     { name: "prune that is not a boolean", text: `${header}bundles:\n  - name: web\n    path: a\n    prune: "no"\n`, line: 6, field: "bundles[0].prune", message: /must be true or false; got string "no"/ },
     { name: "a missing kind", text: "apiVersion: gitfleet.dev/v1\nbundles: []\n", line: 1, field: "kind", message: /is required \(Fleet\)/ },
     { name: "a key that is not a string", text: `${header}bundles:\n  - { name: web, path: a, 1: x }\n`, line: 4, field: "bundles[0]", message: /keys must be strings/ },

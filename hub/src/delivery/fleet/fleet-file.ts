@@ -3,7 +3,8 @@
 // and variables; and the ordered stages that promotions walk through.
 import { LineCounter, parseAllDocuments, type Node } from "yaml";
 import { FleetFileError, type FleetFileIssue } from "../errors.js";
-import { dnsName, folderInside, oneOf, readPointers, readSelector, readVariables, repositoryFolder } from "./fleet-fields.js";
+import { dnsName, folderInside, oneOf, readSelector, readVariables, repositoryFolder } from "./fleet-fields.js";
+import { readIgnoreRules, type IgnoreRuleSpec } from "./ignore-rules.js";
 import { describeSelector, matchAll, type ClusterSelector } from "./selector.js";
 import type { Snapshot } from "../snapshot.js";
 import { YamlFields, yamlErrorText, type Field } from "./yaml-fields.js";
@@ -56,8 +57,8 @@ export interface BundleSpec {
   /** First match wins; a cluster that matches none gets nothing of the bundle. */
   readonly targets: readonly TargetSpec[];
   readonly drift: DriftPolicy;
-  /** JSON pointers the agent ignores when comparing desired and live objects. */
-  readonly ignore: readonly string[];
+  /** Fields drift detection and correction leave alone, on every object or on those a rule names. */
+  readonly ignore: readonly IgnoreRuleSpec[];
   /** Whether the agent deletes objects that left the bundle. Default true. */
   readonly prune: boolean;
   /** `substitute` as the bundle sets it (default false); each target's `substitution` is what counts. */
@@ -197,7 +198,7 @@ function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec 
   const driftField = f.get("drift");
   const drift = driftField ? oneOf(r, driftField, DRIFT_POLICIES) : "correct";
   const ignoreField = f.get("ignore");
-  const ignore = ignoreField ? readPointers(r, ignoreField) : [];
+  const ignore = ignoreField ? readIgnoreRules(r, ignoreField) : [];
   const pruneField = f.get("prune");
   const prune = pruneField ? r.boolean(pruneField) : true;
   if (r.count > before || name === undefined || folder === undefined || targets === undefined) return undefined;

@@ -2,6 +2,8 @@
 // target of which bundle each cluster gets, and the variables a cluster brings.
 export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, parseFleetFile, readFleetFile } from "./fleet-file.js";
 export type { BundleSpec, DriftPolicy, FleetSpec, StageSpec, Substitution, TargetSpec } from "./fleet-file.js";
+export { ignoreRuleForm } from "./ignore-rules.js";
+export type { IgnoreRuleForm, IgnoreRuleSpec } from "./ignore-rules.js";
 export { describeSelector, matchesClusterSelector } from "./selector.js";
 export type { ClusterSelector, SelectorExpression, SelectorOperator } from "./selector.js";
 export { targetOf, targetsFor } from "./targeting.js";
