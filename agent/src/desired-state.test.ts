@@ -47,7 +47,29 @@ describe("desired state assembly", () => {
     assert.equal(bundle?.error, undefined);
     assert.equal(bundle?.digest, web.digest);
     assert.deepEqual(bundle?.objects.map((o) => o.metadata.name), ["one", "two"]);
-    assert.deepEqual(bundle?.policy, { prune: true, namespace: "web", drift: "report", ignore: ["/spec/replicas"] });
+    // This payload, as an older hub writes it, has no ignore_rules: its pointers apply to every object.
+    assert.deepEqual(bundle?.policy, { prune: true, namespace: "web", drift: "report", ignore: [{ path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" }] });
+  });
+
+  it("reads every ignore rule from ignore_rules when the hub sends them, scoped ones included", async () => {
+    const kv = memoryKv();
+    const encoded = await encodeBundlePayload({
+      name: "web",
+      objects: [json(configMap("one"))],
+      policy: {
+        drift: DriftMode.CORRECT,
+        namespace: "web",
+        ignore: ["/spec/replicas"],
+        ignoreRules: [{ path: "/spec/replicas" }, { path: "/data/cache", kind: "ConfigMap", name: "one" }],
+      },
+    });
+    encoded.chunks.forEach((c, i) => kv.values.set(bundleChunkKey(prefix, "web", encoded.digest, i), c));
+    const ref = { name: "web", digest: encoded.digest, chunks: encoded.chunks.length, size: BigInt(encoded.size), revision: "abc123" };
+    const state = await loadDesiredState({ pointer: pointer([ref]), kvRevision: 1, keyPrefix: prefix, reader: kv.reader });
+    assert.deepEqual(state.bundles[0]?.policy.ignore, [
+      { path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" },
+      { path: "/data/cache", group: "", kind: "ConfigMap", namespace: "", name: "one" },
+    ]);
   });
 
   it("reuses bundles whose digest did not change instead of fetching them again", async () => {

@@ -1,7 +1,7 @@
 // A cluster's desired state as the agent holds it, and how it is assembled from the JetStream
 // keys the hub writes: the `<prefix>.desired` pointer, then every chunk of every bundle it names.
 import { DesiredStateSchema, DriftMode, PayloadError, decodeBundlePayload, fromBinary, timestampDate } from "@gitfleet/proto";
-import type { BundleRef, DesiredState } from "@gitfleet/proto";
+import type { BundlePolicy, BundleRef, DesiredState } from "@gitfleet/proto";
 import { dnsLabelProblem, messageOf } from "@gitfleet/proto/rules";
 import { AgentError } from "./errors.js";
 import { parseKubeObject } from "./kube-objects.js";
@@ -14,8 +14,26 @@ export interface BundlePolicyView {
   /** Namespace for namespaced objects that name none; "" means "default". */
   namespace: string;
   drift: "correct" | "report";
-  /** JSON pointers ignored in drift comparisons. */
-  ignore: string[];
+  /** Fields drift detection and correction leave alone (fleet.yaml `ignore`). */
+  ignore: IgnoreRule[];
+}
+
+/**
+ * A field that is neither reported as drift nor corrected, on the objects the rule's scope
+ * matches. An empty scope field matches any object ("" group is any group, not only core).
+ */
+export interface IgnoreRule {
+  /** JSON pointer (RFC 6901); the field and everything under it. A "*" segment matches any key or list index. */
+  path: string;
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** An unscoped rule: `path` on every object. */
+export function everywhere(path: string): IgnoreRule {
+  return { path, group: "", kind: "", namespace: "", name: "" };
 }
 
 /** One bundle of the desired state, decoded and verified. */
@@ -163,7 +181,7 @@ async function fetchBundle(ref: BundleRef, base: DesiredBundle, options: LoadDes
     prune: payload.policy?.prune ?? false,
     namespace: payload.policy?.namespace ?? "",
     drift: payload.policy?.drift === DriftMode.REPORT ? "report" : "correct",
-    ignore: [...(payload.policy?.ignore ?? [])],
+    ignore: ignoreRulesOf(payload.policy),
   };
   const objects: KubeObject[] = [];
   const decoder = new TextDecoder();
@@ -181,4 +199,12 @@ async function fetchBundle(ref: BundleRef, base: DesiredBundle, options: LoadDes
     }
   }
   return { ...base, policy, objects };
+}
+
+// A hub that knows scoped rules sends every rule in ignore_rules (and the unscoped ones again in
+// ignore, for older agents); an older hub sends only ignore.
+function ignoreRulesOf(policy: BundlePolicy | undefined): IgnoreRule[] {
+  if (policy === undefined) return [];
+  if (policy.ignoreRules.length === 0) return policy.ignore.map(everywhere);
+  return policy.ignoreRules.map(({ path, group, kind, namespace, name }) => ({ path, group, kind, namespace, name }));
 }

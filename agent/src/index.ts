@@ -18,6 +18,8 @@ export { FIELD_MANAGER, createKubeClient, loadKubeConfig } from "./kube-client.j
 export type { ApplyOptions, KubeClient, KubeClientOptions, ListQuery } from "./kube-client.js";
 export { BUNDLE_ANNOTATION, formatRef, refKey, refOf } from "./kube-objects.js";
 export type { KubeObject, ObjectRef } from "./kube-objects.js";
+export { assessHealth, worstHealth } from "./health.js";
+export type { HealthAssessment } from "./health.js";
 export { createReconciler } from "./reconcile.js";
 export type { ReconcileReport, Reconciler, ReconcilerOptions } from "./reconcile.js";
 export { createDriftMonitor, DEFAULT_LOOP_GUARD } from "./drift/index.js";
@@ -30,7 +32,7 @@ export type { Inventory, InventoryStore } from "./inventory.js";
 
 // Desired state.
 export { bundleChunkKey, loadDesiredState } from "./desired-state.js";
-export type { BundlePolicyView, ChunkReader, DesiredBundle, DesiredStateSnapshot, LoadDesiredStateOptions } from "./desired-state.js";
+export type { BundlePolicyView, ChunkReader, DesiredBundle, DesiredStateSnapshot, IgnoreRule, LoadDesiredStateOptions } from "./desired-state.js";
 export { createNatsDesiredStateSource } from "./desired-state-source.js";
 export type { DesiredStateSource, NatsAccess, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
 export { MAX_STATE_BYTES, STATE_SECRET, createSecretStateStore } from "./state-store.js";

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { pino } from "pino";
 import type { DesiredStateSnapshot } from "./desired-state.js";
 import { createSecretStateStore, decodeState, encodeState } from "./state-store.js";
@@ -16,7 +17,15 @@ const snapshot: DesiredStateSnapshot = {
       digest: "a".repeat(64),
       revision: "c0ffee",
       stage: "prod",
-      policy: { prune: true, namespace: "web", drift: "report", ignore: ["/spec/replicas"] },
+      policy: {
+        prune: true,
+        namespace: "web",
+        drift: "report",
+        ignore: [
+          { path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" },
+          { path: "/spec/template/spec/containers/*/image", group: "apps", kind: "Deployment", namespace: "web", name: "web" },
+        ],
+      },
       objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "web" }, data: { k: "v" } }],
     },
     { name: "broken", digest: "b".repeat(64), revision: "", stage: "", policy: { prune: false, namespace: "", drift: "correct", ignore: [] }, objects: [], error: "unusable" },
@@ -26,6 +35,20 @@ const snapshot: DesiredStateSnapshot = {
 describe("stored desired state", () => {
   it("round-trips through gzipped JSON, generation included", () => {
     assert.deepEqual(decodeState(encodeState(snapshot)), snapshot);
+  });
+
+  it("reads the bare JSON pointers a state stored before scoped rules holds as rules for every object", () => {
+    const older = gzipSync(
+      JSON.stringify({
+        version: 1,
+        revision: "c0ffee",
+        generation: "3",
+        kvRevision: 2,
+        publishedAt: "",
+        bundles: [{ name: "web", digest: "a".repeat(64), revision: "c0ffee", stage: "", policy: { prune: true, namespace: "web", drift: "correct", ignore: ["/spec/replicas"] }, objects: [] }],
+      }),
+    );
+    assert.deepEqual(decodeState(older).bundles[0]?.policy.ignore, [{ path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" }]);
   });
 
   it("is kept in a Secret and read back after a restart", async () => {

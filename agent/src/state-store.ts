@@ -3,7 +3,8 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { Logger } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
-import type { DesiredBundle, DesiredStateSnapshot } from "./desired-state.js";
+import { everywhere } from "./desired-state.js";
+import type { DesiredBundle, DesiredStateSnapshot, IgnoreRule } from "./desired-state.js";
 import type { KubeClient } from "./kube-client.js";
 import { asRecord, asString, parseKubeObject } from "./kube-objects.js";
 import { readSecret, writeSecret } from "./secrets.js";
@@ -66,10 +67,24 @@ function decodeBundle(value: unknown): DesiredBundle {
       prune: policy?.["prune"] === true,
       namespace: asString(policy?.["namespace"]),
       drift: policy?.["drift"] === "report" ? "report" : "correct",
-      ignore: Array.isArray(policy?.["ignore"]) ? policy["ignore"].map(String) : [],
+      ignore: Array.isArray(policy?.["ignore"]) ? policy["ignore"].map(decodeIgnoreRule) : [],
     },
     objects,
     ...(typeof b["error"] === "string" ? { error: b["error"] } : {}),
+  };
+}
+
+// A state written before rules had a scope holds bare JSON pointers.
+function decodeIgnoreRule(value: unknown): IgnoreRule {
+  if (typeof value === "string") return everywhere(value);
+  const rule = asRecord(value);
+  if (!rule || typeof rule["path"] !== "string") throw new Error("an ignore rule lacks its path");
+  return {
+    path: rule["path"],
+    group: asString(rule["group"]),
+    kind: asString(rule["kind"]),
+    namespace: asString(rule["namespace"]),
+    name: asString(rule["name"]),
   };
 }
 
