@@ -79,4 +79,25 @@ describe("the agent's Kubernetes client", () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it("lists objects with their apiVersion and kind, which the API server leaves out of a list's items", async () => {
+    const server = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/api/v1") {
+        res.end(JSON.stringify({ kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "pods", namespaced: true, kind: "Pod", verbs: [] }] }));
+        return;
+      }
+      res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "4711" }, items: [{ metadata: { name: "web-1", namespace: "apps" }, status: { phase: "Running" } }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const kube = createKubeClient({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) });
+      const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-1", namespace: "apps" }, status: { phase: "Running" } };
+      assert.deepEqual(await kube.list({ apiVersion: "v1", kind: "Pod", namespace: "apps" }), [pod]);
+      assert.deepEqual(await kube.listWithVersion({ apiVersion: "v1", kind: "Pod", namespace: "apps" }), { items: [pod], resourceVersion: "4711" });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -229,8 +229,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
           if (query.labelSelector) ctx.setQueryParam("labelSelector", query.labelSelector);
         }),
       );
-      const items = asRecord(body)?.["items"];
-      return Array.isArray(items) ? (items as KubeObject[]) : [];
+      return typedItems(asRecord(body)?.["items"], query);
     },
     async listWithVersion(query) {
       const spec: KubeObject = {
@@ -247,9 +246,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       );
       const items = body?.["items"];
       const resourceVersion = asRecord(body?.["metadata"])?.["resourceVersion"];
-      // The items of a list do not repeat apiVersion and kind; watch events carry them.
-      const typed = Array.isArray(items) ? (items as KubeObject[]).map((item) => ({ ...item, apiVersion: query.apiVersion, kind: query.kind })) : [];
-      return { items: typed, resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
+      return { items: typedItems(items, query), resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
     },
     async watch(query, onEvent, signal) {
       const what = `${query.kind} watch`;
@@ -408,4 +405,10 @@ function safeParse(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+// The API server leaves apiVersion and kind out of a list's items (of built-in kinds); a
+// KubeObject has them.
+function typedItems(items: unknown, query: ListQuery): KubeObject[] {
+  return Array.isArray(items) ? items.map((item: KubeObject) => ({ ...item, apiVersion: query.apiVersion, kind: query.kind })) : [];
 }
