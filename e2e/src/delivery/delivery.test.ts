@@ -37,7 +37,9 @@ bundles:
     namespace: web
     clusterSelector:
       matchLabels: { env: prod }
-    ignore: [/spec/replicas]
+    ignore:
+      - /spec/replicas
+      - { path: /data/greeting, kind: ConfigMap, name: web }
 `;
 
 const seed: Record<string, string> = {
@@ -175,7 +177,15 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
     assert.deepEqual(objectsOf(prod.payloads.get("web")), [
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "web" }, data: { greeting: "hello" } },
     ]);
+    // Every rule in ignore_rules, the unscoped ones also in ignore for agents that read only that.
     assert.deepEqual(prod.payloads.get("web")?.policy?.ignore, ["/spec/replicas"]);
+    assert.deepEqual(
+      prod.payloads.get("web")?.policy?.ignoreRules.map(({ path, group, kind, namespace, name }) => ({ path, group, kind, namespace, name })),
+      [
+        { path: "/spec/replicas", group: "", kind: "", namespace: "", name: "" },
+        { path: "/data/greeting", group: "", kind: "ConfigMap", namespace: "", name: "web" },
+      ],
+    );
     assert.deepEqual(objectsOf(prod.payloads.get("base")), [
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "web" } },
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "default" }, data: { color: "blue" } },
