@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { createConfigMapInventoryStore, createDriftMonitor, createKubeClient, createReconciler, loadKubeConfig } from "@gitfleet/agent";
-import type { Correction, DesiredBundle, DesiredStateSnapshot, DriftMonitor, KubeClient, KubeObject, ObjectDrift, Reconciler } from "@gitfleet/agent";
+import type { Correction, DesiredBundle, DesiredStateSnapshot, DriftMonitor, IgnoreRule, KubeClient, KubeObject, ObjectDrift, Reconciler } from "@gitfleet/agent";
 import { HealthState } from "@gitfleet/proto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeConfigFor, mergePatchAs, readObject, updateAs } from "../kube-client.js";
@@ -17,12 +17,14 @@ import { failAnnotation } from "../lab/workloads.js";
 const agentNamespace = "gitfleet-system";
 const ns = "drift";
 let digestCounter = 0;
-const bundle = (name: string, drift: "correct" | "report", objects: KubeObject[], ignore: string[] = []): DesiredBundle => ({
+// Ignore rules as fleet.yaml writes them: a bare pointer applies to every object.
+type Rule = string | (Partial<IgnoreRule> & { path: string });
+const bundle = (name: string, drift: "correct" | "report", objects: KubeObject[], ignore: Rule[] = []): DesiredBundle => ({
   name,
   digest: (++digestCounter).toString(16).padStart(64, "0"),
   revision: `rev${digestCounter}`,
   stage: "",
-  policy: { prune: true, namespace: ns, drift, ignore },
+  policy: { prune: true, namespace: ns, drift, ignore: ignore.map((r) => ({ group: "", kind: "", namespace: "", name: "", ...(typeof r === "string" ? { path: r } : r) })) },
   objects,
 });
 const configMap = (name: string, data: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data });
@@ -179,6 +181,17 @@ describe("drift against a real cluster", () => {
     const fixes = agent.corrections.slice(before).filter((c) => c.ref.name === "flags");
     assert.ok(fixes.every((c) => c.fields.every((f) => f.path !== "/data/tuned")), JSON.stringify(fixes));
     assert.equal(stateOf(agent.monitor, "ignoring", "flags")?.state, "in-sync");
+  });
+
+  it("applies a scoped ignore rule only to the object it names, a * segment matching every key", async () => {
+    await enforce(bundle("scoped", "correct", [configMap("tuned-a", { level: "1" }), configMap("tuned-b", { level: "1" })], [{ path: "/data/*", kind: "ConfigMap", name: "tuned-a" }]));
+    const data = async (name: string) => ((await readObject<KubeObject>(kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns } }))?.["data"] ?? {}) as Record<string, string>;
+    for (const name of ["tuned-a", "tuned-b"]) {
+      await mergePatchAs(kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data: { level: "9" } }, "tuner");
+    }
+    await waitFor(async () => (await data("tuned-b"))["level"] === "1" || undefined, { what: "tuned-b, outside the rule's scope, reverted", timeoutMs: 5_000, intervalMs: 50 });
+    assert.equal((await data("tuned-a"))["level"], "9", "the object the rule names keeps its live value");
+    assert.equal(stateOf(agent.monitor, "scoped", "tuned-a")?.state, "in-sync");
   });
 
   it("reports a Secret's drift by path only, never its values", async () => {
