@@ -12,7 +12,6 @@ import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { formatRef, refKey, refOf } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
-import { ignoreRulesOf } from "./drift/index.js";
 import type { DriftMonitor, TrackedBundle } from "./drift/index.js";
 import { HealthState, SyncState } from "@gitfleet/proto";
 import { planBundle } from "./bundle-plan.js";
@@ -321,7 +320,7 @@ function trackedBundle(bundle: DesiredBundle, objects: ReadonlyArray<{ ref: Plan
     digest: bundle.digest,
     revision: bundle.revision,
     mode: bundle.policy.drift,
-    ignore: ignoreRulesOf(bundle.policy.ignore),
+    ignore: bundle.policy.ignore,
     objects,
   };
 }
