@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { StatusReport } from "@gitfleet/proto";
+import type { AgentEvent, StatusReport } from "@gitfleet/proto";
 import type { ClusterRecord } from "./store/clusters.js";
 
 /** Events of a hub, with their arguments. */
@@ -18,6 +18,11 @@ export interface HubEventMap {
    * after the report (partial reports merged in), `previous` the whole status before it.
    */
   "status-reported": [clusterId: string, report: StatusReport, previous: StatusReport | undefined];
+  /**
+   * An agent connected to this replica reported what it did (AgentMessage.events), at most a
+   * bounded number per message; the events are not checked yet.
+   */
+  "agent-events": [clusterId: string, events: readonly AgentEvent[]];
 }
 
 /** The hub's event emitter; listeners must not throw. */

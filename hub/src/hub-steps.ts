@@ -150,6 +150,7 @@ export function startAgentLink(
     hubVersion: input.version,
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
     onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
+    onAgentEvents: (clusterId, agentEvents) => events.emit("agent-events", clusterId, agentEvents),
     now: input.now,
   });
   const resync = createResyncBroadcast({

@@ -1,6 +1,6 @@
 // The hub's AgentService: Register, Connect and Renew, the sessions Connect opens, and the
 // commands the rest of the hub sends through them.
-import { GrpcStatus, RpcError, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
+import { GrpcStatus, RpcError, type AgentEvent, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
@@ -28,6 +28,8 @@ export interface AgentServiceOptions {
   onClusterRegistered?: (cluster: ClusterRecord) => void;
   /** Called after a status report of a connected agent was stored. */
   onStatusReported?: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
+  /** Called with the events a connected agent sent (unchecked, bounded in number). */
+  onAgentEvents?: (clusterId: string, events: readonly AgentEvent[]) => void;
   now?: () => Date;
 }
 
@@ -105,6 +107,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
           now,
           onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
+          onAgentEvents: (clusterId, events) => options.onAgentEvents?.(clusterId, events),
         },
         call,
       ),

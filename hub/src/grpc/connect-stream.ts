@@ -4,6 +4,7 @@ import {
   GrpcStatus,
   RpcError,
   timestampFromDate,
+  type AgentEvent,
   type AgentMessage,
   type StatusReport,
 } from "@gitfleet/proto";
@@ -12,6 +13,7 @@ import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authenticateAgent, type CredentialIssuer } from "../credentials/issuer.js";
 import { HubError } from "../errors.js";
+import { maxAgentEventsPerMessage } from "../fleet-events/index.js";
 import { newId } from "../secrets.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { StatusStore } from "../store/status.js";
@@ -29,6 +31,8 @@ export interface ConnectDeps {
   now: () => Date;
   /** Called after a status report was stored, with the whole status before it. */
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
+  /** Called with what the agent reported it did (at most {@link maxAgentEventsPerMessage} per message). */
+  onAgentEvents: (clusterId: string, events: readonly AgentEvent[]) => void;
 }
 
 /** The Connect call as the bridge hands it over. */
@@ -181,6 +185,8 @@ class StreamSession implements AgentSession {
       }
       case "credentialsRequest":
         return this.refreshCredentials("requested by the agent");
+      case "events":
+        return this.onAgentEvents(message.kind.value.events);
       default:
         this.logger.debug("ignoring an empty or unknown agent message");
     }
@@ -198,6 +204,15 @@ class StreamSession implements AgentSession {
     const previous = this.deps.status.get(this.clusterId);
     await this.deps.status.put(this.clusterId, report);
     this.deps.onStatus(this.clusterId, report, previous);
+  }
+
+  // The cluster is this stream's; what the events say is checked where they are recorded.
+  private onAgentEvents(events: readonly AgentEvent[]): Promise<void> {
+    if (events.length > maxAgentEventsPerMessage) {
+      this.logger.warn({ count: events.length, kept: maxAgentEventsPerMessage }, "the agent sent too many events in one message; dropping the rest");
+    }
+    if (events.length > 0) this.deps.onAgentEvents(this.clusterId, events.slice(0, maxAgentEventsPerMessage));
+    return Promise.resolve();
   }
 
   // Records that the agent is alive, with whatever else it said.
