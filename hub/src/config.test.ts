@@ -86,6 +86,30 @@ void describe("hub configuration", () => {
     await assert.rejects(loadConfig({ ...base, GITFLEET_GIT_PASSWORD: "x" }, []), configError(/GITFLEET_GIT_PASSWORD is set but GITFLEET_GIT_URL is not/));
   });
 
+  void it("keeps fleet events 7 days, up to 100,000, and reads notification sinks from a file", async () => {
+    const defaults = await loadConfig(base, []);
+    assert.deepEqual(defaults.eventLimits, { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 });
+    assert.deepEqual(defaults.notificationSinks, []);
+    const dir = await mkdtemp(join(tmpdir(), "gitfleet-config-"));
+    try {
+      const path = join(dir, "sinks.yaml");
+      await writeFile(path, "sinks:\n  - name: chat\n    type: slack\n    url: https://hooks.slack.com/services/T/B/hunter2\n");
+      const config = await loadConfig({ ...base, GITFLEET_NOTIFY_SINKS_FILE: path }, ["--events-max-age", "2d", "--events-max-count", "5000"]);
+      assert.deepEqual(config.eventLimits, { maxAgeMs: 2 * 86_400_000, maxCount: 5_000 });
+      assert.deepEqual(config.notificationSinks.map((s) => [s.name, s.type]), [["chat", "slack"]]);
+      await writeFile(path, "sinks:\n  - name: chat\n    type: slack\n    url: ftp://hooks.example/hunter2\n");
+      await assert.rejects(
+        loadConfig({ ...base, GITFLEET_NOTIFY_SINKS_FILE: path }, []),
+        (err: unknown) => configError(/^GITFLEET_NOTIFY_SINKS_FILE \(.*sinks\.yaml\): sinks\[0\]\.url: must be an http or https URL$/)(err) && !(err as Error).message.includes("hunter2"),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    await assert.rejects(loadConfig({ ...base, GITFLEET_EVENTS_MAX_COUNT: "ten" }, []), configError(/GITFLEET_EVENTS_MAX_COUNT must be a whole number/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_EVENTS_MAX_AGE: "10s" }, []), configError(/GITFLEET_EVENTS_MAX_AGE must be at least 1m/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_NOTIFY_SINKS_FILE: "/nonexistent/sinks.yaml" }, []), configError(/GITFLEET_NOTIFY_SINKS_FILE: cannot read/));
+  });
+
     void it("stops with one clear line for each bad setting", async () => {
     await assert.rejects(loadConfig({}, []), configError(/^GITFLEET_NATS_URL is required/));
     await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_URL: "not a url" }, []), configError(/GITFLEET_NATS_URL: "not a url" is not a URL/));

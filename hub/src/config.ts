@@ -8,7 +8,9 @@ import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
 import { parseHostPort } from "./api/server.js";
 import { HubError } from "./errors.js";
+import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
 import type { HubNatsOptions } from "./nats-connection.js";
+import { parseSinks, type SinkConfig } from "./notifications/index.js";
 
 /** The hub's settings, as read by {@link loadConfig}. */
 export interface HubConfig {
@@ -28,6 +30,10 @@ export interface HubConfig {
   kustomize: string;
   credentialTtlMs: number;
   heartbeatIntervalSeconds: number;
+  /** How long and how many fleet events are kept. */
+  eventLimits: EventLogLimits;
+  /** Where fleet events are sent, from the sinks file (docs/events.md). */
+  notificationSinks: SinkConfig[];
   logLevel: string;
 }
 
@@ -65,6 +71,9 @@ export const settings = {
   kustomize: "GITFLEET_KUSTOMIZE",
   "credential-ttl": "GITFLEET_CREDENTIAL_TTL",
   "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
+  "events-max-age": "GITFLEET_EVENTS_MAX_AGE",
+  "events-max-count": "GITFLEET_EVENTS_MAX_COUNT",
+  "notify-sinks-file": "GITFLEET_NOTIFY_SINKS_FILE",
   "log-level": "GITFLEET_LOG_LEVEL",
 } as const;
 
@@ -203,8 +212,27 @@ export async function loadConfig(
       1,
       Math.round(wrap(name("heartbeat-interval"), () => parseDuration(get("heartbeat-interval") ?? "15s", name("heartbeat-interval"))) / 1000),
     ),
+    eventLimits: eventLimitsOf(get, name),
+    notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
+}
+
+function eventLimitsOf(get: (s: Setting) => string | undefined, name: (s: Setting) => string): EventLogLimits {
+  const age = get("events-max-age");
+  const count = get("events-max-count");
+  const maxCount = count === undefined ? defaultEventLogLimits.maxCount : Number(count);
+  if (!Number.isInteger(maxCount) || maxCount < 100) throw new ConfigError(`${name("events-max-count")} must be a whole number of at least 100 (got ${count})`);
+  const maxAgeMs = age === undefined ? defaultEventLogLimits.maxAgeMs : wrap(name("events-max-age"), () => parseDuration(age, name("events-max-age")));
+  if (maxAgeMs < 60_000) throw new ConfigError(`${name("events-max-age")} must be at least 1m (got ${age})`);
+  return { maxAgeMs, maxCount };
+}
+
+// The file holds URLs and secrets: errors name the setting and the sink, never a value.
+async function sinksOf(path: string | undefined, what: string): Promise<SinkConfig[]> {
+  if (path === undefined) return [];
+  const text = await readText(path, what);
+  return wrap(what, () => parseSinks(text, `${what} (${path})`));
 }
 
 function urlList(value: string, what: string): string[] {

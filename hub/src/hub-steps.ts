@@ -14,6 +14,7 @@ import { createCredentialIssuer, type CredentialIssuer } from "./credentials/iss
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
 import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
+import type { HubAlerts } from "./hub-alerts.js";
 import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
 import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
@@ -254,6 +255,7 @@ export async function serveApi(
     stores: HubStores;
     apiTokens: readonly ApiToken[];
     delivery: HubDelivery | undefined;
+    alerts: HubAlerts;
     webhookSecret: string | undefined;
     staleAfterMs: number;
     version: string;
@@ -272,6 +274,8 @@ export async function serveApi(
     auth: createApiAuthenticator(input.apiTokens),
     bundleErrors: delivery ?? { errorsFor: () => [] },
     fleet: { bundles: () => delivery?.bundles?.() },
+    events: input.alerts.log,
+    notifications: input.alerts.notifications,
     removeCluster: createClusterRemover({
       clusters,
       status,

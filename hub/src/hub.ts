@@ -6,6 +6,8 @@ import type { ApiToken } from "./api/auth.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
 import { HubError } from "./errors.js";
 import { createHubEvents, type HubEvents } from "./events.js";
+import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
+import { startAlerts } from "./hub-alerts.js";
 import type { GrpcTlsOptions } from "./grpc/server.js";
 import {
   buildDelivery,
@@ -23,6 +25,7 @@ import {
   type HubStores,
 } from "./hub-steps.js";
 import type { HubNatsOptions } from "./nats-connection.js";
+import type { Sender, SinkConfig } from "./notifications/index.js";
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -43,8 +46,14 @@ export interface HubOptions {
   webhookSecret?: string | undefined;
   /** Lifetime of agent credentials; default 1 hour. */
   credentialTtlMs?: number;
-  /** Heartbeat interval agents are told; default 15 s. */
+  /** Heartbeat interval agents are told; default 15 s. A cluster silent for 3 intervals is stale. */
   heartbeatIntervalSeconds?: number;
+  /** Limits of the fleet event log; default 7 days and 100,000 events. */
+  eventLimits?: EventLogLimits;
+  /** Where fleet events are sent (docs/events.md); none by default. */
+  notificationSinks?: readonly SinkConfig[];
+  /** How notifications are sent; HTTP by default (tests swap it). */
+  notificationSender?: Sender;
   /** The delivery part, or a factory that builds it from the hub's NATS connection. */
   delivery?: HubDelivery | DeliveryFactory | undefined;
   /** Shows a generated admin token once; default: one line on stdout. */
@@ -109,6 +118,21 @@ export function createHub(options: HubOptions): Hub {
       now,
     });
     const agents = startAgentLink({ nats, stores, issuer, events, heartbeatIntervalSeconds, version, logger, now }, stops);
+    const alerts = await startAlerts(
+      {
+        nats,
+        replicas,
+        clusters: stores.clusters,
+        events,
+        limits: options.eventLimits ?? defaultEventLogLimits,
+        sinks: options.notificationSinks ?? [],
+        heartbeatIntervalSeconds,
+        send: options.notificationSender,
+        logger,
+        now,
+      },
+      stops,
+    );
     const delivery = buildDelivery({ delivery: options.delivery, nats, replicas, clusters: stores.clusters, events, resync: agents.resync, logger });
     forwardClusterChanges({ clusters: stores.clusters, events, delivery, logger }, stops);
     await startDelivery(delivery, stops);
@@ -120,6 +144,7 @@ export function createHub(options: HubOptions): Hub {
         stores,
         apiTokens,
         delivery,
+        alerts,
         webhookSecret: options.webhookSecret,
         staleAfterMs: heartbeatIntervalSeconds * 3 * 1000,
         version,

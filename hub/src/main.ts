@@ -40,6 +40,8 @@ async function main(): Promise<number> {
     webhookSecret: config.webhookSecret,
     credentialTtlMs: config.credentialTtlMs,
     heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+    eventLimits: config.eventLimits,
+    notificationSinks: config.notificationSinks,
     delivery: config.git ? gitDelivery(config.git, { kustomize: config.kustomize }) : undefined,
   });
 

@@ -5,6 +5,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { BundleErrorSource, FleetBundleSource } from "../delivery-contract.js";
 import { HubError } from "../errors.js";
+import type { EventLog } from "../fleet-events/index.js";
+import type { Notifications } from "../notifications/index.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
@@ -12,7 +14,9 @@ import type { ApiAuthenticator } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
+import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
 import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -28,6 +32,10 @@ export interface ApiServerOptions {
   /** The bundles of the last good commit; the bundles API answers empty without it. */
   fleet?: FleetBundleSource | undefined;
   removeCluster: ClusterRemover;
+  /** The fleet event log. */
+  events: EventLog;
+  /** The notification sinks, for their delivery outcomes. */
+  notifications: Pick<Notifications, "sinks">;
   readiness: ReadinessProbe;
   webhookSecret: string | undefined;
   onGitPush: () => void;
@@ -98,6 +106,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         auth: options.auth,
       });
       await api.register(versionRoutes, { version: options.version });
+      await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
+      await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
     },

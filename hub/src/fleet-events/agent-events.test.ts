@@ -6,7 +6,7 @@ import { agentCorrectionEvents, maxAgentEventsPerMessage } from "./agent-events.
 const cluster = { id: "cabcdefghijklmnopqrst", name: "prod-eu-1" };
 const now = new Date("2026-05-01T12:00:00.000Z");
 
-const correction = (init: Partial<MessageInitShape<typeof AgentEventSchema>> = {}) =>
+const correction = (init: Extract<MessageInitShape<typeof AgentEventSchema>, { readonly $typeName?: never }> = {}) =>
   create(AgentEventSchema, {
     id: "a1",
     type: AgentEventType.DRIFT_CORRECTED,

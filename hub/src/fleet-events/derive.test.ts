@@ -7,13 +7,17 @@ import {
   StatusReportSchema,
   SyncState,
   timestampFromDate,
+  type BundleStatusSchema,
   type MessageInitShape,
+  type ResourceStatusSchema,
   type StatusReport,
 } from "@gitfleet/proto";
 import { deriveStatusEvents } from "./derive.js";
 
-type BundleInit = NonNullable<MessageInitShape<typeof StatusReportSchema>["bundles"]>[number];
-type ResourceInit = NonNullable<BundleInit["resources"]>[number];
+// The plain-object forms of the messages, not the messages themselves.
+type Init<T> = Extract<T, { readonly $typeName?: never }>;
+type BundleInit = Init<MessageInitShape<typeof BundleStatusSchema>>;
+type ResourceInit = Init<MessageInitShape<typeof ResourceStatusSchema>>;
 
 const cluster = { id: "cabcdefghijklmnopqrst", name: "prod-eu-1" };
 const now = new Date("2026-05-01T12:00:00.000Z");

@@ -18,6 +18,10 @@ export const bucketNames = {
   status: "gitfleet_status",
   /** Desired state per cluster; written by the delivery part, read by agents. */
   desired: "gitfleet_desired",
+  /** What each notification sink was last sent per object, keyed by sink and object digest. */
+  notifyState: "gitfleet_notify_state",
+  /** Delivery counters and recent outcomes per notification sink, keyed by sink name. */
+  notifySinks: "gitfleet_notify_sinks",
 } as const;
 
 /** Options of {@link openBucket}. */
@@ -26,6 +30,8 @@ export interface OpenBucketOptions {
   history?: number;
   /** JetStream replicas of the bucket's stream (1, 3 or 5). */
   replicas?: number;
+  /** Entries older than this expire; kept forever when absent. */
+  ttlMs?: number;
   description: string;
 }
 
@@ -41,6 +47,7 @@ export async function openBucket(kvm: Kvm, name: string, options: OpenBucketOpti
       history: options.history ?? 1,
       replicas: options.replicas ?? 1,
       description: options.description,
+      ...(options.ttlMs !== undefined ? { ttl: options.ttlMs } : {}),
       allow_direct: false,
     });
   } catch (err) {
