@@ -40,6 +40,12 @@ export { registrationSecretPrefix, tokenIdOf } from "./store/registration-tokens
 export type { RegistrationToken, RegistrationTokenStore } from "./store/registration-tokens.js";
 export type { StatusStore } from "./store/status.js";
 
+// Fleet events and notification sinks (docs/events.md).
+export { deriveStatusEvents, fleetEventTypes, isFleetEventType } from "./fleet-events/index.js";
+export type { FleetEvent, FleetEventField, FleetEventResource, FleetEventType, StoredEvent } from "./fleet-events/index.js";
+export { eventSignature, parseSinks, redactUrl, signatureHeader, timestampHeader, verifyEventSignature } from "./notifications/index.js";
+export type { SinkConfig, SinkStatusView, SinkType } from "./notifications/index.js";
+
 // Credentials.
 export { agentInboxPrefix, agentNatsPermissions, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
 export type { AgentNatsPermissions, MintAgentNatsJwtOptions } from "./credentials/nats-user-jwt.js";

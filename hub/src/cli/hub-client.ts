@@ -29,38 +29,51 @@ export interface HubClient {
   /** Sends `body` as a JSON merge patch. */
   patch<T>(path: string, body: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
+  /**
+   * Opens a Server-Sent Events stream; resolves with its body once the hub answered 200.
+   * `lastEventId` resumes after that event.
+   */
+  stream(path: string, options: { lastEventId?: string | undefined; signal: AbortSignal }): Promise<ReadableStream<Uint8Array>>;
 }
 
 /** Creates a {@link HubClient}; errors carry the hub's own message. */
 export function createHubClient(options: HubClientOptions): HubClient {
   const base = options.url.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
+  const send = async (path: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> => {
     try {
-      res = await doFetch(`${base}/api/v1${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          ...(body === undefined ? {} : { "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      return await doFetch(`${base}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${options.token}`, ...init.headers } });
     } catch (err) {
+      if (init.signal?.aborted) throw err;
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new HubApiError(0, "unavailable", `cannot reach the hub at ${base} (${cause}); check --hub or ${cliEnv.hub}`);
     }
-    const text = await res.text();
+  };
+  const failure = async (res: Response): Promise<HubApiError> => {
+    const text = await res.text().catch(() => "");
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (!res.ok) {
-      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      const hint = res.status === 401 ? `; check --token or ${cliEnv.token}` : "";
-      throw new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`);
+    const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const hint = res.status === 401 ? `; check --token or ${cliEnv.token}` : "";
+    return new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`);
+  };
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await send(path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw await failure(res);
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
     }
     return parsed as T;
   };
@@ -69,5 +82,10 @@ export function createHubClient(options: HubClientOptions): HubClient {
     post: (path, body) => call("POST", path, body),
     patch: (path, body) => call("PATCH", path, body),
     delete: (path) => call("DELETE", path),
+    async stream(path, { lastEventId, signal }) {
+      const res = await send(path, { method: "GET", signal, headers: { accept: "text/event-stream", ...(lastEventId ? { "last-event-id": lastEventId } : {}) } });
+      if (!res.ok || !res.body) throw await failure(res);
+      return res.body;
+    },
   };
 }

@@ -13,6 +13,7 @@ import {
   type CommandContext,
 } from "./commands.js";
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
+import { eventsCommand } from "./events.js";
 import { createHubClient } from "./hub-client.js";
 import { renderCommand } from "./render.js";
 
@@ -26,6 +27,8 @@ commands:
   cluster get NAME
   cluster set NAME [--label k=v ...] [--var k=v ...]   (k- removes a key)
   cluster delete NAME
+  events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
+         [--since 1h|TIME] [--limit N] [--follow]
   render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
   render --repo DIR --check [-o table|json]
 
@@ -35,6 +38,11 @@ flags:
   -o, --output       table (default) or json; yaml (default) or json for render
   --version          print the version of gitfleet and exit
   --kustomize PATH   kustomize binary for render (env ${cliEnv.kustomize}, default kustomize on PATH)
+
+events lists the fleet's events of the last hour (or --since), oldest first: drift detected and
+corrected, conflicts, health degraded and recovered, failed syncs, clusters stale and back.
+--follow keeps printing new events as the hub records them, until Ctrl-C; with -o json it prints
+one JSON object per line.
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
@@ -70,6 +78,13 @@ export async function runCli(
         bundle: { type: "string" },
         check: { type: "boolean" },
         kustomize: { type: "string" },
+        type: { type: "string" },
+        kind: { type: "string" },
+        namespace: { type: "string" },
+        name: { type: "string" },
+        since: { type: "string" },
+        limit: { type: "string" },
+        follow: { type: "boolean", short: "f" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -142,6 +157,9 @@ export async function runCli(
       }
       case "cluster delete":
         await clusterDelete(ctx, need("a cluster NAME"));
+        return 0;
+      case "events ":
+        await runEvents(ctx, { ...values, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
         return 0;
       default:
         throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${usage}`);
@@ -216,8 +234,22 @@ function labelsFlag(text: string): Record<string, string> {
   return labels;
 }
 
-function parseCount(text: string): number {
+function parseCount(text: string, flag = "--max-uses"): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-uses must be a whole number of at least 1, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, got "${text}"`);
   return n;
+}
+
+/** `gitfleet events`; with --follow, Ctrl-C (or SIGTERM) ends it cleanly with status 0. */
+async function runEvents(ctx: CommandContext, flags: Parameters<typeof eventsCommand>[1]): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await eventsCommand(ctx, flags, stop.signal, (text) => console.error(`gitfleet: ${text}`));
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
