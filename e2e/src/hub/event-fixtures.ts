@@ -56,8 +56,10 @@ type BundleInit = Extract<MessageInitShape<typeof BundleStatusSchema>, { readonl
 
 export const revision = "0123456789abcdef0123456789abcdef01234567";
 
-/** The `web` bundle: a Deployment, healthy and in sync unless `init` says otherwise. */
-export function webBundle(init: { drift?: { path: string; desired: string; live: string; manager: string }; health?: HealthState; sync?: SyncState; message?: string } = {}): BundleInit {
+/** The `web` bundle: a Deployment, healthy and in sync unless `init` says otherwise (drifted, in conflict, ...). */
+export function webBundle(
+  init: { drift?: { path: string; desired: string; live: string; manager: string }; conflict?: boolean; health?: HealthState; sync?: SyncState; message?: string } = {},
+): BundleInit {
   const degraded = init.health === HealthState.DEGRADED;
   return {
     name: "web",
@@ -78,7 +80,7 @@ export function webBundle(init: { drift?: { path: string; desired: string; live:
         sync: SyncState.SYNCED,
         health: degraded ? HealthState.DEGRADED : HealthState.HEALTHY,
         message: degraded ? "ImagePullBackOff" : "",
-        driftState: init.drift ? DriftState.DRIFTED : DriftState.IN_SYNC,
+        driftState: init.conflict ? DriftState.CONFLICT : init.drift ? DriftState.DRIFTED : DriftState.IN_SYNC,
         drift: init.drift ? [init.drift] : [],
       },
     ],

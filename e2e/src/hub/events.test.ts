@@ -7,6 +7,9 @@ import { HealthState, SyncState, type AgentService, type ServiceClient } from "@
 import { createHubClient, parseApiToken, verifyEventSignature, type SinkConfig, type SinkStatusView, type StoredEvent } from "@gitfleet/hub";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { runGitfleet } from "../fleet/gitfleet-cli.js";
 import { freePort } from "../lab/ports.js";
 import { waitFor } from "../lab/process.js";
 import { connectAgent, createReceiver, webBundle, type FakeAgent, type Receiver } from "./event-fixtures.js";
@@ -219,6 +222,32 @@ void describe("fleet events", { skip: skipWithoutNats, timeout: 120_000 }, () =>
     assert.equal(up?.delivered, drifts.length);
     assert.equal(up?.deduplicated, 1, "the repeated state is skipped here too");
     assert.ok(up?.lastSuccessAt);
+  });
+
+  it("shows them with gitfleet events, and follows new ones until Ctrl-C", async () => {
+    const hub = { hubUrl: fixture.baseUrl, adminToken: viewerToken };
+    const table = await runGitfleet(hub, "events", "--cluster", "edge-1", "--type", "drift-detected,sync-failed");
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split("\n");
+    assert.match(lines[0] ?? "", /^TIME\s+TYPE\s+CLUSTER\s+BUNDLE\s+OBJECT\s+MESSAGE$/);
+    assert.match(lines[1] ?? "", /drift-detected\s+edge-1\s+web\s+Deployment\/web\/web\s+Deployment web\/web drifted: \/spec\/replicas changed by kubectl-edit/);
+
+    const cli = fileURLToPath(new URL("../../../hub/src/bin/gitfleet.ts", import.meta.url));
+    const follow = spawn(process.execPath, ["--conditions=@gitfleet/source", "--import", "tsx", cli, "events", "--cluster", "edge-1", "--type", "conflict", "--follow", "-o", "json"], {
+      env: { ...process.env, GITFLEET_HUB: fixture.baseUrl, GITFLEET_TOKEN: viewerToken },
+    });
+    let stdout = "";
+    let stderr = "";
+    follow.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    follow.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => follow.once("exit", (code) => resolve(code)));
+    // Whether the CLI is following yet or not: it starts an hour back.
+    agent.report(webBundle({ drift: { ...replicas, manager: "hpa" }, conflict: true }));
+    const line = await waitFor(() => stdout.split("\n").find((l) => l.startsWith("{")), { what: "gitfleet events --follow to print the conflict", timeoutMs: 30_000 });
+    assert.equal((JSON.parse(line) as StoredEvent).type, "conflict");
+    follow.kill("SIGINT");
+    assert.equal(await exited, 0, stderr);
+    assert.equal(stderr, "");
   });
 
   it("records a silent cluster stale, and back when it reports again", async () => {
