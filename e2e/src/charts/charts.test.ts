@@ -153,6 +153,9 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     assert.equal(env.get("GITFLEET_GRPC_TLS_CERT")?.["value"], "/etc/gitfleet/tls/tls.crt");
     assert.equal(at(env.get("GITFLEET_GIT_PASSWORD"), "valueFrom", "secretKeyRef", "name"), "gitfleet-fleet-repo");
     assert.equal(at(env.get("GITFLEET_ADMIN_TOKEN"), "valueFrom", "secretKeyRef", "key"), "admin-token");
+    assert.equal(env.get("GITFLEET_EVENTS_MAX_AGE")?.["value"], "14d");
+    assert.equal(env.get("GITFLEET_EVENTS_MAX_COUNT")?.["value"], "250000");
+    assert.equal(env.get("GITFLEET_NOTIFY_SINKS_FILE")?.["value"], "/etc/gitfleet/notifications/sinks.yaml");
     assert.equal(at(deployment, "spec", "template", "metadata", "annotations", "prometheus.io/scrape"), "true");
     assert.deepEqual(objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name), ["gitfleet-hub", "gitfleet-hub-grpc"]);
     assert.equal(findObject(objects, "PodDisruptionBudget").metadata.name, "gitfleet-hub");
