@@ -153,11 +153,19 @@ void describe("fleet events", { skip: skipWithoutNats, timeout: 120_000 }, () =>
     assert.equal(bad.body.error.message, 'querystring/type: "drift" is not an event type');
   });
 
-  it("answers 401 without a token", async () => {
-    for (const path of ["/api/v1/events", "/api/v1/events/stream", "/api/v1/notifications/sinks"]) {
+  it("answers 401 without a token, and describes its routes in the OpenAPI document", async () => {
+    const paths = ["/api/v1/events", "/api/v1/events/stream", "/api/v1/notifications/sinks"];
+    for (const path of paths) {
       const res = await api<{ error: { code: string } }>(fixture.baseUrl, "GET", path);
       assert.equal(res.status, 401, path);
       assert.equal(res.body.error.code, "unauthenticated");
+    }
+    type Operation = { security?: unknown[]; responses: Record<string, unknown> };
+    const doc = await api<{ paths: Record<string, { get?: Operation }> }>(fixture.baseUrl, "GET", "/api/v1/openapi.json");
+    for (const path of paths) {
+      const get = doc.body.paths[path]?.get;
+      assert.ok(get?.security?.length, `${path} is documented as needing a token`);
+      assert.ok(get.responses["200"] && get.responses["401"], `${path} documents 200 and 401`);
     }
   });
 
