@@ -82,6 +82,11 @@ void describe("drift corrections sent by agents", () => {
     assert.equal(event?.message.length, 1024);
   });
 
+  void it("put the agent's message after the object it is about", () => {
+    const [event] = agentCorrectionEvents({ cluster, events: [correction({ message: "reverted /spec/replicas (changed by kubectl-edit)" })], now }).events;
+    assert.equal(event?.message, "Deployment web/web: reverted /spec/replicas (changed by kubectl-edit)");
+  });
+
   void it("take the hub's time when the agent's is missing or ahead", () => {
     const time = (at: Date | undefined) =>
       agentCorrectionEvents({ cluster, events: [correction({ at: at ? timestampFromDate(at) : undefined })], now }).events[0]?.time;

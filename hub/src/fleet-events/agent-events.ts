@@ -97,7 +97,8 @@ function toFleetEvent(input: AgentEventsInput, event: AgentEvent): FleetEvent {
     fields,
     ...(omitted > 0 ? { fieldsOmitted: omitted } : {}),
     ...(event.revision ? { revision: boundedText(event.revision, 64) } : {}),
-    message: boundedText(event.message.trim() || generated),
+    // The agent's own words, after the object they are about.
+    message: boundedText(event.message.trim() ? `${describeResource(resource)}: ${event.message.trim()}` : generated),
   };
 }
 
