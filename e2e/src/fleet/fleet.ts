@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { pino, type Logger } from "pino";
 import { createAgent, type Agent } from "@gitfleet/agent";
-import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient } from "@gitfleet/hub";
+import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient, type HubOptions } from "@gitfleet/hub";
 import { kubeConfigFor } from "../kube-client.js";
 import { startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
 import { waitFor } from "../lab/process.js";
@@ -28,6 +28,8 @@ export interface FleetOptions {
   logLevel?: string;
   /** Call the hub's webhook after every push to the Git server, as a Git host would. */
   webhookOnPush?: boolean;
+  /** More options of the hub (heartbeat interval, notification sinks, ...). */
+  hub?: Partial<Pick<HubOptions, "heartbeatIntervalSeconds" | "notificationSinks" | "eventLimits">>;
   progress?: (line: string) => void;
 }
 
@@ -105,6 +107,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         apiTokens: [parseApiToken(adminToken, "admin", "fleet")],
         webhookSecret,
         ...(options.credentialTtlMs ? { credentialTtlMs: options.credentialTtlMs } : {}),
+        ...options.hub,
         // The test runner hands the lab's kustomize build over in GITFLEET_KUSTOMIZE, the hub's own setting.
         delivery: gitDelivery({ url: info.git.url, branch: "main", pollIntervalMs: options.pollIntervalMs ?? 3_600_000 }, { kustomize: process.env["GITFLEET_KUSTOMIZE"] }),
         announceAdminToken: () => {},

@@ -19,7 +19,7 @@ function fakeHub(version: string | undefined): HubClient {
     return Promise.reject(new HubApiError(404, "not-found", `no route ${path}`));
   };
   const refuse = (): Promise<never> => Promise.reject(new Error("not in this test"));
-  return { get, post: refuse, patch: refuse, delete: refuse };
+  return { get, post: refuse, patch: refuse, delete: refuse, stream: refuse };
 }
 
 async function list(version: string | undefined, output: "table" | "json"): Promise<string> {
