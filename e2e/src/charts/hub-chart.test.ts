@@ -2,7 +2,8 @@
 // with exactly the environment and the files the chart's Deployment gives its container
 // (rendered by helm, Secret keys resolved, Secret volumes written where they are mounted), and
 // with that alone it reaches NATS, reads the fleet repository with the Git credentials, serves
-// TLS to agents, accepts the admin token and the webhook secret, and registers an agent.
+// TLS to agents, accepts the admin token and the webhook secret, reads the notification sinks
+// file, and registers an agent.
 import { strict as assert } from "node:assert";
 import { createHmac, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
@@ -81,6 +82,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
       secret("gitfleet-fleet-repo", { username: gitUser, password: gitPassword }),
       secret("gitfleet-hub-secrets", { "admin-token": adminToken, "webhook-secret": webhookSecret }),
       secret("gitfleet-hub-tls", { "tls.crt": tls.certPem.toString("utf8"), "tls.key": await readFile(tls.keyPath, "utf8") }, "kubernetes.io/tls"),
+      secret("gitfleet-hub-notifications", { "sinks.yaml": "sinks:\n  - name: chat\n    type: slack\n    url: http://127.0.0.1:9/services/T0/B0/hunter2\n" }),
     ];
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const objects = await helmTemplate({
@@ -94,6 +96,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
         webhook: { existingSecret: "gitfleet-hub-secrets" },
         adminToken: { existingSecret: "gitfleet-hub-secrets" },
         tls: { enabled: true, secretName: "gitfleet-hub-tls" },
+        notifications: { existingSecret: "gitfleet-hub-notifications" },
         ports: { http: httpPort, grpc: grpcPort },
         logLevel: "debug",
       },
@@ -113,10 +116,11 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
     assert.deepEqual(
       Object.keys(runtime.env).sort(),
       [
-        "GITFLEET_ADMIN_TOKEN", "GITFLEET_CREDENTIAL_TTL", "GITFLEET_GIT_BRANCH", "GITFLEET_GIT_PASSWORD", "GITFLEET_GIT_POLL_INTERVAL",
-        "GITFLEET_GIT_URL", "GITFLEET_GIT_USERNAME", "GITFLEET_GRPC_ADDR", "GITFLEET_GRPC_TLS_CERT", "GITFLEET_GRPC_TLS_KEY",
-        "GITFLEET_HEARTBEAT_INTERVAL", "GITFLEET_HTTP_ADDR", "GITFLEET_LOG_LEVEL", "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE",
-        "GITFLEET_NATS_CREDS", "GITFLEET_NATS_REPLICAS", "GITFLEET_NATS_URL", "GITFLEET_WEBHOOK_SECRET",
+        "GITFLEET_ADMIN_TOKEN", "GITFLEET_CREDENTIAL_TTL", "GITFLEET_EVENTS_MAX_AGE", "GITFLEET_EVENTS_MAX_COUNT", "GITFLEET_GIT_BRANCH",
+        "GITFLEET_GIT_PASSWORD", "GITFLEET_GIT_POLL_INTERVAL", "GITFLEET_GIT_URL", "GITFLEET_GIT_USERNAME", "GITFLEET_GRPC_ADDR",
+        "GITFLEET_GRPC_TLS_CERT", "GITFLEET_GRPC_TLS_KEY", "GITFLEET_HEARTBEAT_INTERVAL", "GITFLEET_HTTP_ADDR", "GITFLEET_LOG_LEVEL",
+        "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE", "GITFLEET_NATS_CREDS", "GITFLEET_NATS_REPLICAS", "GITFLEET_NATS_URL",
+        "GITFLEET_NOTIFY_SINKS_FILE", "GITFLEET_WEBHOOK_SECRET",
       ],
     );
     assert.equal(runtime.env["GITFLEET_NATS_CREDS"], join(work, "root", "etc/gitfleet/nats/hub.creds"), "only mount paths move");
@@ -163,6 +167,8 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
       body,
     });
     assert.equal(webhook.status, 202, "the webhook secret from the chart's Secret is the hub's");
+    const { items: sinks } = await api.get<{ items: Array<{ name: string; url: string }> }>("/notifications/sinks");
+    assert.deepEqual(sinks.map((s) => [s.name, s.url]), [["chat", "http://127.0.0.1:9/…"]], "the sinks file from the chart's Secret is the hub's");
 
     await agent.stop();
     agent = undefined;
