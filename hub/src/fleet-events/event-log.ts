@@ -210,6 +210,8 @@ async function withConsumer<T>(
   try {
     const { num_pending: pending } = await consumer.info(true);
     return await read(consumer, pending);
+  } catch (err) {
+    throw storeError("cannot read the event stream", err);
   } finally {
     await consumer.delete().catch(() => false);
   }
