@@ -17,6 +17,7 @@ import { maxAgentEventsPerMessage } from "../fleet-events/index.js";
 import { newId } from "../secrets.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { StatusStore } from "../store/status.js";
+import { mergeStatus } from "../store/status-merge.js";
 import { toAgentRpcError } from "./rpc-errors.js";
 import type { AgentSession, HubMessageInit, SessionRegistry } from "./sessions.js";
 
@@ -29,7 +30,7 @@ export interface ConnectDeps {
   logger: Logger;
   heartbeatIntervalSeconds: number;
   now: () => Date;
-  /** Called after a status report was stored, with the whole status before it. */
+  /** Called after a status report was stored: the whole status after it (partial reports merged in) and before it. */
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
   /** Called with what the agent reported it did (at most {@link maxAgentEventsPerMessage} per message). */
   onAgentEvents: (clusterId: string, events: readonly AgentEvent[]) => void;
@@ -79,6 +80,8 @@ class StreamSession implements AgentSession {
   private timer: NodeJS.Timeout | undefined;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   private markDone: () => void = () => {};
+  // When this session last asked the agent for a whole status (a partial one came with nothing to merge into).
+  private wholeStatusAskedAt: number | undefined;
 
   constructor(
     private readonly deps: ConnectDeps,
@@ -202,8 +205,25 @@ class StreamSession implements AgentSession {
     // The record first: a report from a cluster deleted meanwhile must not leave status behind.
     await this.touch(fields);
     const previous = this.deps.status.get(this.clusterId);
-    await this.deps.status.put(this.clusterId, report);
-    this.deps.onStatus(this.clusterId, report, previous);
+    const merged = mergeStatus(previous, report);
+    if (!merged) {
+      this.askForWholeStatus();
+      return;
+    }
+    await this.deps.status.put(this.clusterId, merged);
+    if (!report.partial) this.wholeStatusAskedAt = undefined;
+    this.deps.onStatus(this.clusterId, merged, previous);
+  }
+
+  // A partial report needs the whole status it is a delta of; this replica holds none (the agent
+  // or the status was lost meanwhile), so it asks for a whole report rather than storing half of
+  // one. Asked again only after a heartbeat interval, as partial reports can come in bursts.
+  private askForWholeStatus(): void {
+    const at = this.deps.now().getTime();
+    if (this.wholeStatusAskedAt !== undefined && at - this.wholeStatusAskedAt < this.deps.heartbeatIntervalSeconds * 1000) return;
+    this.wholeStatusAskedAt = at;
+    this.logger.info("a partial status report came without a whole status to merge it into; asking the agent for a whole one");
+    this.send({ kind: { case: "resync", value: { reason: "status", bundles: [] } } });
   }
 
   // The cluster is this stream's; what the events say is checked where they are recorded.
