@@ -43,6 +43,19 @@ export interface ClusterRecord {
   session: string | null;
 }
 
+/**
+ * True when the cluster's agent was not heard from (heartbeat or status) for `staleAfterMs`, or
+ * never was: its last reported state may no longer hold, so it is never shown as in sync or healthy.
+ */
+export function clusterStale(cluster: Pick<ClusterRecord, "lastSeen">, now: Date, staleAfterMs: number): boolean {
+  return staleSince(cluster.lastSeen === null ? undefined : Date.parse(cluster.lastSeen), now.getTime(), staleAfterMs);
+}
+
+/** {@link clusterStale} on times in milliseconds, for callers that keep lastSeen parsed. */
+export function staleSince(lastSeenMs: number | undefined, nowMs: number, staleAfterMs: number): boolean {
+  return lastSeenMs === undefined || !(nowMs - lastSeenMs < staleAfterMs);
+}
+
 /** A change of the cluster set, local or made by another hub replica. */
 export type ClusterChange =
   | { type: "added"; cluster: ClusterRecord }
