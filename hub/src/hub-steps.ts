@@ -12,6 +12,7 @@ import { createApiServer } from "./api/server.js";
 import { createClusterRemover } from "./cluster-removal.js";
 import { createCredentialIssuer, type CredentialIssuer } from "./credentials/issuer.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
+import { createDriftIndex, feedDriftIndex, type DriftIndex } from "./drift/index.js";
 import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
 import type { HubAlerts } from "./hub-alerts.js";
@@ -65,12 +66,14 @@ export interface HubStores {
   tokens: RegistrationTokenStore;
   clusters: ClusterStore;
   status: StatusStore;
+  /** Fleet-wide drift, fed by the cluster and status stores. */
+  drift: DriftIndex;
   jsm: JetStreamManager;
 }
 
-/** Opens (or creates) the buckets and waits until the cluster and status stores are loaded. */
+/** Opens (or creates) the buckets and waits until the cluster and status stores, and the drift index, are loaded. */
 export async function openStores(
-  input: { nats: HubNatsConnection; replicas: number; readyTimeoutMs: number; logger: Logger; now: () => Date },
+  input: { nats: HubNatsConnection; replicas: number; readyTimeoutMs: number; staleAfterMs: number; logger: Logger; now: () => Date },
   stops: StopStack,
 ): Promise<HubStores> {
   const { nats, replicas, logger, now } = input;
@@ -87,12 +90,16 @@ export async function openStores(
   stops.push("cluster store", () => clusters.stop());
   const status = createStatusStore({ kv: statusKv, logger });
   stops.push("status store", () => status.stop());
+  // Fed from before the stores' first load (their watches start only after awaiting NATS).
+  const drift = createDriftIndex({ staleAfterMs: input.staleAfterMs, now });
+  stops.push("drift index feed", feedDriftIndex(drift, { clusters, status }));
   await withDeadline(Promise.all([clusters.ready(), status.ready()]), input.readyTimeoutMs, "loading clusters and status from JetStream");
   return {
     secrets: createHubSecretsStore({ kv: hubKv }),
     tokens: createRegistrationTokenStore({ kv: tokensKv, now }),
     clusters,
     status,
+    drift,
     jsm,
   };
 }
@@ -265,12 +272,13 @@ export async function serveApi(
   stops: StopStack,
 ): Promise<number> {
   const { nats, stores, delivery, logger } = input;
-  const { tokens, clusters, status, jsm } = stores;
+  const { tokens, clusters, status, drift, jsm } = stores;
   const api = await createApiServer({
     logger,
     tokens,
     clusters,
     status,
+    drift,
     auth: createApiAuthenticator(input.apiTokens),
     bundleErrors: delivery ?? { errorsFor: () => [] },
     fleet: { bundles: () => delivery?.bundles?.() },

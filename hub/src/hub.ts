@@ -100,6 +100,8 @@ export function createHub(options: HubOptions): Hub {
   const heartbeatIntervalSeconds = options.heartbeatIntervalSeconds ?? 15;
   const version = options.version ?? PRODUCT_VERSION;
   const replicas = options.nats.replicas ?? 1;
+  // A cluster silent for three heartbeats is stale.
+  const staleAfterMs = heartbeatIntervalSeconds * 3 * 1000;
   let running: Running | undefined;
   let starting: Promise<Running> | undefined;
   // Every started part registers how to stop it, so a failed start undoes itself.
@@ -107,7 +109,7 @@ export function createHub(options: HubOptions): Hub {
 
   const start = async (): Promise<Running> => {
     const nats = await connectNats(options.nats, logger, stops);
-    const stores = await openStores({ nats, replicas, readyTimeoutMs: options.readyTimeoutMs ?? 30_000, logger, now }, stops);
+    const stores = await openStores({ nats, replicas, readyTimeoutMs: options.readyTimeoutMs ?? 30_000, staleAfterMs, logger, now }, stops);
     const { apiTokens, issuer } = await prepareAccess({
       secrets: stores.secrets,
       apiTokens: options.apiTokens ?? [],
@@ -146,7 +148,7 @@ export function createHub(options: HubOptions): Hub {
         delivery,
         alerts,
         webhookSecret: options.webhookSecret,
-        staleAfterMs: heartbeatIntervalSeconds * 3 * 1000,
+        staleAfterMs,
         version,
         logger,
         now,

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
-import { BundleStatusSchema, HealthState, StatusReportSchema, SyncState, create, type StatusReport } from "@gitfleet/proto";
+import { HealthState, SyncState } from "@gitfleet/proto";
 import type { BundleError, FleetBundle } from "../delivery-contract.js";
+import type { IndexedBundle } from "../drift/index.js";
 import { bundleDetail, bundleSummary, type BundleViewSources } from "./bundle-views.js";
 
 const web: FleetBundle = {
@@ -29,13 +30,11 @@ const web: FleetBundle = {
 
 const names: Record<string, string> = { "c-eu-1": "eu-1", "c-eu-2": "eu-2", "c-us-1": "us-1", "c-us-2": "us-2" };
 
-function report(digest: string, sync: SyncState): StatusReport {
-  return create(StatusReportSchema, {
-    bundles: [create(BundleStatusSchema, { name: "web", digest, revision: "abc", sync, health: HealthState.HEALTHY, message: "" })],
-  });
+function report(digest: string, sync: SyncState): IndexedBundle {
+  return { name: "web", digest, revision: "abc", sync, health: HealthState.HEALTHY, healthRevision: "abc", message: "" };
 }
 
-const reports: Record<string, StatusReport> = {
+const reports: Record<string, IndexedBundle> = {
   "c-eu-1": report("d-eu", SyncState.SYNCED),
   "c-eu-2": report("d-old", SyncState.SYNCED),
   "c-us-1": report("d-us-old", SyncState.SYNCED),
@@ -47,7 +46,8 @@ const errors: Record<string, BundleError[]> = {
 
 const sources: BundleViewSources = {
   clusterName: (id) => names[id],
-  report: (id) => reports[id],
+  bundle: (id, name) => (name === "web" ? reports[id] : undefined),
+  stale: () => false,
   errors: (id) => errors[id] ?? [],
 };
 
@@ -79,5 +79,15 @@ void describe("bundle views", () => {
     );
     assert.deepEqual(detail.clusters[2]?.errors, [{ bundle: "web", target: "us", path: "apps/web/us", commit: "abc", message: "broken" }]);
     assert.equal(detail.clusters[0]?.health, "healthy");
+  });
+
+  void test("a stale cluster is never shown synced or healthy: its state is stale, with what it last reported", () => {
+    const detail = bundleDetail(web, "abc", { ...sources, stale: (id) => id === "c-eu-1" });
+    const eu1 = detail.clusters.find((c) => c.name === "eu-1");
+    assert.equal(eu1?.state, "stale");
+    assert.equal(eu1?.sync, "unknown");
+    assert.equal(eu1?.health, "unknown");
+    assert.deepEqual(eu1?.lastReported, { sync: "synced", health: "healthy" });
+    assert.deepEqual(bundleSummary(web, { ...sources, stale: (id) => id === "c-eu-1" }).states, { stale: 1, pending: 2, error: 1 });
   });
 });

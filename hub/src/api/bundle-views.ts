@@ -1,16 +1,22 @@
 // The bundles API's views: each bundle of the last good commit with its targets, the clusters
 // each target took, and per cluster what the hub wants (desired digest, delivery errors) next to
-// what the agent reports (applied digest, sync, health). Pure.
-import { HealthState, SyncState, type StatusReport } from "@gitfleet/proto";
+// what the agent reports (applied digest, sync, health). A stale cluster is never shown synced
+// or healthy. Pure.
+import { SyncState } from "@gitfleet/proto";
 import type { BundleError, FleetBundle } from "../delivery-contract.js";
+import type { IndexedBundle } from "../drift/index.js";
 import type { BundleDetail, BundleSummary } from "./schemas.js";
-import { bundleErrorView, enumName } from "./views.js";
+import { enumName, shownState } from "./status-views.js";
+import { bundleErrorView } from "./views.js";
 
 /** What the bundle views read about clusters. */
 export interface BundleViewSources {
   /** The cluster's name, or undefined when it no longer exists. */
   clusterName(clusterId: string): string | undefined;
-  report(clusterId: string): StatusReport | undefined;
+  /** The bundle's state as the cluster last reported it. */
+  bundle(clusterId: string, name: string): IndexedBundle | undefined;
+  /** The cluster was not heard from for three heartbeats. */
+  stale(clusterId: string): boolean;
   errors(clusterId: string): readonly BundleError[];
 }
 
@@ -56,9 +62,10 @@ function clusterStates(bundle: FleetBundle, sources: BundleViewSources): Cluster
       const name = sources.clusterName(clusterId);
       if (name === undefined) continue;
       const errors = sources.errors(clusterId).filter((e) => e.bundle === bundle.name);
-      const status = sources.report(clusterId)?.bundles.find((b) => b.name === bundle.name);
+      const status = sources.bundle(clusterId, bundle.name);
+      const stale = sources.stale(clusterId);
       const applied = status !== undefined && status.digest === desiredDigest;
-      const state = errors.length > 0 ? "error" : applied ? enumName(SyncState, status.sync) : "pending";
+      const state = errors.length > 0 ? "error" : stale ? "stale" : applied ? enumName(SyncState, status.sync) : "pending";
       out.push({
         name,
         id: clusterId,
@@ -66,7 +73,7 @@ function clusterStates(bundle: FleetBundle, sources: BundleViewSources): Cluster
         state,
         ...(desiredDigest !== undefined ? { desiredDigest } : {}),
         ...(status !== undefined
-          ? { digest: status.digest, revision: status.revision, sync: enumName(SyncState, status.sync), health: enumName(HealthState, status.health), message: status.message }
+          ? { digest: status.digest, revision: status.revision, ...shownState(status.sync, status.health, stale), message: status.message }
           : {}),
         errors: errors.map(bundleErrorView),
       });

@@ -1,5 +1,6 @@
 // TypeBox schemas of the admin API: validation at the edge and the OpenAPI document.
 import { Type, type Static } from "@fastify/type-provider-typebox";
+import { BundleStateView } from "./status-schemas.js";
 
 /** Every error body: `{ error: { code, message } }`. */
 export const ErrorBody = Type.Object(
@@ -61,24 +62,15 @@ export const ClusterSummary = Type.Object({
   registeredAt: Timestamp,
   lastSeen: Type.Union([Timestamp, Type.Null()]),
   connected: Type.Boolean({ description: "A Connect stream is open and the agent was heard from recently." }),
+  stale: Type.Boolean({
+    description: "The agent was not heard from for three heartbeat intervals (or never was): its bundles' sync and health show as unknown.",
+  }),
   observedRevision: Type.String(),
   agentVersion: Type.String(),
   kubernetesVersion: Type.String(),
 });
 /** A cluster in lists. */
 export type ClusterSummary = Static<typeof ClusterSummary>;
-
-const BundleStateView = Type.Object({
-  name: Type.String(),
-  digest: Type.String(),
-  revision: Type.String(),
-  sync: Type.String({ description: "synced, out-of-sync, applying, failed, pruned or unspecified." }),
-  health: Type.String({ description: "healthy, progressing, degraded, missing, unknown or unspecified." }),
-  message: Type.String(),
-  resourceCount: Type.Integer(),
-  driftedCount: Type.Integer(),
-  lastAppliedAt: Type.Union([Timestamp, Type.Null()]),
-});
 
 const ConditionView = Type.Object({
   type: Type.String(),
@@ -175,14 +167,15 @@ const BundleClusterView = Type.Object({
   target: Type.String(),
   state: Type.String({
     description:
-      "error (the hub could not resolve the bundle for this cluster; see errors), pending (the agent has not applied the desired digest yet), " +
-      "or the agent's sync state at the desired digest: synced, out-of-sync, applying, failed.",
+      "error (the hub could not resolve the bundle for this cluster; see errors), stale (the cluster was not heard from for three heartbeats), " +
+      "pending (the agent has not applied the desired digest yet), or the agent's sync state at the desired digest: synced, out-of-sync, applying, failed.",
   }),
   desiredDigest: Type.Optional(Type.String({ description: "Digest the cluster should apply; absent while the bundle fails for it." })),
   digest: Type.Optional(Type.String({ description: "Digest the agent last applied." })),
   revision: Type.Optional(Type.String({ description: "Commit the agent's applied payload came from." })),
-  sync: Type.Optional(Type.String()),
-  health: Type.Optional(Type.String()),
+  sync: Type.Optional(Type.String({ description: "unknown while the cluster is stale." })),
+  health: Type.Optional(Type.String({ description: "unknown while the cluster is stale." })),
+  lastReported: Type.Optional(Type.Object({ sync: Type.String(), health: Type.String() }, { description: "Only while the cluster is stale." })),
   message: Type.Optional(Type.String()),
   errors: Type.Array(BundleErrorView),
 });

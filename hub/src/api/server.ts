@@ -7,6 +7,7 @@ import type { BundleErrorSource, FleetBundleSource } from "../delivery-contract.
 import { HubError } from "../errors.js";
 import type { EventLog } from "../fleet-events/index.js";
 import type { Notifications } from "../notifications/index.js";
+import type { DriftIndex } from "../drift/index.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
@@ -15,6 +16,7 @@ import { installErrorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
 import { eventRoutes } from "./routes/events.js";
+import { driftRoutes } from "./routes/drift.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
@@ -27,6 +29,7 @@ export interface ApiServerOptions {
   tokens: RegistrationTokenStore;
   clusters: ClusterStore;
   status: StatusStore;
+  drift: DriftIndex;
   auth: ApiAuthenticator;
   bundleErrors: BundleErrorSource;
   /** The bundles of the last good commit; the bundles API answers empty without it. */
@@ -39,7 +42,7 @@ export interface ApiServerOptions {
   readiness: ReadinessProbe;
   webhookSecret: string | undefined;
   onGitPush: () => void;
-  /** A cluster counts as connected only if heard from within this long. */
+  /** A cluster not heard from for this long is stale (and not connected). */
   staleAfterMs: number;
   /** The hub's version: served at /api/v1/version and shown in the OpenAPI document. */
   version: string;
@@ -100,7 +103,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       });
       await api.register(bundleRoutes, {
         clusters: options.clusters,
-        status: options.status,
+        drift: options.drift,
         bundleErrors: options.bundleErrors,
         fleet: options.fleet ?? { bundles: () => undefined },
         auth: options.auth,
@@ -108,6 +111,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       await api.register(versionRoutes, { version: options.version });
       await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
+      await api.register(driftRoutes, { drift: options.drift, auth: options.auth, now });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
     },

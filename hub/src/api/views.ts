@@ -1,9 +1,10 @@
 // Conversions from stored records to what the API shows.
-import { ConditionStatus, HealthState, SyncState, timestampDate, type StatusReport } from "@gitfleet/proto";
+import { ConditionStatus, timestampDate, type StatusReport } from "@gitfleet/proto";
 import type { BundleError } from "../delivery-contract.js";
-import type { ClusterRecord } from "../store/clusters.js";
+import { clusterStale, type ClusterRecord } from "../store/clusters.js";
 import type { RegistrationToken } from "../store/registration-tokens.js";
 import type { ClusterDetail, ClusterSummary, TokenView } from "./schemas.js";
+import { bundleStateView, enumName } from "./status-views.js";
 
 /** The API view of a token at `now`: everything but the hash, plus its state. */
 export function tokenView(token: RegistrationToken, now: Date): TokenView {
@@ -34,23 +35,19 @@ export function tokenView(token: RegistrationToken, now: Date): TokenView {
  * replica that died with streams open cannot leave clusters connected forever.
  */
 export function clusterSummary(cluster: ClusterRecord, now: Date, staleAfterMs: number): ClusterSummary {
-  const fresh = cluster.lastSeen !== null && now.getTime() - Date.parse(cluster.lastSeen) < staleAfterMs;
+  const stale = clusterStale(cluster, now, staleAfterMs);
   return {
     id: cluster.id,
     name: cluster.name,
     labels: cluster.labels,
     registeredAt: cluster.registeredAt,
     lastSeen: cluster.lastSeen,
-    connected: cluster.connected && fresh,
+    connected: cluster.connected && !stale,
+    stale,
     observedRevision: cluster.observedRevision,
     agentVersion: cluster.agentVersion,
     kubernetesVersion: cluster.kubernetesVersion,
   };
-}
-
-/** SyncState.OUT_OF_SYNC -> "out-of-sync"; protobuf-es drops the value prefix. */
-export function enumName(names: Record<number, string>, value: number): string {
-  return (names[value] ?? "UNSPECIFIED").toLowerCase().replaceAll("_", "-");
 }
 
 /** A cluster with its latest status report and the delivery part's errors. */
@@ -61,23 +58,14 @@ export function clusterDetail(
   now: Date,
   staleAfterMs: number,
 ): ClusterDetail {
+  const summary = clusterSummary(cluster, now, staleAfterMs);
   return {
-    ...clusterSummary(cluster, now, staleAfterMs),
+    ...summary,
     variables: cluster.variables ?? {},
     observedGeneration: cluster.observedGeneration,
     credentialsExpireAt: cluster.credentialsExpireAt,
     reportedAt: report?.reportedAt ? timestampDate(report.reportedAt).toISOString() : null,
-    bundles: (report?.bundles ?? []).map((b) => ({
-      name: b.name,
-      digest: b.digest,
-      revision: b.revision,
-      sync: enumName(SyncState, b.sync),
-      health: enumName(HealthState, b.health),
-      message: b.message,
-      resourceCount: b.resourceCount,
-      driftedCount: b.driftedCount,
-      lastAppliedAt: b.lastAppliedAt ? timestampDate(b.lastAppliedAt).toISOString() : null,
-    })),
+    bundles: (report?.bundles ?? []).map((b) => bundleStateView(b, summary.stale)),
     conditions: (report?.conditions ?? []).map((c) => ({
       type: c.type,
       status: enumName(ConditionStatus, c.status),

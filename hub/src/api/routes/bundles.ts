@@ -3,8 +3,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BundleErrorSource, FleetBundleSource } from "../../delivery-contract.js";
 import { HubError } from "../../errors.js";
+import type { DriftIndex } from "../../drift/index.js";
 import type { ClusterStore } from "../../store/clusters.js";
-import type { StatusStore } from "../../store/status.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
 import { bundleDetail, bundleSummary, type BundleViewSources } from "../bundle-views.js";
 import { BundleDetail, BundleList, BundleNameParams, ErrorBody } from "../schemas.js";
@@ -12,7 +12,8 @@ import { BundleDetail, BundleList, BundleNameParams, ErrorBody } from "../schema
 /** Options of {@link bundleRoutes}. */
 export interface BundleRoutesOptions {
   clusters: ClusterStore;
-  status: StatusStore;
+  /** Each cluster's bundle states and staleness, from memory. */
+  drift: DriftIndex;
   bundleErrors: BundleErrorSource;
   fleet: FleetBundleSource;
   auth: ApiAuthenticator;
@@ -28,7 +29,8 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<BundleRoutesOptions> = (app
     const names = new Map(options.clusters.list().map((c) => [c.id, c.name]));
     return {
       clusterName: (id) => names.get(id),
-      report: (id) => options.status.get(id),
+      bundle: (id, name) => options.drift.bundle(id, name),
+      stale: (id) => options.drift.isStale(id),
       errors: (id) => options.bundleErrors.errorsFor(id),
     };
   };

@@ -29,7 +29,7 @@ export interface ClusterRoutesOptions {
   bundleErrors: BundleErrorSource;
   removeCluster: ClusterRemover;
   auth: ApiAuthenticator;
-  /** A cluster counts as connected only if heard from within this long. */
+  /** A cluster not heard from for this long is stale (and not connected). */
   staleAfterMs: number;
   now: () => Date;
 }
@@ -72,7 +72,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (a
     {
       onRequest: viewer,
       schema: {
-        summary: "Show a cluster: labels, connection, observed revision, per-bundle state and errors",
+        summary: "Show a cluster: labels, connection, observed revision, each bundle's health and drift with per-resource state, and errors",
         tags: ["clusters"],
         security,
         params: ClusterNameParams,
