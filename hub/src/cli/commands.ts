@@ -24,11 +24,12 @@ export interface ClusterView {
   registeredAt?: string;
   lastSeen?: string;
   connected?: boolean;
+  stale?: boolean;
   observedRevision?: string;
   agentVersion?: string;
   /** Set by `cluster list`: the agent runs a version older than the hub's. */
   agentOutdated?: boolean;
-  bundles?: { name: string; sync?: string; health?: string; revision?: string; message?: string }[];
+  bundles?: { name: string; sync?: string; health?: string; revision?: string; driftedCount?: number; message?: string }[];
   errors?: { bundle?: string; target?: string; path?: string; commit?: string; message: string }[];
 }
 
@@ -105,6 +106,7 @@ export async function clusterList(ctx: CommandContext, selector?: string): Promi
       : renderTable(v.items, [
           { header: "NAME", value: (c) => c.name },
           { header: "CONNECTED", value: (c) => (c.connected ? "yes" : "no") },
+          { header: "STALE", value: (c) => (c.stale ? "yes" : "no") },
           { header: "REVISION", value: (c) => short(c.observedRevision) },
           { header: "AGENT", value: (c) => c.agentVersion || "-" },
           { header: "OUTDATED", value: (c) => (hubVersion === undefined ? "?" : c.agentOutdated ? `yes (hub ${hubVersion})` : "no") },
@@ -133,7 +135,7 @@ export async function clusterGet(ctx: CommandContext, name: string): Promise<voi
       `labels:      ${labelsText(v.labels)}`,
       `variables:   ${labelsText(v.variables)}`,
       `registered:  ${v.registeredAt ?? "-"}`,
-      `connected:   ${v.connected ? "yes" : "no"} (last seen ${age(v.lastSeen)})`,
+      `connected:   ${v.connected ? "yes" : "no"} (last seen ${age(v.lastSeen)})${v.stale ? "; stale: sync and health unknown" : ""}`,
       `revision:    ${v.observedRevision ?? "-"}`,
       `agent:       ${v.agentVersion || "-"}`,
     ];
@@ -143,6 +145,7 @@ export async function clusterGet(ctx: CommandContext, name: string): Promise<voi
         { header: "BUNDLE", value: (b) => b.name },
         { header: "SYNC", value: (b) => b.sync ?? "-" },
         { header: "HEALTH", value: (b) => b.health ?? "-" },
+        { header: "DRIFTED", value: (b) => String(b.driftedCount ?? 0) },
         { header: "REVISION", value: (b) => short(b.revision) },
         { header: "MESSAGE", value: (b) => b.message || "" },
       ]));

@@ -12,6 +12,7 @@ import {
   tokenRevoke,
   type CommandContext,
 } from "./commands.js";
+import { driftList, driftSummary, type DriftFilters } from "./drift-commands.js";
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
 import { createHubClient } from "./hub-client.js";
@@ -27,6 +28,9 @@ commands:
   cluster get NAME
   cluster set NAME [--label k=v ...] [--var k=v ...]   (k- removes a key)
   cluster delete NAME
+  drift [--selector SELECTOR] [--bundle NAME] [--state drifted,missing,conflict] [--kind KIND]
+        [--namespace NS] [--name NAME] [--manager MANAGER] [--since 1h|TIME]
+  drift summary [--by cluster|bundle|kind|manager] [the filters of drift]
   events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
          [--since 1h|TIME] [--limit N] [--follow]
   render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
@@ -38,6 +42,10 @@ flags:
   -o, --output       table (default) or json; yaml (default) or json for render
   --version          print the version of gitfleet and exit
   --kustomize PATH   kustomize binary for render (env ${cliEnv.kustomize}, default kustomize on PATH)
+
+drift prints one row per drifted field (desired and live values JSON-encoded, the manager that
+wrote the live one, and since when), and a row for each missing object; it reads every page.
+--selector selects clusters by label; --since takes a duration back from now or an RFC 3339 time.
 
 events lists the fleet's events of the last hour (or --since), oldest first: drift detected and
 corrected, conflicts, health degraded and recovered, failed syncs, clusters stale and back.
@@ -85,6 +93,9 @@ export async function runCli(
         since: { type: "string" },
         limit: { type: "string" },
         follow: { type: "boolean", short: "f" },
+        state: { type: "string" },
+        manager: { type: "string" },
+        by: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -158,6 +169,15 @@ export async function runCli(
       case "cluster delete":
         await clusterDelete(ctx, need("a cluster NAME"));
         return 0;
+      case "drift ":
+        await driftList(ctx, driftFilters(values));
+        return 0;
+      case "drift summary": {
+        const by = values.by ?? "cluster";
+        if (!["cluster", "bundle", "kind", "manager"].includes(by)) throw new UsageError(`--by must be cluster, bundle, kind or manager, got "${by}"`);
+        await driftSummary(ctx, by, driftFilters(values));
+        return 0;
+      }
       case "events ":
         await runEvents(ctx, { ...values, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
         return 0;
@@ -171,6 +191,12 @@ export async function runCli(
 }
 
 class UsageError extends Error {}
+
+/** The drift API's filters from the command's flags (the hub checks them). */
+function driftFilters(values: { selector?: string | undefined } & DriftFilters): DriftFilters {
+  const { selector, bundle, kind, namespace, name, state, manager, since } = values;
+  return { clusterSelector: selector, bundle, kind, namespace, name, state, manager, since };
+}
 
 /** `gitfleet render`: works on a working tree, without a hub or a token. */
 async function runRender(
