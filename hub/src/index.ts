@@ -38,7 +38,12 @@ export { bucketNames } from "./store/buckets.js";
 export type { ClusterChange, ClusterRecord, ClusterStore } from "./store/clusters.js";
 export { registrationSecretPrefix, tokenIdOf } from "./store/registration-tokens.js";
 export type { RegistrationToken, RegistrationTokenStore } from "./store/registration-tokens.js";
-export type { StatusStore } from "./store/status.js";
+export { createStatusStore } from "./store/status.js";
+export type { StatusChange, StatusStore, StatusStoreOptions } from "./store/status.js";
+
+// Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
+export { createDriftIndex, feedDriftIndex } from "./drift/index.js";
+export type { DriftFilter, DriftIndex, DriftIndexOptions, DriftItem, DriftPage, DriftSummary, DriftTotals } from "./drift/index.js";
 
 // Fleet events and notification sinks (docs/events.md).
 export { deriveStatusEvents, fleetEventTypes, isFleetEventType } from "./fleet-events/index.js";

@@ -124,7 +124,11 @@ void describe("an agent's Connect stream", { skip: skipWithoutNats }, () => {
     );
     assert.equal(detail["agentVersion"], "0.2.0");
     assert.deepEqual(detail["bundles"], [
-      { name: "web", digest: "d1", revision: "r1", sync: "out-of-sync", health: "degraded", message: "drift on Deployment web", resourceCount: 4, driftedCount: 1, lastAppliedAt: null },
+      {
+        name: "web", digest: "d1", revision: "r1", sync: "out-of-sync", health: "degraded", healthRevision: "", driftMode: "unspecified",
+        message: "drift on Deployment web", resourceCount: 4, driftedCount: 1, missingCount: 0, conflictCount: 0, omittedResources: 0,
+        lastAppliedAt: null, resources: [],
+      },
     ]);
     assert.deepEqual(detail["errors"], [{ bundle: "web", message: "overlays/prod/kustomization.yaml: no such file", reason: "render-failed" }]);
 
