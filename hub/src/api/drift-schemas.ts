@@ -57,7 +57,9 @@ const Totals = Type.Object(
   { description: "Exact totals of the whole filtered result." },
 );
 
-const Timestamp = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
+// `nullable` rather than a union with null: the serializer checks every union member against
+// each value, which made a page of 500 items several times slower to write.
+const Timestamp = Type.Unsafe<string | null>({ type: "string", format: "date-time", nullable: true });
 
 const DriftItem = Type.Object({
   cluster: Type.String(),
@@ -77,7 +79,7 @@ const DriftItem = Type.Object({
 export const DriftPage = Type.Object({
   items: Type.Array(DriftItem),
   totals: Totals,
-  continue: Type.Union([Type.String(), Type.Null()], { description: "Pass as `continue` for the next page; null on the last one." }),
+  continue: Type.Unsafe<string | null>({ type: "string", nullable: true, description: "Pass as `continue` for the next page; null on the last one." }),
 });
 
 /** Answer of GET /api/v1/drift/summary. */

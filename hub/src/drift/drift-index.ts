@@ -3,11 +3,11 @@
 // watch), so fleet-wide drift queries answer from memory. A change of one cluster costs
 // O(that cluster's objects); a query costs O(clusters + drifted objects).
 import type { StatusReport } from "@gitfleet/proto";
-import { staleSince, type ClusterRecord } from "../store/clusters.js";
-import { statusEntry, type IndexedBundle, type StatusEntry } from "./entries.js";
+import type { ClusterRecord } from "../store/clusters.js";
+import { compareText, statusEntry, type IndexedBundle } from "./entries.js";
 import { createInterner } from "./intern.js";
 import { queryDrift, type DriftPage, type DriftPageRequest } from "./query.js";
-import type { DriftFilter, ScannedCluster } from "./scan.js";
+import { scannedStale, selectClusters, type DriftFilter, type ScanClock, type ScannedCluster } from "./scan.js";
 import { summarizeDrift, type DriftGroupBy, type DriftSummary } from "./summary.js";
 
 /** Options of {@link createDriftIndex}. */
@@ -39,71 +39,102 @@ export interface DriftIndex {
   stats(): { clusters: number; statuses: number; objects: number };
 }
 
-interface ClusterSlot {
-  id: string;
-  name: string;
-  labels: Readonly<Record<string, string>>;
-  lastSeenMs: number | undefined;
+// A status may arrive before its cluster's record (the two buckets load side by side): the slot
+// exists from the first of them, and only slots with a record are listed.
+interface Slot extends ScannedCluster {
+  known: boolean;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** Creates an empty drift index; feed it with {@link feedDriftIndex} or its put methods. */
 export function createDriftIndex(options: DriftIndexOptions): DriftIndex {
   const now = options.now ?? (() => new Date());
   const intern = createInterner();
-  const clusters = new Map<string, ClusterSlot>();
-  const statuses = new Map<string, StatusEntry>();
-  let byName: ClusterSlot[] = [];
+  const slots = new Map<string, Slot>();
+  let byName: Slot[] = [];
   let sorted = true;
   let objects = 0;
+  // Clusters each recent selector matched, until a cluster comes, goes, or changes name or labels.
+  const selections = new Map<string, readonly Slot[]>();
+  const maxSelections = 64;
 
-  const ordered = (): ClusterSlot[] => {
+  const slotOf = (id: string): Slot => {
+    let slot = slots.get(id);
+    if (!slot) {
+      slot = { id, name: "", labels: {}, lastSeenMs: undefined, status: undefined, known: false };
+      slots.set(id, slot);
+    }
+    return slot;
+  };
+  const forget = (slot: Slot): void => {
+    if (!slot.known && !slot.status) slots.delete(slot.id);
+  };
+  const ordered = (): Slot[] => {
     if (!sorted) {
-      byName = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      byName = [...slots.values()].filter((s) => s.known).sort((a, b) => compareText(a.name, b.name));
       sorted = true;
+      selections.clear();
     }
     return byName;
   };
-
-  const stale = (slot: ClusterSlot | undefined, atMs: number): boolean => !slot || staleSince(slot.lastSeenMs, atMs, options.staleAfterMs);
-
-  // A fresh view per query: staleness is read at one instant for the whole answer.
-  function* scanned(): Generator<ScannedCluster> {
-    const at = now().getTime();
-    for (const slot of ordered()) {
-      yield { id: slot.id, name: slot.name, labels: slot.labels, stale: stale(slot, at), status: statuses.get(slot.id) };
+  const selected = (filter: DriftFilter): readonly Slot[] => {
+    const all = ordered();
+    if (!filter.selector) return all;
+    const key = filter.selector.source;
+    let clusters = selections.get(key);
+    if (!clusters) {
+      if (selections.size >= maxSelections) selections.clear();
+      clusters = selectClusters(all, filter.selector);
+      selections.set(key, clusters);
     }
-  }
+    return clusters;
+  };
+  const clock = (): ScanClock => ({ nowMs: now().getTime(), staleAfterMs: options.staleAfterMs });
 
   return {
     putCluster(record) {
-      const slot = clusters.get(record.id);
-      const lastSeenMs = record.lastSeen === null ? undefined : Date.parse(record.lastSeen);
-      if (!slot) {
-        clusters.set(record.id, { id: record.id, name: record.name, labels: record.labels, lastSeenMs });
-        sorted = false;
-        return;
-      }
+      const slot = slotOf(record.id);
+      if (!slot.known || slot.name !== record.name) sorted = false;
+      else if (!sameLabels(slot.labels, record.labels)) selections.clear();
       // In place: heartbeats change lastSeen many times a second across a fleet, and the sorted list holds the slot.
-      if (slot.name !== record.name) sorted = false;
-      Object.assign(slot, { name: record.name, labels: record.labels, lastSeenMs });
+      slot.known = true;
+      slot.name = record.name;
+      slot.labels = record.labels;
+      slot.lastSeenMs = record.lastSeen === null ? undefined : Date.parse(record.lastSeen);
     },
     removeCluster(clusterId) {
-      if (clusters.delete(clusterId)) sorted = false;
+      const slot = slots.get(clusterId);
+      if (!slot?.known) return;
+      slot.known = false;
+      sorted = false;
+      forget(slot);
     },
     putStatus(clusterId, report) {
-      objects -= statuses.get(clusterId)?.objects.length ?? 0;
-      if (!report) {
-        statuses.delete(clusterId);
-        return;
-      }
-      const entry = statusEntry(report, intern);
-      statuses.set(clusterId, entry);
-      objects += entry.objects.length;
+      const slot = slotOf(clusterId);
+      objects -= slot.status?.objects.length ?? 0;
+      slot.status = report ? statusEntry(report, intern) : undefined;
+      objects += slot.status?.objects.length ?? 0;
+      forget(slot);
     },
-    query: (filter, page) => queryDrift(scanned(), filter, page),
-    summary: (filter, groupBy) => summarizeDrift(scanned(), filter, groupBy),
-    bundle: (clusterId, name) => statuses.get(clusterId)?.bundles.find((b) => b.name === name),
-    isStale: (clusterId) => stale(clusters.get(clusterId), now().getTime()),
-    stats: () => ({ clusters: clusters.size, statuses: statuses.size, objects }),
+    query: (filter, page) => queryDrift(selected(filter), filter, clock(), page),
+    summary: (filter, groupBy) => summarizeDrift(selected(filter), filter, clock(), groupBy),
+    bundle: (clusterId, name) => slots.get(clusterId)?.status?.bundles.find((b) => b.name === name),
+    isStale: (clusterId) => {
+      const slot = slots.get(clusterId);
+      return !slot?.known || scannedStale(slot, clock());
+    },
+    stats: () => {
+      let clusters = 0;
+      let statuses = 0;
+      for (const slot of slots.values()) {
+        if (slot.known) clusters++;
+        if (slot.status) statuses++;
+      }
+      return { clusters, statuses, objects };
+    },
   };
 }

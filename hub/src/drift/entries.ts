@@ -47,9 +47,11 @@ export interface DriftObject {
   fields: DriftFieldView[];
   /** Drifted fields the agent left out of `fields` to bound its message. */
   fieldsOmitted: number;
-  /** Milliseconds since the epoch, or undefined when the agent did not say. */
+  /** Milliseconds since the epoch, or undefined when the agent did not say (for `since`). */
   firstSeenMs: number | undefined;
-  lastSeenMs: number | undefined;
+  /** The same times as the API shows them, made once rather than per answer. */
+  firstSeen: string | null;
+  lastSeen: string | null;
   corrections: number;
   /** Distinct managers of the fields, for filtering and grouping. */
   managers: readonly string[];
@@ -66,14 +68,20 @@ export interface IndexedBundle {
   message: string;
 }
 
+/** A number per drift state. */
+export type StateCounts = Record<DriftStateName, number>;
+
 /** What the index holds of one cluster's status. */
 export interface StatusEntry {
   bundles: IndexedBundle[];
   /** Sorted by bundle, group, kind, namespace and name. */
   objects: DriftObject[];
+  /** How many of `objects` are in each state. */
+  counts: StateCounts;
 }
 
 const ms = (t: Timestamp | undefined): number | undefined => (t ? timestampDate(t).getTime() : undefined);
+const iso = (t: Timestamp | undefined): string | null => (t ? timestampDate(t).toISOString() : null);
 
 function fieldView(f: DriftedField, intern: Interner): DriftFieldView {
   return {
@@ -102,7 +110,8 @@ function driftObject(bundle: BundleStatus, r: ResourceStatus, state: DriftStateN
     fields,
     fieldsOmitted: r.driftFieldsOmitted,
     firstSeenMs: ms(r.driftFirstSeen),
-    lastSeenMs: ms(r.driftLastSeen),
+    firstSeen: iso(r.driftFirstSeen),
+    lastSeen: iso(r.driftLastSeen),
     corrections: r.corrections,
     managers: [...new Set(fields.map((f) => f.manager))],
   };
@@ -142,5 +151,7 @@ export function statusEntry(report: StatusReport, intern: Interner): StatusEntry
       message: b.message,
     };
   });
-  return { bundles, objects: objects.sort(compareObjects) };
+  const counts: StateCounts = { drifted: 0, missing: 0, conflict: 0 };
+  for (const o of objects) counts[o.state]++;
+  return { bundles, objects: objects.sort(compareObjects), counts };
 }

@@ -2,7 +2,7 @@
 // cursor to the rest: a query is never silently capped. Pure.
 import { compareKeys, driftKey, encodeCursor, type DriftKey } from "./cursor.js";
 import type { DriftFieldView, DriftObject, DriftStateName } from "./entries.js";
-import { scanDrift, type DriftFilter, type DriftTotals, type ScannedCluster } from "./scan.js";
+import { scanDrift, type DriftFilter, type DriftTotals, type ScanClock, type ScannedCluster } from "./scan.js";
 
 /** One drifted object of one cluster, as GET /api/v1/drift shows it. */
 export interface DriftItem {
@@ -38,9 +38,7 @@ export interface DriftPage {
   continue: string | undefined;
 }
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-
-function item(cluster: ScannedCluster, o: DriftObject): DriftItem {
+function item({ cluster, object: o, stale }: Picked): DriftItem {
   return {
     cluster: cluster.name,
     bundle: o.bundle,
@@ -49,27 +47,37 @@ function item(cluster: ScannedCluster, o: DriftObject): DriftItem {
     fields: o.fields,
     fieldsOmitted: o.fieldsOmitted,
     revision: o.revision,
-    firstSeen: iso(o.firstSeenMs),
-    lastSeen: iso(o.lastSeenMs),
+    firstSeen: o.firstSeen,
+    lastSeen: o.lastSeen,
     corrections: o.corrections,
-    stale: cluster.stale,
+    stale,
   };
 }
 
-/** Answers one page of `filter` over `clusters`, which must be sorted by name. */
-export function queryDrift(clusters: Iterable<ScannedCluster>, filter: DriftFilter, page: DriftPageRequest): DriftPage {
-  const picked: Array<{ cluster: ScannedCluster; object: DriftObject }> = [];
+interface Picked {
+  cluster: ScannedCluster;
+  object: DriftObject;
+  stale: boolean;
+}
+
+/** Answers one page of `filter` over `clusters`: selected by label already, sorted by name. */
+export function queryDrift(clusters: readonly ScannedCluster[], filter: DriftFilter, clock: ScanClock, page: DriftPageRequest): DriftPage {
+  const picked: Picked[] = [];
   let more = false;
   const { after } = page;
-  const totals = scanDrift(clusters, filter, (cluster, object) => {
-    if (more) return;
-    if (after && (cluster.name < after[0] || compareKeys(driftKey(cluster.name, object), after) <= 0)) return;
-    if (picked.length < page.limit) picked.push({ cluster, object });
-    else more = true;
+  const totals = scanDrift(clusters, filter, clock, {
+    object(cluster, object, stale) {
+      if (more) return;
+      if (after && (cluster.name < after[0] || compareKeys(driftKey(cluster.name, object), after) <= 0)) return;
+      if (picked.length < page.limit) picked.push({ cluster, object, stale });
+      else more = true;
+    },
+    // Past a full page, the rest only counts.
+    wantsObjects: () => !more,
   });
   const last = picked.at(-1);
   return {
-    items: picked.map(({ cluster, object }) => item(cluster, object)),
+    items: picked.map(item),
     totals,
     continue: more && last ? encodeCursor(driftKey(last.cluster.name, last.object)) : undefined,
   };

@@ -1,7 +1,7 @@
 // Drift counted per cluster, bundle, kind or field manager, over the same filters as a query.
 // Pure.
-import { compareText, type DriftObject } from "./entries.js";
-import { scanDrift, type DriftFilter, type DriftTotals, type ScannedCluster } from "./scan.js";
+import { compareText, type DriftObject, type StateCounts } from "./entries.js";
+import { scanDrift, type DriftFilter, type DriftTotals, type ScanClock, type ScannedCluster } from "./scan.js";
 
 /** What a summary groups by. */
 export type DriftGroupBy = "cluster" | "bundle" | "kind" | "manager";
@@ -36,24 +36,42 @@ const keysOf: Record<DriftGroupBy, (cluster: ScannedCluster, o: DriftObject) => 
   manager: (_, o) => (o.managers.length > 0 ? o.managers : [""]),
 };
 
-/** Counts what `filter` selects in `clusters`, grouped by `groupBy`. */
-export function summarizeDrift(clusters: Iterable<ScannedCluster>, filter: DriftFilter, groupBy: DriftGroupBy): DriftSummary {
+/** Counts what `filter` selects in `clusters` (selected by label already), grouped by `groupBy`. */
+export function summarizeDrift(clusters: readonly ScannedCluster[], filter: DriftFilter, clock: ScanClock, groupBy: DriftGroupBy): DriftSummary {
   const groups = new Map<string, DriftGroup & { lastCluster: string }>();
-  const totals = scanDrift(clusters, filter, (cluster, object) => {
-    for (const key of keysOf[groupBy](cluster, object)) {
-      let group = groups.get(key);
-      if (!group) {
-        group = { key, clusters: 0, objects: 0, drifted: 0, missing: 0, conflict: 0, lastCluster: "" };
-        groups.set(key, group);
-      }
-      // The scan visits one cluster's objects together, so a cluster is new to a group once.
-      if (group.lastCluster !== cluster.id) {
-        group.lastCluster = cluster.id;
-        group.clusters++;
-      }
-      group.objects++;
-      group[object.state]++;
+  const groupOf = (key: string, cluster: ScannedCluster): DriftGroup => {
+    let group = groups.get(key);
+    if (!group) {
+      group = { key, clusters: 0, objects: 0, drifted: 0, missing: 0, conflict: 0, lastCluster: "" };
+      groups.set(key, group);
     }
+    // The scan visits one cluster's objects together, so a cluster is new to a group once.
+    if (group.lastCluster !== cluster.id) {
+      group.lastCluster = cluster.id;
+      group.clusters++;
+    }
+    return group;
+  };
+  const totals = scanDrift(clusters, filter, clock, {
+    object(cluster, object) {
+      for (const key of keysOf[groupBy](cluster, object)) {
+        const group = groupOf(key, cluster);
+        group.objects++;
+        group[object.state]++;
+      }
+    },
+    // Per cluster, the counts are the group.
+    ...(groupBy === "cluster"
+      ? {
+          counts(cluster: ScannedCluster, counts: StateCounts) {
+            const group = groupOf(cluster.name, cluster);
+            group.objects += counts.drifted + counts.missing + counts.conflict;
+            group.drifted += counts.drifted;
+            group.missing += counts.missing;
+            group.conflict += counts.conflict;
+          },
+        }
+      : {}),
   });
   const sorted = [...groups.values()]
     .sort((a, b) => compareText(a.key, b.key))
