@@ -8,6 +8,7 @@ import { DriftMode, DriftState, HealthState, SyncState, timestampFromDate, type 
 import { Kvm } from "@nats-io/kv";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
+import { runGitfleet } from "../fleet/gitfleet-cli.js";
 import { waitFor } from "../lab/process.js";
 import { expectedDrift, fleetClusterRecord, fleetStatus, type DriftFleetShape } from "./drift-fleet.js";
 import {
@@ -211,5 +212,22 @@ void describe("drift of 500 clusters fed through the status bucket", { skip: ski
       res.body.groups.map(({ key, objects, drifted, missing, conflict }) => ({ key, objects, drifted, missing, conflict })),
       [...expected.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
     );
+  });
+
+  void it("are all printed by gitfleet drift, which follows every page", async () => {
+    const hub = { hubUrl: fixture.baseUrl, adminToken: fixture.adminToken };
+    const listed = await runGitfleet(hub, "drift", "-o", "json");
+    assert.equal(listed.code, 0, listed.stderr);
+    const answer = JSON.parse(listed.stdout) as { items: DriftAnswer["items"]; totals: DriftAnswer["totals"] };
+    const all = expectedDrift(shape, () => true);
+    assert.ok(all.length > 500, "more than the hub's default page");
+    assert.deepEqual(answer.items.map((i) => `${i.cluster}/${i.bundle}/${i.resource.kind}/${i.resource.name} ${i.state}`), all);
+    assert.equal(answer.totals.clustersStale, 5);
+
+    const summary = await runGitfleet(hub, "drift", "summary", "--by", "kind", "--selector", "region=eu", "--state", "conflict");
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stdout, /^KIND\s+CLUSTERS\s+OBJECTS\s+DRIFTED\s+MISSING\s+CONFLICT\n/);
+    const conflicts = expectedDrift(shape, (labels) => labels["region"] === "eu").filter((e) => e.endsWith(" conflict")).length;
+    assert.match(summary.stdout, new RegExp(`\\n${conflicts} objects drifted in \\d+ of 167 clusters; 2 stale`));
   });
 });
