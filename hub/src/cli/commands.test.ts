@@ -44,6 +44,14 @@ void describe("gitfleet cluster list and versions", () => {
     assert.match(await list(undefined, "table"), /^prod-eu\s+yes\s+a{12}\s+0\.3\.0\s+\?\s/m);
   });
 
+  void it("marks stale clusters, whose sync and health are unknown", async () => {
+    const out: string[] = [];
+    const stale: ClusterView = { id: "c3", name: "edge", connected: false, stale: true, observedRevision: "", agentVersion: "0.3.0" };
+    const hub: HubClient = { ...fakeHub("0.3.0"), get: <T>(path: string) => Promise.resolve((path === "/clusters" ? { items: [stale] } : { version: "0.3.0" }) as T) };
+    await clusterList({ hub, output: "table", print: (s) => out.push(s) });
+    assert.match(out.join("\n"), /^edge\s+no \(stale\)\s/m);
+  });
+
   void it("prints its own version with --version, needing no hub and no token", async () => {
     const out: string[] = [];
     assert.equal(await runCli(["--version"], (s) => out.push(s), {}), 0);

@@ -105,8 +105,7 @@ export async function clusterList(ctx: CommandContext, selector?: string): Promi
       ? "no clusters"
       : renderTable(v.items, [
           { header: "NAME", value: (c) => c.name },
-          { header: "CONNECTED", value: (c) => (c.connected ? "yes" : "no") },
-          { header: "STALE", value: (c) => (c.stale ? "yes" : "no") },
+          { header: "CONNECTED", value: (c) => (c.connected ? "yes" : c.stale ? "no (stale)" : "no") },
           { header: "REVISION", value: (c) => short(c.observedRevision) },
           { header: "AGENT", value: (c) => c.agentVersion || "-" },
           { header: "OUTDATED", value: (c) => (hubVersion === undefined ? "?" : c.agentOutdated ? `yes (hub ${hubVersion})` : "no") },
