@@ -31,6 +31,7 @@ function pagedHub(items: DriftItemView[]) {
     post: () => Promise.reject(new Error("unused")),
     patch: () => Promise.reject(new Error("unused")),
     delete: () => Promise.reject(new Error("unused")),
+    stream: () => Promise.reject(new Error("unused")),
   };
   return { hub, asked };
 }
