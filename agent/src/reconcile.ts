@@ -129,6 +129,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
       const claimedElsewhere = new Set<string>();
       for (const [name, keys] of claims) if (name !== bundle.name) for (const k of keys) claimedElsewhere.add(k);
+      // The monitor enforces the state being replaced: it must not put that back meanwhile.
+      await monitor?.hold(bundle.name);
       const result = await applyBundle({
         kube: options.kube,
         inventory: options.inventory,

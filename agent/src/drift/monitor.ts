@@ -90,6 +90,11 @@ export interface DriftMonitor {
   track(bundle: TrackedBundle, applied?: ReadonlyMap<string, KubeObject>): void;
   /** Stops watching a bundle's objects. */
   untrack(bundle: string): void;
+  /**
+   * Stops comparing a bundle's objects until it is tracked again: a pass is applying a new
+   * desired state, and the old one must not "correct" it meanwhile.
+   */
+  hold(bundle: string): Promise<void>;
   /** True when the bundle is enforced at this digest. */
   tracks(bundle: string, digest: string): boolean;
   /** The bundle's objects, in the order it lists them. */
@@ -103,6 +108,8 @@ export interface DriftMonitor {
 
 interface Entry {
   bundle: TrackedBundle;
+  /** Set while a pass applies a new desired state of the bundle. */
+  held: boolean;
   ref: ObjectRef;
   desired: KubeObject;
   ignored: (pointer: string) => boolean;
@@ -124,6 +131,8 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
   const bundles = new Map<string, TrackedBundle>();
   const entries = new Map<string, Entry>();
   const pending = new Set<string>();
+  // Comparisons (and the corrections they make) in flight, by key.
+  const running = new Map<string, Promise<void>>();
   // Objects in conflict are compared again when their back-off ends, to see whether the fight goes on.
   const retries = new Map<string, NodeJS.Timeout>();
   let draining: Promise<void> | undefined;
@@ -168,17 +177,23 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     while (pending.size > 0 && !stopped) {
       const batch = [...pending].slice(0, 4);
       for (const key of batch) pending.delete(key);
-      await Promise.all(batch.map((key) => compareOne(key)));
+      await Promise.all(
+        batch.map((key) => {
+          const run = compareOne(key).finally(() => running.delete(key));
+          running.set(key, run);
+          return run;
+        }),
+      );
     }
   };
 
   const compareOne = async (key: string): Promise<void> => {
     const entry = entries.get(key);
-    if (!entry) return;
+    if (!entry || entry.held) return;
     try {
       const cached = cache.lookup(key);
       const live = cached.synced ? cached.live : await kube.get(entry.ref);
-      if (entries.get(key) !== entry) return;
+      if (entries.get(key) !== entry || entry.held) return;
       if (!live) await onMissing(entry);
       else await onPresent(entry, live);
     } catch (err) {
@@ -311,6 +326,7 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
         const same = existing && old && old.digest === bundle.digest && existing.bundle.name === bundle.name;
         const entry: Entry = {
           bundle,
+          held: false,
           ref,
           desired: object,
           ignored: ignoredFor(ref),
@@ -344,8 +360,19 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
       }
       retrack();
     },
+    async hold(name) {
+      const inFlight: Array<Promise<void>> = [];
+      for (const [key, entry] of entries) {
+        if (entry.bundle.name !== name) continue;
+        entry.held = true;
+        const run = running.get(key);
+        if (run) inFlight.push(run);
+      }
+      await Promise.all(inFlight);
+    },
     tracks(name, digest) {
-      return bundles.get(name)?.digest === digest;
+      if (bundles.get(name)?.digest !== digest) return false;
+      return ![...entries.values()].some((e) => e.bundle.name === name && e.held);
     },
     objects(name) {
       const bundle = bundles.get(name);
