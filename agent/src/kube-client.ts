@@ -12,7 +12,8 @@ import {
 import type { KubernetesObject, RequestContext, ResponseContext } from "@kubernetes/client-node";
 import { messageOf } from "@gitfleet/proto/rules";
 import { AgentError, KubeApiError } from "./errors.js";
-import { apiVersionOf, asRecord, asString, formatRef, refOf } from "./kube-objects.js";
+import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
+import { watchCollection } from "./kube-watch.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
 
 /** Field manager of everything the agent applies. */
@@ -251,42 +252,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     async watch(query, onEvent, signal) {
       const what = `${query.kind} watch`;
       const path = await call(what, query.apiVersion, () => api.collectionPath(query.apiVersion, query.kind, query.namespace));
-      await new Promise<void>((resolve, reject) => {
-        let failure: KubeApiError | undefined;
-        let controller: AbortController | undefined;
-        const onAbort = (): void => controller?.abort();
-        signal.addEventListener("abort", onAbort, { once: true });
-        const done = (err: unknown): void => {
-          signal.removeEventListener("abort", onAbort);
-          if (failure) reject(failure);
-          else if (err && !signal.aborted) reject(toKubeApiError(watchError(err), what));
-          else resolve();
-        };
-        const params = { resourceVersion: query.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchSeconds };
-        watcher
-          .watch(
-            path,
-            params,
-            (type: string, object: unknown) => {
-              if (type === "ERROR") {
-                const status = asRecord(object);
-                const code = typeof status?.["code"] === "number" ? status["code"] : 500;
-                failure ??= new KubeApiError(code, asString(status?.["reason"], "WatchError"), what, asString(status?.["message"], "watch failed"));
-                controller?.abort();
-                return;
-              }
-              if (type === "ADDED" || type === "MODIFIED" || type === "DELETED" || type === "BOOKMARK") {
-                onEvent({ type, object: object as KubeObject });
-              }
-            },
-            done,
-          )
-          .then((c) => {
-            controller = c;
-            if (signal.aborted) c.abort();
-          })
-          .catch(done);
-      });
+      await watchCollection({ watcher, path, what, resourceVersion: query.resourceVersion, timeoutSeconds: watchSeconds, onEvent, signal });
     },
     async create(object) {
       return call(formatRef(refOf(object)), object.apiVersion, async () =>
@@ -383,12 +349,6 @@ function withCauses(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(": ");
-}
-
-// The watch's fetch fails with plain errors; a non-200 answer carries its status code.
-function watchError(err: unknown): unknown {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === "number" ? new ApiException(code, messageOf(err), undefined, {}) : err;
 }
 
 function headerOf(ref: ObjectRef): KubeObject {

@@ -12,11 +12,8 @@ import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { formatRef, refKey, refOf } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
-import type { DriftMonitor, TrackedBundle } from "./drift/index.js";
-import { HealthState, SyncState } from "@gitfleet/proto";
-import { planBundle } from "./bundle-plan.js";
-import type { PlannedObject } from "./bundle-plan.js";
-import type { KubeObject } from "./kube-objects.js";
+import type { DriftMonitor } from "./drift/index.js";
+import { adoptBundle, trackApplied } from "./drift-handover.js";
 
 /** What one reconcile pass did. */
 export interface ReconcileReport {
@@ -115,7 +112,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         // A restarted agent: the cluster holds this digest already. Compare, never re-apply:
         // drift made meanwhile is corrected or reported like any other.
-        const adopted = await adopt(bundle);
+        const adopted = monitor ? await adoptBundle({ kube: options.kube, inventory: options.inventory, monitor, bundle, logger }) : undefined;
         if (adopted) {
           validated.set(bundle.name, bundle.digest);
           lastResults.set(bundle.name, adopted);
@@ -145,7 +142,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
       if (result.complete) {
         validated.set(bundle.name, bundle.digest);
-        monitor?.track(trackedBundle(bundle, result.resources.flatMap((r) => (r.applied ? [{ ref: r.ref, object: r.applied.object }] : []))), appliedLives(result));
+        monitor?.track(...trackApplied(bundle, result));
       } else {
         validated.delete(bundle.name);
       }
@@ -209,30 +206,6 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     monitor?.untrack(name);
     lastResults.delete(name);
     validated.delete(name);
-  };
-
-  // The result of a bundle whose digest the inventory says was applied completely before, or
-  // undefined when it was not (or it cannot be planned): then it is applied as usual.
-  const adopt = async (bundle: DesiredBundle): Promise<BundleResult | undefined> => {
-    if (!monitor) return undefined;
-    const inventory = await options.inventory.get(bundle.name).catch(() => undefined);
-    if (!inventory || inventory.digest !== bundle.digest) return undefined;
-    const plan = await planBundle({ kube: options.kube, bundle }).catch(() => undefined);
-    if (!plan || plan.problems.length > 0) return undefined;
-    monitor.track(trackedBundle(bundle, plan.objects));
-    logger.info({ bundle: bundle.name, digest: bundle.digest }, "the cluster holds this bundle already; comparing it with Git");
-    return {
-      name: bundle.name,
-      desiredDigest: bundle.digest,
-      appliedDigest: bundle.digest,
-      revision: inventory.revision || bundle.revision,
-      sync: SyncState.SYNCED,
-      health: HealthState.UNKNOWN,
-      message: "",
-      resources: plan.objects.map((o: PlannedObject) => ({ ref: o.ref, sync: SyncState.SYNCED, health: HealthState.UNKNOWN, message: "" })),
-      appliedAt: inventory.appliedAt,
-      complete: true,
-    };
   };
 
   const reconcileNow = (): Promise<ReconcileReport | undefined> => {
@@ -316,19 +289,3 @@ export function claimedKeys(bundles: readonly DesiredBundle[]): Map<string, Set<
   return claims;
 }
 
-function trackedBundle(bundle: DesiredBundle, objects: ReadonlyArray<{ ref: PlannedObject["ref"]; object: KubeObject }>): TrackedBundle {
-  return {
-    name: bundle.name,
-    digest: bundle.digest,
-    revision: bundle.revision,
-    mode: bundle.policy.drift,
-    ignore: bundle.policy.ignore,
-    objects,
-  };
-}
-
-function appliedLives(result: BundleResult): Map<string, KubeObject> {
-  const lives = new Map<string, KubeObject>();
-  for (const r of result.resources) if (r.applied) lives.set(refKey(r.ref), r.applied.live);
-  return lives;
-}

@@ -2,7 +2,6 @@
 // desired object (server-side apply dry run, fields gitfleet owns only), and corrects it or
 // reports it per bundle. It also keeps each object's live health current, so health changes
 // reach the hub as they happen. One monitor lives for one leadership term.
-import { createHash, randomUUID } from "node:crypto";
 import { HealthState } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import { pino } from "pino";
@@ -11,61 +10,19 @@ import { systemClock } from "../clock.js";
 import type { Clock } from "../clock.js";
 import { assessHealth } from "../health.js";
 import type { HealthAssessment } from "../health.js";
-import { FIELD_MANAGER } from "../kube-client.js";
 import type { KubeClient } from "../kube-client.js";
 import { formatRef, refKey } from "../kube-objects.js";
-import type { KubeObject, ObjectRef } from "../kube-objects.js";
-import { compareWithLive } from "./compare.js";
-import type { FieldDrift } from "./compare.js";
+import type { KubeObject } from "../kube-objects.js";
+import { createEnforcer } from "./enforcer.js";
 import { compileIgnoreRules } from "./ignore-rules.js";
-import type { IgnoreRule } from "./ignore-rules.js";
-import type { DriftEventReason, KubeEventRecorder } from "./kube-events.js";
-import { DEFAULT_LOOP_GUARD, correctionsInWindow, mayCorrect, newGuardState, recordCorrection } from "./loop-guard.js";
-import type { LoopGuardLimits, LoopGuardState } from "./loop-guard.js";
-import { managedFieldsWithout, withIgnoredFromLive } from "./object-edits.js";
+import type { KubeEventRecorder } from "./kube-events.js";
+import { DEFAULT_LOOP_GUARD, newGuardState } from "./loop-guard.js";
+import type { LoopGuardLimits } from "./loop-guard.js";
+import { fingerprint } from "./tracked-object.js";
+import type { Correction, ObjectDrift, TrackedBundle, TrackedObject } from "./tracked-object.js";
 import { createWatchCache } from "./watch-cache.js";
 
-/** Where an object stands against Git; "unknown" until it was first compared. */
-export type DriftStateName = "unknown" | "in-sync" | "drifted" | "missing" | "conflict";
-
-/** One drifted field as reported: Secret values are withheld. */
-export interface ReportedField extends FieldDrift {
-  redacted: boolean;
-}
-
-/** What the monitor knows about one object. */
-export interface ObjectDrift {
-  ref: ObjectRef;
-  state: DriftStateName;
-  fields: ReportedField[];
-  /** When the current state other than in-sync was first and last seen (ms since the epoch). */
-  firstSeen: number | undefined;
-  lastSeen: number | undefined;
-  /** Corrections within the loop guard's window. */
-  corrections: number;
-  health: HealthAssessment;
-}
-
-/** A bundle as the monitor enforces it: its objects exactly as applied. */
-export interface TrackedBundle {
-  name: string;
-  digest: string;
-  revision: string;
-  mode: "correct" | "report";
-  ignore: readonly IgnoreRule[];
-  objects: ReadonlyArray<{ ref: ObjectRef; object: KubeObject }>;
-}
-
-/** One correction, for the hub's events. */
-export interface Correction {
-  id: string;
-  bundle: string;
-  revision: string;
-  ref: ObjectRef;
-  fields: ReportedField[];
-  message: string;
-  at: number;
-}
+export type { Correction, DriftStateName, ObjectDrift, ReportedField, TrackedBundle } from "./tracked-object.js";
 
 /** Options of {@link createDriftMonitor}. */
 export interface DriftMonitorOptions {
@@ -106,19 +63,6 @@ export interface DriftMonitor {
   stop(): Promise<void>;
 }
 
-interface Entry {
-  bundle: TrackedBundle;
-  /** Set while a pass applies a new desired state of the bundle. */
-  held: boolean;
-  ref: ObjectRef;
-  desired: KubeObject;
-  ignored: (pointer: string) => boolean;
-  drift: ObjectDrift;
-  guard: LoopGuardState;
-  /** Content fingerprint of the live object last compared (status excluded). */
-  compared: string | undefined;
-}
-
 const unknownHealth: HealthAssessment = { health: HealthState.UNKNOWN, message: "" };
 const missingHealth: HealthAssessment = { health: HealthState.MISSING, message: "the object does not exist" };
 
@@ -129,11 +73,11 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
   const logger = options.logger ?? pino({ level: "silent" });
   const limits: LoopGuardLimits = { ...DEFAULT_LOOP_GUARD, ...options.limits };
   const bundles = new Map<string, TrackedBundle>();
-  const entries = new Map<string, Entry>();
+  const entries = new Map<string, TrackedObject>();
   const pending = new Set<string>();
   // Comparisons (and the corrections they make) in flight, by key.
   const running = new Map<string, Promise<void>>();
-  // Objects in conflict are compared again when their back-off ends, to see whether the fight goes on.
+  // Conflicts waiting for their back-off to end, by key.
   const retries = new Map<string, NodeJS.Timeout>();
   let draining: Promise<void> | undefined;
   let stopped = false;
@@ -153,6 +97,31 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
   const changed = (bundle: string): void => {
     if (!stopped) options.onChange(bundle);
   };
+
+  const enforcer = createEnforcer({
+    kube,
+    clock,
+    logger,
+    limits,
+    recordEvent: options.recordEvent,
+    onChange: changed,
+    onCorrection: (correction) => {
+      if (!stopped) options.onCorrection(correction);
+    },
+    onState: (entry) => {
+      // A conflict is looked at again when its back-off ends, to see whether the fight goes on.
+      const key = refKey(entry.ref);
+      clearTimeout(retries.get(key));
+      retries.delete(key);
+      if (entry.drift.state !== "conflict" || !entry.guard.conflict) return;
+      const timer = setTimeout(() => {
+        retries.delete(key);
+        schedule(key);
+      }, Math.max(0, entry.guard.conflict.retryAt - clock.now()) + 10);
+      timer.unref();
+      retries.set(key, timer);
+    },
+  });
 
   const observe = (key: string, live: KubeObject | undefined): void => {
     const entry = entries.get(key);
@@ -194,118 +163,11 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
       const cached = cache.lookup(key);
       const live = cached.synced ? cached.live : await kube.get(entry.ref);
       if (entries.get(key) !== entry || entry.held) return;
-      if (!live) await onMissing(entry);
-      else await onPresent(entry, live);
+      if (!live) await enforcer.missing(entry);
+      else await enforcer.present(entry, live);
     } catch (err) {
       logger.warn({ object: formatRef(entry.ref), err }, `cannot compare the object with Git: ${messageOf(err)}`);
     }
-  };
-
-  const setState = (entry: Entry, state: DriftStateName, fields: ReportedField[]): void => {
-    const now = clock.now();
-    const drift = entry.drift;
-    const before = JSON.stringify([drift.state, drift.fields.map((f) => [f.path, f.desired, f.live, f.manager])]);
-    if (state === "in-sync" || state === "unknown") {
-      drift.firstSeen = undefined;
-      drift.lastSeen = undefined;
-    } else {
-      if (drift.state !== state || drift.firstSeen === undefined) drift.firstSeen = now;
-      drift.lastSeen = now;
-    }
-    drift.state = state;
-    drift.fields = fields;
-    const key = refKey(entry.ref);
-    clearTimeout(retries.get(key));
-    retries.delete(key);
-    if (state === "conflict" && entry.guard.conflict) {
-      const timer = setTimeout(() => {
-        retries.delete(key);
-        schedule(key);
-      }, Math.max(0, entry.guard.conflict.retryAt - now) + 10);
-      timer.unref();
-      retries.set(key, timer);
-    }
-    drift.corrections = correctionsInWindow(entry.guard, now, limits);
-    if (JSON.stringify([drift.state, drift.fields.map((f) => [f.path, f.desired, f.live, f.manager])]) !== before) changed(entry.bundle.name);
-  };
-
-  const kubeEvent = (entry: Entry, reason: DriftEventReason, message: string): void => {
-    if (options.recordEvent) void options.recordEvent(entry.ref, reason, message);
-  };
-
-  const onMissing = async (entry: Entry): Promise<void> => {
-    const wasMissing = entry.drift.state === "missing";
-    if (entry.bundle.mode === "correct" && mayCorrect(entry.guard, clock.now(), limits)) {
-      const live = await kube.apply(entry.desired);
-      entry.compared = fingerprint(live);
-      const conflict = recordCorrection(entry.guard, clock.now(), limits);
-      entry.drift.health = assessHealth(live);
-      report(entry, [], `recreated ${formatRef(entry.ref)}, which was deleted outside gitfleet`);
-      setState(entry, conflict ? "conflict" : "in-sync", []);
-      return;
-    }
-    setState(entry, entry.bundle.mode === "correct" ? "conflict" : "missing", []);
-    if (!wasMissing) kubeEvent(entry, "DriftDetected", `${formatRef(entry.ref)} was deleted outside gitfleet; Git still has it`);
-  };
-
-  const onPresent = async (entry: Entry, live: KubeObject): Promise<void> => {
-    const content = fingerprint(live);
-    const dryRun = await kube.apply(entry.desired, { dryRun: true });
-    const drifts = redact(entry.ref, compareWithLive({ dryRun, live, fieldManager: FIELD_MANAGER, ignored: entry.ignored }));
-    entry.compared = content;
-    if (drifts.length === 0) {
-      setState(entry, "in-sync", []);
-      return;
-    }
-    const previous = entry.drift.state;
-    if (entry.bundle.mode === "report") {
-      setState(entry, "drifted", drifts);
-      if (previous !== "drifted") kubeEvent(entry, "DriftDetected", `${describe(drifts)} changed outside gitfleet; drift mode is report, so it stays`);
-      return;
-    }
-    if (!mayCorrect(entry.guard, clock.now(), limits)) {
-      setState(entry, "conflict", drifts);
-      if (previous !== "conflict") kubeEvent(entry, "DriftConflict", `${describe(drifts)} keeps being changed; corrections back off`);
-      return;
-    }
-    await correct(entry, live, drifts);
-  };
-
-  const correct = async (entry: Entry, live: KubeObject, drifts: ReportedField[]): Promise<void> => {
-    const taken = drifts.filter((d) => d.live !== undefined).map((d) => d.segments);
-    const managedFields = managedFieldsWithout(live, FIELD_MANAGER, taken);
-    if (managedFields && typeof live.metadata["resourceVersion"] === "string") {
-      try {
-        await kube.replaceManagedFields(entry.ref, managedFields, live.metadata["resourceVersion"]);
-      } catch (err) {
-        // The forced apply below still takes the fields back; only the other claims stay.
-        logger.debug({ object: formatRef(entry.ref), err }, "cannot drop other managers' claims on drifted fields");
-      }
-    }
-    const applied = await kube.apply(withIgnoredFromLive(entry.desired, live, entry.ignored));
-    entry.compared = fingerprint(applied);
-    const conflict = recordCorrection(entry.guard, clock.now(), limits);
-    report(entry, drifts, `reverted ${describe(drifts)}`);
-    if (conflict) {
-      setState(entry, "conflict", drifts);
-      kubeEvent(entry, "DriftConflict", `${describe(drifts)} was corrected ${entry.guard.corrections.length} times in ${limits.windowMs / 60_000} minutes; corrections back off`);
-    } else {
-      setState(entry, "in-sync", []);
-    }
-  };
-
-  const report = (entry: Entry, fields: ReportedField[], message: string): void => {
-    logger.info({ bundle: entry.bundle.name, object: formatRef(entry.ref), fields: fields.map((f) => f.path) }, message);
-    kubeEvent(entry, "DriftCorrected", message);
-    options.onCorrection({
-      id: randomUUID(),
-      bundle: entry.bundle.name,
-      revision: entry.bundle.revision,
-      ref: entry.ref,
-      fields,
-      message,
-      at: clock.now(),
-    });
   };
 
   const retrack = (): void => {
@@ -324,7 +186,7 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
         const existing = entries.get(key);
         const live = applied?.get(key);
         const same = existing && old && old.digest === bundle.digest && existing.bundle.name === bundle.name;
-        const entry: Entry = {
+        const entry: TrackedObject = {
           bundle,
           held: false,
           ref,
@@ -403,25 +265,4 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
       await cache.stop();
     },
   };
-}
-
-// Everything a person or controller could change, not what the server keeps moving.
-function fingerprint(object: KubeObject): string {
-  const { status: _status, ...rest } = object;
-  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = object.metadata;
-  return createHash("sha256").update(JSON.stringify({ ...rest, metadata })).digest("hex");
-}
-
-function redact(ref: ObjectRef, drifts: FieldDrift[]): ReportedField[] {
-  const secret = ref.group === "" && ref.kind === "Secret";
-  return drifts.map((d) =>
-    secret && d.segments[0] !== "metadata" ? { ...d, desired: undefined, live: undefined, redacted: true } : { ...d, redacted: false },
-  );
-}
-
-function describe(fields: readonly ReportedField[]): string {
-  if (fields.length === 0) return "the object";
-  const managers = [...new Set(fields.map((f) => f.manager).filter((m) => m !== ""))];
-  const paths = fields.slice(0, 3).map((f) => f.path).join(", ") + (fields.length > 3 ? ` and ${fields.length - 3} more` : "");
-  return managers.length > 0 ? `${paths} (changed by ${managers.join(", ")})` : paths;
 }
