@@ -1,7 +1,9 @@
 // Live copies of the objects drift watches, kept by one list-and-watch loop per kind and
 // namespace. A loop lists, then watches from the list's version; when the watch ends it
 // continues from the last version seen, and when that version is too old (410 Gone) or the
-// watch fails it lists again after a back-off. Only tracked objects are kept.
+// watch fails it lists again after a back-off. Only tracked objects are kept. Objects added to a
+// running loop make it list again at once: a watch only tells of changes, so without a list an
+// unchanged object would stay unknown, and be read directly on every verify, for good.
 import type { Logger } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
 import { createBackoff } from "../backoff.js";
@@ -41,6 +43,8 @@ interface Loop {
   live: Map<string, KubeObject>;
   synced: boolean;
   stop: AbortController;
+  /** Aborted when objects were added: ends the watch so that the loop lists again. */
+  relist: AbortController;
   done: Promise<void>;
 }
 
@@ -59,6 +63,8 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
     while (!loop.stop.signal.aborted) {
       try {
         if (version === "") {
+          // Objects added from here on are covered by this list only if they are added before it answers.
+          if (loop.relist.signal.aborted) loop.relist = new AbortController();
           const listed = await kube.listWithVersion(query);
           version = listed.resourceVersion;
           const present = new Map<string, KubeObject>();
@@ -86,16 +92,21 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
             loop.live.set(key, event.object);
             events.onObject(key, event.object);
           }
-        }, loop.stop.signal);
+        }, AbortSignal.any([loop.stop.signal, loop.relist.signal]));
         backoff.reset();
       } catch (error) {
         if (loop.stop.signal.aborted) break;
+        if (loop.relist.signal.aborted) {
+          version = "";
+          continue;
+        }
         const gone = error instanceof KubeApiError && error.statusCode === 410;
         if (!gone) logger.warn({ kind: sample.kind, namespace: sample.namespace, err: error }, `watch failed, listing again: ${messageOf(error)}`);
         version = "";
         loop.synced = false;
         if (!gone) await clock.sleep(backoff.next(), loop.stop.signal);
       }
+      if (loop.relist.signal.aborted) version = "";
     }
   };
 
@@ -119,12 +130,15 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
         if (existing) {
           const added = [...group.keys()].some((key) => !existing.refs.has(key));
           existing.refs = group;
-          // Objects new to a running loop are looked up directly until its next list.
-          if (added) existing.synced = false;
+          // Objects new to a running loop are looked up directly until it has listed again.
+          if (added) {
+            existing.synced = false;
+            existing.relist.abort();
+          }
           continue;
         }
         const sample = group.values().next().value as ObjectRef;
-        const loop: Loop = { refs: group, live: new Map(), synced: false, stop: new AbortController(), done: Promise.resolve() };
+        const loop: Loop = { refs: group, live: new Map(), synced: false, stop: new AbortController(), relist: new AbortController(), done: Promise.resolve() };
         loop.done = run(loop, sample);
         loops.set(k, loop);
       }
