@@ -5,7 +5,7 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { pino, type Logger } from "pino";
-import { createAgent, type Agent } from "@gitfleet/agent";
+import { createAgent, type Agent, type LoopGuardLimits } from "@gitfleet/agent";
 import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient, type HubOptions } from "@gitfleet/hub";
 import { kubeConfigFor } from "../kube-client.js";
 import { startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
@@ -38,6 +38,8 @@ export interface StartAgentOptions {
   token?: string;
   labels?: Record<string, string>;
   reconcileIntervalMs?: number;
+  /** Limits of the agent's drift loop guard; default the agent's. */
+  loopGuard?: Partial<LoopGuardLimits>;
 }
 
 /** A lab with a hub wired to it, and the means to run agents and push commits. */
@@ -154,6 +156,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           ...(agentOptions.token ? { token: agentOptions.token } : {}),
           ...(agentOptions.labels ? { labels: agentOptions.labels } : {}),
           reconcileIntervalMs: agentOptions.reconcileIntervalMs ?? 5_000,
+          ...(agentOptions.loopGuard ? { loopGuard: agentOptions.loopGuard } : {}),
           logger: logger(`agent-${name}`),
         });
         await agent.start();
