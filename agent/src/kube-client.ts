@@ -15,6 +15,7 @@ import { AgentError, KubeApiError } from "./errors.js";
 import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
 import { watchCollection } from "./kube-watch.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
+import { shareConnections } from "./kube-connections.js";
 
 /** Field manager of everything the agent applies. */
 export const FIELD_MANAGER = "gitfleet";
@@ -167,6 +168,7 @@ export class RawObjectApi extends KubernetesObjectApi {
 
 /** Creates a {@link KubeClient} for a loaded KubeConfig; use one client for the agent's lifetime. */
 export function createKubeClient(options: KubeClientOptions): KubeClient {
+  shareConnections(options.kubeConfig);
   const api = options.kubeConfig.makeApiClient(RawObjectApi);
   api.timeoutMs = options.requestTimeoutMs ?? 30_000;
   const version = options.kubeConfig.makeApiClient(VersionApi);

@@ -5,6 +5,7 @@ import { KubeApiError } from "./errors.js";
 import { RawObjectApi, toKubeApiError } from "./kube-client.js";
 import { asRecord, asString } from "./kube-objects.js";
 import type { KubeObject } from "./kube-objects.js";
+import { shareConnections } from "./kube-connections.js";
 
 /** What a Lease's spec says about its holder. Times are ms since the epoch (0 when unset). */
 export interface LeaseRecord {
@@ -47,6 +48,7 @@ export interface LeaseClientOptions {
 
 /** Creates a {@link LeaseClient} on the Kubernetes API. */
 export function createLeaseClient(options: LeaseClientOptions): LeaseClient {
+  shareConnections(options.kubeConfig);
   const api = options.kubeConfig.makeApiClient(RawObjectApi);
   api.timeoutMs = options.requestTimeoutMs ?? 5_000;
   const where = `${options.namespace}/${options.name}`;
