@@ -1,5 +1,7 @@
-// `npm run demo` as a new user meets it: three clusters synced from Git, a
-// fourth one added by hand to the running lab, and Ctrl-C leaving nothing behind.
+// `npm run demo` as a new user meets it: three clusters synced from Git, the drift story of its
+// closing text (an image changed by hand is put back, a label changed on a report-mode bundle is
+// listed by gitfleet drift), a fourth cluster added by hand to the running lab, and Ctrl-C
+// leaving nothing behind.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
@@ -9,6 +11,9 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createHubClient } from "@gitfleet/hub";
+import { KubeConfig } from "@kubernetes/client-node";
+import { runGitfleet } from "../fleet/gitfleet-cli.js";
+import { mergePatchAs, readObject, updateAs } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { isAlive } from "../lab/state.js";
 
@@ -19,6 +24,13 @@ const node = (script: string) => [
   "tsx",
   fileURLToPath(new URL(script, import.meta.url)),
 ];
+
+interface Deployment {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: { template: { spec: { containers: { name: string; image: string }[] } } };
+}
 
 interface DemoFile {
   hub: { url: string; grpc: string; adminToken: string; caFile: string };
@@ -35,7 +47,7 @@ describe("npm run demo", { timeout: 300_000 }, () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  test("syncs three clusters, takes a fourth by hand, and stops cleanly on Ctrl-C", async () => {
+  test("syncs three clusters, corrects and reports drift, takes a fourth by hand, and stops cleanly on Ctrl-C", async () => {
     stateDir = await mkdtemp(join(tmpdir(), "gitfleet-demo-test-"));
     const env = { ...process.env, GITFLEET_LAB_STATE: stateDir };
     const demo = spawn(process.execPath, node("./demo.ts"), { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -57,6 +69,39 @@ describe("npm run demo", { timeout: 300_000 }, () => {
     const { items } = await api.get<{ items: { name: string; connected: boolean }[] }>("/clusters");
     assert.deepEqual(items.map((c) => c.name).sort(), ["prod-eu", "prod-us", "staging-us"]);
 
+    // The closing text's drift story, as a user would follow it on prod-eu.
+    const prodEu = file.clusters.find((c) => c.name === "prod-eu");
+    assert.ok(prodEu);
+    const kc = new KubeConfig();
+    kc.loadFromFile(prodEu.kubeconfig);
+    await updateAs<Deployment>(kc, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "web" } }, (d) => {
+      const container = d.spec.template.spec.containers[0];
+      if (container) container.image = "registry.example.com/web:hotfix";
+    }, "kubectl-set");
+    await mergePatchAs(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name: "observability", labels: { "app.kubernetes.io/part-of": "me" } } }, "kubectl-label");
+    const image = async () => (await readObject<Deployment>(kc, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "web" } }))?.spec.template.spec.containers[0]?.image;
+    await waitFor(async () => !(await image())?.endsWith(":hotfix") || undefined, { what: "web's image reverted on prod-eu (drift: correct)", timeoutMs: 10_000 });
+    const reported = await waitFor(
+      async () => {
+        const drift = await api.get<{ items: { cluster: string; resource: { kind: string; name: string }; fields: { path: string; live: string; manager: string }[] }[] }>("/drift?bundle=platform");
+        return drift.items.find((i) => i.cluster === "prod-eu" && i.resource.kind === "Namespace" && i.resource.name === "observability");
+      },
+      { what: "the observability label reported as drift on prod-eu (drift: report)", timeoutMs: 10_000 },
+    );
+    assert.deepEqual(reported.fields.map((f) => [f.path, f.live, f.manager]), [["/metadata/labels/app.kubernetes.io~1part-of", '"me"', "kubectl-label"]]);
+    const cli = { hubUrl: file.hub.url, adminToken: file.hub.adminToken };
+    const drift = await runGitfleet(cli, "drift");
+    assert.equal(drift.code, 0, drift.stderr);
+    assert.match(drift.stdout, /prod-eu\s+Namespace observability\s+drifted\s+\/metadata\/labels\/app\.kubernetes\.io~1part-of\s+"platform"\s+"me"\s+kubectl-label/);
+    const events = await waitFor(
+      async () => {
+        const e = await runGitfleet(cli, "events", "--cluster", "prod-eu", "--type", "drift-corrected");
+        return e.code === 0 && /Deployment web\/web/.test(e.stdout) ? e : undefined;
+      },
+      { what: "the image's correction in gitfleet events", timeoutMs: 30_000, intervalMs: 1_000 },
+    );
+    assert.match(events.stdout, /drift-corrected/);
+
     // The lab of the demo takes one more cluster, for a user to register by hand.
     const added = await run(process.execPath, [...node("./lab.ts"), "add-cluster", "extra"], { env });
     const kubeconfig = /kubeconfig: (\S+)/.exec(added.stdout)?.[1];
@@ -64,7 +109,7 @@ describe("npm run demo", { timeout: 300_000 }, () => {
     const labDir = JSON.parse(await readFile(join(stateDir, "lab.json"), "utf8")) as { dir: string };
 
     demo.kill("SIGINT");
-    assert.equal(await exited, 0);
+    assert.equal(await exited, 0, `the demo exits with 0; its output:\n${output}`);
     assert.match(output, /\[demo\] stopped/);
     await assert.rejects(stat(join(stateDir, "demo.json")), /ENOENT/);
     await assert.rejects(stat(join(stateDir, "lab.json")), /ENOENT/);
