@@ -255,7 +255,10 @@ export interface ClusterStatusView {
 async function keepLogs(dir: string): Promise<void> {
   const target = process.env["GITFLEET_E2E_LOGS"];
   if (!target) return;
+  // The lab may be gone already: its own signal handler stops it too (the demo on Ctrl-C).
+  const logs = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".log"));
+  if (logs.length === 0) return;
   const into = join(target, `fleet-${Date.now()}`);
   await mkdir(into, { recursive: true });
-  for (const f of await readdir(dir)) if (f.endsWith(".log")) await cp(join(dir, f), join(into, f));
+  for (const f of logs) await cp(join(dir, f), join(into, f)).catch(() => undefined);
 }
