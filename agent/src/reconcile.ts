@@ -128,7 +128,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       for (const [name, keys] of claims) if (name !== bundle.name) for (const k of keys) claimedElsewhere.add(k);
       // The monitor enforces the state being replaced: it must not put that back meanwhile.
       await monitor?.hold(bundle.name);
-      const result = await applyBundle({
+      const applied = await applyBundle({
         kube: options.kube,
         inventory: options.inventory,
         bundle,
@@ -140,12 +140,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         signal: stopping.signal,
         ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
       });
-      if (result.complete) {
+      if (applied.complete) {
         validated.set(bundle.name, bundle.digest);
-        monitor?.track(...trackApplied(bundle, result));
+        monitor?.track(...trackApplied(bundle, applied));
       } else {
         validated.delete(bundle.name);
       }
+      // The monitor keeps what it needs of the applied objects; results kept for later passes do not.
+      const result: BundleResult = { ...applied, resources: applied.resources.map(({ applied: _sent, ...rest }) => rest) };
       lastResults.set(bundle.name, result);
       if (result.message) logger.warn({ bundle: bundle.name, sync: result.sync, message: result.message }, "bundle not synced");
       bundles.push(result);
