@@ -13,6 +13,7 @@ import { startLab } from "../lab/lab.js";
 import type { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/process.js";
 import { failAnnotation } from "../lab/workloads.js";
+import { quietWorkloads } from "../fleet/quiet-workloads.js";
 
 const agentNamespace = "gitfleet-system";
 const ns = "drift";
@@ -239,43 +240,7 @@ describe("drift against a real cluster", () => {
   });
 
   it("shows no drift on a quiet fleet of Deployments, Services, Jobs and defaulted custom resources", async () => {
-    const crd: KubeObject = {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: "gadgets.lab.gitfleet.io" },
-      spec: {
-        group: "lab.gitfleet.io",
-        scope: "Namespaced",
-        names: { kind: "Gadget", plural: "gadgets", singular: "gadget", listKind: "GadgetList" },
-        versions: [
-          {
-            name: "v1",
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", properties: { size: { type: "integer", default: 3 }, mode: { type: "string", default: "fast" } } } } } },
-          },
-        ],
-      },
-    };
-    const labels = { app: "quiet" };
-    const objects: KubeObject[] = [
-      crd,
-      { apiVersion: "lab.gitfleet.io/v1", kind: "Gadget", metadata: { name: "g1", namespace: ns }, spec: { mode: "slow" } },
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "quiet", namespace: ns },
-        spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "web", image: "registry.example/web:1.0", ports: [{ containerPort: 8080 }], resources: { requests: { cpu: "0.5" } } }] } } },
-      },
-      { apiVersion: "v1", kind: "Service", metadata: { name: "quiet", namespace: ns }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
-      {
-        apiVersion: "batch/v1",
-        kind: "Job",
-        metadata: { name: "once", namespace: ns },
-        spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "job", image: "registry.example/job:1.0" }] } } },
-      },
-    ];
-    await enforce(bundle("quiet", "report", objects));
+    await enforce(bundle("quiet", "report", quietWorkloads()));
     await waitForDrift(agent.monitor, "quiet", "quiet", "Deployment healthy", (o) => o.ref.kind === "Deployment" && o.health.health === HealthState.HEALTHY, 120_000);
     await waitForDrift(agent.monitor, "quiet", "once", "Job complete", (o) => o.health.health === HealthState.HEALTHY, 120_000);
     // Controllers keep writing status and defaults meanwhile; give them a while.
