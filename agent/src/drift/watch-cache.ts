@@ -54,6 +54,8 @@ const loopKey = (ref: ObjectRef): string => `${apiVersionOf(ref)}|${ref.kind}|${
 export function createWatchCache(options: WatchCacheOptions): WatchCache {
   const { kube, clock, logger, events } = options;
   const loops = new Map<string, Loop>();
+  // The loop that holds each tracked object, so a lookup is one map read.
+  const owners = new Map<string, Loop>();
   const keyOf = (ref: ObjectRef): string => refKey(ref);
 
   const run = async (loop: Loop, sample: ObjectRef): Promise<void> => {
@@ -112,6 +114,7 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
 
   return {
     setTracked(refs) {
+      owners.clear();
       const wanted = new Map<string, Map<string, ObjectRef>>();
       for (const ref of refs) {
         const k = loopKey(ref);
@@ -130,6 +133,7 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
         if (existing) {
           const added = [...group.keys()].some((key) => !existing.refs.has(key));
           existing.refs = group;
+          for (const key of group.keys()) owners.set(key, existing);
           // Objects new to a running loop are looked up directly until it has listed again.
           if (added) {
             existing.synced = false;
@@ -141,18 +145,18 @@ export function createWatchCache(options: WatchCacheOptions): WatchCache {
         const loop: Loop = { refs: group, live: new Map(), synced: false, stop: new AbortController(), relist: new AbortController(), done: Promise.resolve() };
         loop.done = run(loop, sample);
         loops.set(k, loop);
+        for (const key of group.keys()) owners.set(key, loop);
       }
     },
     lookup(key) {
-      for (const loop of loops.values()) {
-        if (loop.refs.has(key)) return { synced: loop.synced, live: loop.live.get(key) };
-      }
-      return { synced: false, live: undefined };
+      const loop = owners.get(key);
+      return loop ? { synced: loop.synced, live: loop.live.get(key) } : { synced: false, live: undefined };
     },
     async stop() {
       for (const loop of loops.values()) loop.stop.abort();
       await Promise.all([...loops.values()].map((l) => l.done));
       loops.clear();
+      owners.clear();
     },
   };
 }
