@@ -119,7 +119,7 @@ function printCheck(options: RenderCommandOptions, check: Awaited<ReturnType<typ
   }
   const failed = check.targets.filter((t) => t.error !== undefined);
   if (options.output === "json") {
-    options.print(JSON.stringify({ ok: failed.length === 0, commit: check.commit, stages: check.fleet.stages.map((s) => s.name), targets: check.targets }, null, 2));
+    options.print(JSON.stringify({ ok: failed.length === 0, commit: check.commit, pipelines: check.fleet.pipelines.map((p) => p.name), targets: check.targets }, null, 2));
   } else {
     options.print(
       check.targets.length === 0

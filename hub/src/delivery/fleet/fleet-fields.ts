@@ -139,3 +139,26 @@ function labelKey(r: YamlFields, field: Field): string | undefined {
   r.add(field.value, field.path, `label key ${JSON.stringify(key)} ${problem}`);
   return undefined;
 }
+
+/** Reads every item with `read` and keeps those whose name is not taken by an earlier one. */
+export function unique<T extends { name: string; line: number }>(
+  r: YamlFields,
+  items: ReadonlyArray<{ node: Node | null; path: string }>,
+  what: string,
+  read: (item: { node: Node | null; path: string }) => T | undefined,
+): T[] {
+  const out: T[] = [];
+  const seen = new Map<string, { path: string; line: number }>();
+  for (const item of items) {
+    const value = read(item);
+    if (value === undefined) continue;
+    const earlier = seen.get(value.name);
+    if (earlier !== undefined) {
+      r.add(item.node, `${item.path}.name`, `${what} name ${value.name} is already used by ${earlier.path} (line ${earlier.line})`);
+      continue;
+    }
+    seen.set(value.name, { path: item.path, line: value.line });
+    out.push(value);
+  }
+  return out;
+}

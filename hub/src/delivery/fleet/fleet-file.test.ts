@@ -43,11 +43,11 @@ void describe("fleet.yaml", () => {
           line: 4,
         },
       ],
-      stages: [],
+      pipelines: [],
     });
   });
 
-  void test("reads the full format: targets with overlays and variables, and stages", () => {
+  void test("reads the full format: targets with overlays and variables, and pipelines", () => {
     const spec = parseFleetFile(`apiVersion: gitfleet.dev/v1
 kind: Fleet
 bundles:
@@ -66,9 +66,13 @@ bundles:
     drift: correct
     ignore: []
     prune: true
-stages:
-  - { name: staging, clusterSelector: { matchLabels: { env: staging } } }
-  - { name: prod-us, clusterSelector: { matchLabels: { env: prod, region: us } } }
+pipelines:
+  - name: web
+    bundle: web
+    promote: { images: [registry.example.com/web] }
+    stages:
+      - { name: eu, target: prod-eu }
+      - { name: rest, target: everywhere-else }
 `);
     const [web] = spec.bundles;
     assert.deepEqual(web?.targets, [
@@ -83,10 +87,10 @@ stages:
       },
       { name: "everywhere-else", clusterSelector: { matchLabels: {}, matchExpressions: [] }, overlay: "apps/web/overlays/default", variables: {}, substitution: { on: false, by: "default" }, implicit: false, line: 13 },
     ]);
-    assert.deepEqual(spec.stages, [
-      { name: "staging", clusterSelector: { matchLabels: { env: "staging" }, matchExpressions: [] }, line: 20 },
-      { name: "prod-us", clusterSelector: { matchLabels: { env: "prod", region: "us" }, matchExpressions: [] }, line: 21 },
-    ]);
+    assert.deepEqual(
+      spec.pipelines.map((p) => [p.name, p.bundle, p.stages.map((s) => [s.name, s.overlay, s.line])]),
+      [["web", "web", [["eu", "apps/web/overlays/prod-eu", 24], ["rest", "apps/web/overlays/default", 25]]]],
+    );
   });
 
   void test("an overlay defaults to the bundle path, may use .. inside it, and is normalised", () => {
@@ -236,7 +240,7 @@ stages:
     { name: "a wrong apiVersion", text: "apiVersion: gitfleet.dev/v2\nkind: Fleet\nbundles: []\n", line: 1, field: "apiVersion", message: /must be gitfleet\.dev\/v1; got gitfleet\.dev\/v2/ },
     { name: "a missing apiVersion", text: "kind: Fleet\nbundles: []\n", line: 1, field: "apiVersion", message: /is required/ },
     { name: "a wrong kind", text: "apiVersion: gitfleet.dev/v1\nkind: Flet\nbundles: []\n", line: 2, field: "kind", message: /must be Fleet/ },
-    { name: "an unknown top-level field", text: `${header}bundles: []\ntargets: []\n`, line: 4, field: "targets", message: /unknown field; expected one of apiVersion, kind, bundles, stages/ },
+    { name: "an unknown top-level field", text: `${header}bundles: []\ntargets: []\n`, line: 4, field: "targets", message: /unknown field; expected one of apiVersion, kind, bundles, pipelines$/ },
     { name: "missing bundles", text: header, line: 1, field: "bundles", message: /is required/ },
     { name: "an empty bundles field", text: `${header}bundles:\n`, line: 3, field: "bundles", message: /must be a list; got nothing/ },
     { name: "bundles as a mapping", text: `${header}bundles:\n  web: {}\n`, line: 4, field: "bundles", message: /must be a list; got a mapping/ },
@@ -301,13 +305,7 @@ stages:
     { name: "a reserved variable name", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        variables:\n          cluster_label_env: x\n`, line: 10, field: "bundles[0].targets[0].variables.cluster_label_env", message: /is reserved/ },
     { name: "a variable value that is a number", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - name: a\n        clusterSelector: {}\n        variables:\n          replicas: 3\n`, line: 10, field: "bundles[0].targets[0].variables.replicas", message: /must be a string; got number 3 \(quote it\)/ },
     { name: "a target after one that matches every cluster", text: `${header}bundles:\n  - name: web\n    path: apps/web\n    targets:\n      - { name: all, clusterSelector: {} }\n      - { name: eu, clusterSelector: { matchLabels: { region: eu } } }\n`, line: 8, field: "bundles[0].targets[1]", message: /target eu is never chosen: target all \(line 7\) before it matches every cluster/ },
-    { name: "stages that are not a list", text: `${header}bundles: []\nstages: staging\n`, line: 4, field: "stages", message: /must be a list; got string/ },
-    { name: "a stage without a name", text: `${header}bundles: []\nstages:\n  - clusterSelector: {}\n`, line: 5, field: "stages[0].name", message: /is required/ },
-    { name: "a stage name that is not a DNS label", text: `${header}bundles: []\nstages:\n  - { name: Staging, clusterSelector: {} }\n`, line: 5, field: "stages[0].name", message: /lowercase letters/ },
-    { name: "a duplicate stage name", text: `${header}bundles: []\nstages:\n  - { name: staging, clusterSelector: {} }\n  - { name: staging, clusterSelector: {} }\n`, line: 6, field: "stages[1].name", message: /stage name staging is already used by stages\[0\] \(line 5\)/ },
-    { name: "a stage without a clusterSelector", text: `${header}bundles: []\nstages:\n  - name: staging\n`, line: 5, field: "stages[0].clusterSelector", message: /is required/ },
-    { name: "a misspelt stage field", text: `${header}bundles: []\nstages:\n  - { name: staging, clusterSelector: {}, bundles: [web] }\n`, line: 5, field: "stages[0].bundles", message: /unknown field; expected one of name, clusterSelector/ },
-    { name: "an invalid stage selector", text: `${header}bundles: []\nstages:\n  - name: staging\n    clusterSelector:\n      matchLabels: { env: "no good" }\n`, line: 7, field: "stages[0].clusterSelector.matchLabels.env", message: /label value "no good"/ },
+    { name: "the retired top-level stages", text: `${header}bundles: []\nstages:\n  - { name: staging, clusterSelector: {} }\n`, line: 4, field: "stages", message: /top-level stages are no longer read.*move them to pipelines\[\]\.stages/ },
   ];
   for (const c of cases) {
     void test(`refuses ${c.name}, naming line and field`, () => {

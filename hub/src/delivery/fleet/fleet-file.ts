@@ -1,10 +1,11 @@
 // fleet.yaml, the fleet repository's table of contents: which bundles exist, where their
 // manifests live, which clusters they go to (targets, first match wins) and with which overlay
-// and variables; and the ordered stages that promotions walk through.
+// and variables; and the pipelines whose stages promotions walk through (pipelines.ts).
 import { LineCounter, parseAllDocuments, type Node } from "yaml";
 import { FleetFileError, type FleetFileIssue } from "../errors.js";
-import { dnsName, folderInside, oneOf, readSelector, readVariables, repositoryFolder } from "./fleet-fields.js";
+import { dnsName, folderInside, oneOf, readSelector, readVariables, repositoryFolder, unique } from "./fleet-fields.js";
 import { readIgnoreRules, type IgnoreRuleSpec } from "./ignore-rules.js";
+import { readPipelines, type PipelineSpec } from "./pipelines.js";
 import { describeSelector, matchAll, type ClusterSelector } from "./selector.js";
 import type { Snapshot } from "../snapshot.js";
 import { YamlFields, yamlErrorText, type Field } from "./yaml-fields.js";
@@ -69,25 +70,20 @@ export interface BundleSpec {
   readonly line: number;
 }
 
-/** One promotion stage: a named set of clusters, in the order changes move through them. */
-export interface StageSpec {
-  /** DNS label, unique in the file. */
-  readonly name: string;
-  readonly clusterSelector: ClusterSelector;
-  readonly line: number;
-}
-
 /** A validated fleet.yaml. */
 export interface FleetSpec {
   readonly bundles: readonly BundleSpec[];
-  /** In promotion order; empty when the file has none. */
-  readonly stages: readonly StageSpec[];
+  /** Promotion pipelines; empty when the file has none. */
+  readonly pipelines: readonly PipelineSpec[];
 }
 
-const TOP_FIELDS = ["apiVersion", "kind", "bundles", "stages"] as const;
+const TOP_FIELDS = ["apiVersion", "kind", "bundles", "pipelines"] as const;
+/** Top-level fields that were replaced, with what to write instead. */
+const RETIRED_TOP_FIELDS = {
+  stages: "top-level stages are no longer read: stages belong to a pipeline now; move them to pipelines[].stages, each naming a target of the pipeline's bundle (see the Pipelines section of the fleet.yaml documentation)",
+};
 const BUNDLE_FIELDS = ["name", "path", "namespace", "targets", "clusterSelector", "drift", "ignore", "prune", "substitute", "allowEmpty"] as const;
 const TARGET_FIELDS = ["name", "clusterSelector", "overlay", "variables", "substitute"] as const;
-const STAGE_FIELDS = ["name", "clusterSelector"] as const;
 const DRIFT_POLICIES: readonly DriftPolicy[] = ["correct", "report"];
 
 /** Reads and validates fleet.yaml from a snapshot; throws {@link FleetFileError} when missing or invalid. */
@@ -135,7 +131,7 @@ function byPosition(issues: readonly FleetFileIssue[]): FleetFileIssue[] {
 }
 
 function readTop(r: YamlFields, root: Node | null): FleetSpec | undefined {
-  const top = r.fields(root, "", TOP_FIELDS, "a mapping with apiVersion, kind and bundles");
+  const top = r.fields(root, "", TOP_FIELDS, "a mapping with apiVersion, kind and bundles", RETIRED_TOP_FIELDS);
   if (top === undefined) return undefined;
   const apiVersion = r.require(top, "apiVersion", root, "", FLEET_API_VERSION);
   if (apiVersion !== undefined) expectConstant(r, apiVersion, FLEET_API_VERSION);
@@ -144,39 +140,18 @@ function readTop(r: YamlFields, root: Node | null): FleetSpec | undefined {
   // An empty `bundles:` is refused rather than read as "no bundles": it would prune everything.
   const bundlesField = r.require(top, "bundles", root, "", "a list of bundles; write [] for none");
   const items = bundlesField && r.list(bundlesField);
-  const stagesField = top.get("stages");
-  const stages = stagesField ? readStages(r, stagesField) : [];
   if (items === undefined) return undefined;
+  const before = r.count;
   const bundles = unique(r, items, "bundle", (item) => readBundle(r, item.node, item.path));
-  return { bundles, stages };
+  const pipelinesField = top.get("pipelines");
+  const pipelines = pipelinesField ? readPipelines(r, pipelinesField, bundles, r.count === before) : [];
+  if (pipelines === undefined) return undefined;
+  return { bundles, pipelines };
 }
 
 function expectConstant(r: YamlFields, field: Field, expected: string): void {
   const value = r.string(field);
   if (value !== undefined && value !== expected) r.add(field.value, field.path, `must be ${expected}; got ${value}`);
-}
-
-/** Reads every item with `read` and keeps those whose name is not taken by an earlier one. */
-function unique<T extends { name: string; line: number }>(
-  r: YamlFields,
-  items: ReadonlyArray<{ node: Node | null; path: string }>,
-  what: string,
-  read: (item: { node: Node | null; path: string }) => T | undefined,
-): T[] {
-  const out: T[] = [];
-  const seen = new Map<string, { path: string; line: number }>();
-  for (const item of items) {
-    const value = read(item);
-    if (value === undefined) continue;
-    const earlier = seen.get(value.name);
-    if (earlier !== undefined) {
-      r.add(item.node, `${item.path}.name`, `${what} name ${value.name} is already used by ${earlier.path} (line ${earlier.line})`);
-      continue;
-    }
-    seen.set(value.name, { path: item.path, line: value.line });
-    out.push(value);
-  }
-  return out;
 }
 
 function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec | undefined {
@@ -289,18 +264,4 @@ function readOverlay(r: YamlFields, field: Field, bundlePath: string | undefined
     r.add(field.value, field.path, `${JSON.stringify(value)} must be a folder inside the bundle's path ${root}, relative to it (no leading "/", no ".." above it)`);
   }
   return overlay;
-}
-
-function readStages(r: YamlFields, field: Field): StageSpec[] {
-  const items = r.list(field) ?? [];
-  return unique(r, items, "stage", (item) => {
-    const f = r.fields(item.node, item.path, STAGE_FIELDS, "a mapping with name and clusterSelector");
-    if (f === undefined) return undefined;
-    const nameField = r.require(f, "name", item.node, item.path, "a DNS label naming the stage");
-    const name = nameField && dnsName(r, nameField);
-    const selectorField = r.require(f, "clusterSelector", item.node, item.path, "a label selector of the stage's clusters");
-    const clusterSelector = selectorField && readSelector(r, selectorField);
-    if (name === undefined || clusterSelector === undefined) return undefined;
-    return { name, clusterSelector, line: r.line(item.node) };
-  });
 }

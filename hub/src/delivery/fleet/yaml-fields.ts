@@ -71,14 +71,16 @@ export class YamlFields {
 
   /**
    * Reads a mapping's fields by name, like {@link entries}, and records an "unknown field" issue
-   * for each key not in `allowed` (typos must not pass silently).
+   * for each key not in `allowed` (typos must not pass silently). A key of `retired` (a field
+   * that no longer exists) gets the message given for it instead.
    */
-  fields(node: Node | null, path: string, allowed: readonly string[], what = "a mapping"): Map<string, Field> | undefined {
+  fields(node: Node | null, path: string, allowed: readonly string[], what = "a mapping", retired: Readonly<Record<string, string>> = {}): Map<string, Field> | undefined {
     const entries = this.entries(node, path, what);
     if (entries === undefined) return undefined;
     const out = new Map<string, Field>();
     for (const field of entries) {
       if (allowed.includes(field.name)) out.set(field.name, field);
+      else if (Object.hasOwn(retired, field.name)) this.add(field.key, field.path, retired[field.name] ?? "");
       else this.add(field.key, field.path, `unknown field; expected one of ${allowed.join(", ")}`);
     }
     return out;
