@@ -41,6 +41,14 @@ export type { RegistrationToken, RegistrationTokenStore } from "./store/registra
 export { createStatusStore } from "./store/status.js";
 export type { StatusChange, StatusStore, StatusStoreOptions } from "./store/status.js";
 
+// Promotion: records, the stage lock across replicas.
+export { canTransition, isFinalState, promotionStates } from "./promotion/record.js";
+export type { NewPromotionRecord, PromotionRecord, PromotionState, PromotionTransition, PromotionVerification } from "./promotion/record.js";
+export { createPromotionStore, isPromotionId, newPromotionId, openPromotionsBucket } from "./promotion/records.js";
+export type { PromotionFilter, PromotionStore, PromotionStoreOptions } from "./promotion/records.js";
+export { createStageLock, openLocksBucket } from "./promotion/stage-lock.js";
+export type { StageLock, StageLockOptions, StageLockValue, WithLockOptions } from "./promotion/stage-lock.js";
+
 // Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
 export { createDriftIndex, feedDriftIndex } from "./drift/index.js";
 export type { DriftFilter, DriftIndex, DriftIndexOptions, DriftItem, DriftPage, DriftSummary, DriftTotals } from "./drift/index.js";

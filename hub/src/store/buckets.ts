@@ -22,6 +22,10 @@ export const bucketNames = {
   notifyState: "gitfleet_notify_state",
   /** Delivery counters and recent outcomes per notification sink, keyed by sink name. */
   notifySinks: "gitfleet_notify_sinks",
+  /** Promotion records, keyed by promotion id (sortable by creation time). */
+  promotions: "gitfleet_promotions",
+  /** Locks that serialise work across hub replicas, e.g. promotions into one stage, keyed `<pipeline>.<stage>`. */
+  locks: "gitfleet_locks",
 } as const;
 
 /** Options of {@link openBucket}. */
