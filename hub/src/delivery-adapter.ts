@@ -31,6 +31,7 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       onClustersChanged: () => delivery.clustersChanged(),
       purge: (clusterId) => delivery.purge(clusterId),
       errorsFor: (clusterId) => delivery.errorsFor(clusterId),
+      commits: delivery.commits,
       bundles: () => {
         const resolution = delivery.resolution();
         return resolution && fleetBundles(resolution, delivery.current().error);

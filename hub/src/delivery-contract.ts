@@ -3,6 +3,7 @@
 // built, tested and replaced alone.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { CommitInfo } from "./delivery/index.js";
 import type { HubEvents } from "./events.js";
 import type { Selector } from "./labels/selector.js";
 import type { ClusterRecord } from "./store/clusters.js";
@@ -77,6 +78,14 @@ export interface FleetBundleSource {
   bundles(): FleetBundles | undefined;
 }
 
+/** The commits of the fleet repository the delivery part fetched lately (a bounded memory). */
+export interface FleetCommits {
+  /** Subject, author, time, trailers and parents of a fetched commit; undefined when not (or no longer) known. */
+  info(commit: string): CommitInfo | undefined;
+  /** True when `head` is `ancestor` or a commit after it, as far as the fetched commits tell. */
+  descends(head: string, ancestor: string): boolean;
+}
+
 /** A read-only view of the fleet, live on every replica. */
 export interface ClusterDirectory {
   /** Clusters matching `selector` (all when omitted), sorted by name. */
@@ -117,6 +126,8 @@ export interface HubDelivery extends BundleErrorSource, Partial<FleetBundleSourc
    * absent, the hub purges the cluster's keys from gitfleet_desired itself.
    */
   purge?(clusterId: string): Promise<void>;
+  /** The commits fetched lately; absent when the delivery part does not follow Git. */
+  readonly commits?: FleetCommits;
 }
 
 /** Builds the delivery part once the hub is connected. */

@@ -68,10 +68,19 @@ void describe("Git source on a real smart-HTTP server", () => {
       const first = await source.fetch();
       await writeFile(join(work, "apps", "web", "b.yaml"), "b: 2\n");
       await gitCli("add", ".");
-      await gitCli("commit", "--quiet", "-m", "add b");
+      await gitCli("commit", "--quiet", "-m", "add b", "-m", "Because b was missing.", "-m", "Gitfleet-Promotion: p-0123\nGitfleet-Pipeline: web");
       await gitCli("push", "--quiet", "origin", "main");
       const second = await source.fetch();
       assert.notEqual(second.commit, first.commit);
+      assert.deepEqual({ ...second.info, time: undefined }, {
+        subject: "add b",
+        author: "Test Operator",
+        email: "operator@gitfleet.invalid",
+        time: undefined,
+        trailers: { "Gitfleet-Promotion": "p-0123", "Gitfleet-Pipeline": "web" },
+        parents: [first.commit],
+      });
+      assert.equal(second.info?.time, new Date(Number(await gitCli("log", "-1", "--format=%at")) * 1000).toISOString());
       assert.equal(second.commit, await gitCli("rev-parse", "HEAD"));
       assert.equal(new TextDecoder().decode(second.files.get("apps/web/b.yaml")), "b: 2\n");
       assert.equal(second.files.get("fleet.yaml"), first.files.get("fleet.yaml"), "unchanged blobs are reused, not read again");

@@ -31,7 +31,7 @@ const web: FleetBundle = {
 const names: Record<string, string> = { "c-eu-1": "eu-1", "c-eu-2": "eu-2", "c-us-1": "us-1", "c-us-2": "us-2" };
 
 function report(digest: string, sync: SyncState): IndexedBundle {
-  return { name: "web", digest, revision: "abc", sync, health: HealthState.HEALTHY, healthRevision: "abc", message: "" };
+  return { name: "web", digest, revision: "abc", sync, health: HealthState.HEALTHY, healthRevision: "abc", message: "", drifted: 0 };
 }
 
 const reports: Record<string, IndexedBundle> = {

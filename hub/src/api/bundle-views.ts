@@ -4,7 +4,7 @@
 // or healthy. Pure.
 import { SyncState } from "@gitfleet/proto";
 import type { BundleError, FleetBundle } from "../delivery-contract.js";
-import type { IndexedBundle } from "../drift/index.js";
+import { bundleStanding, type IndexedBundle } from "../drift/index.js";
 import type { BundleDetail, BundleSummary } from "./schemas.js";
 import { enumName, shownState } from "./status-views.js";
 import { bundleErrorView } from "./views.js";
@@ -64,8 +64,8 @@ function clusterStates(bundle: FleetBundle, sources: BundleViewSources): Cluster
       const errors = sources.errors(clusterId).filter((e) => e.bundle === bundle.name);
       const status = sources.bundle(clusterId, bundle.name);
       const stale = sources.stale(clusterId);
-      const applied = status !== undefined && status.digest === desiredDigest;
-      const state = errors.length > 0 ? "error" : stale ? "stale" : applied ? enumName(SyncState, status.sync) : "pending";
+      const { applied } = bundleStanding(desiredDigest, status, stale);
+      const state = errors.length > 0 ? "error" : stale ? "stale" : applied && status ? enumName(SyncState, status.sync) : "pending";
       out.push({
         name,
         id: clusterId,

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { createPublisher, openDesiredBucket, type Publisher } from "./publish/index.js";
 import { createGitSource, type GitSource, type GitSourceOptions } from "./git/index.js";
 import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
+import { createCommitLog, type CommitLog } from "./commit-log.js";
 import type { BundleFailure } from "./resolution.js";
 import { resolve, type RenderMemo, type Resolution } from "./resolve.js";
 import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
@@ -65,6 +66,8 @@ export interface Delivery {
   errorsFor(clusterId: string): readonly BundleFailure[];
   /** The latest good resolution (fleet.yaml, targets, per-cluster results), for the bundles API. */
   resolution(): ResolvedFleet | undefined;
+  /** The commits fetched lately, with their subjects, authors and parents. */
+  readonly commits: Pick<CommitLog, "info" | "descends">;
   current(): DeliveryStatus;
 }
 
@@ -99,6 +102,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let applyError: string | undefined;
   let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
+  const commits = createCommitLog();
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
@@ -209,6 +213,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const onSnapshot = (snapshot: Snapshot): Promise<void> => {
     fetched = { commit: snapshot.commit, at: now() };
     fetchError = undefined;
+    if (snapshot.info) commits.remember(snapshot.commit, snapshot.info);
     return applySerially(snapshot, true, false);
   };
 
@@ -258,6 +263,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
     errorsFor: (clusterId) => errors.get(clusterId) ?? [],
     resolution: () => resolved,
+    commits,
     current: () => ({
       commit: fetched?.commit,
       fetchedAt: fetched?.at,

@@ -5,9 +5,11 @@
 // files at this level orchestrate them (resolve, snapshot, errors, the delivery loop).
 export { createDelivery } from "./delivery.js";
 export type { ClusterSource, Delivery, DeliveryOptions, DeliveryStatus, ResolvedFleet } from "./delivery.js";
-export { createGitSource } from "./git/index.js";
+export { commitInfo, createGitSource, parseTrailers, trailer } from "./git/index.js";
 export type { GitSource, GitSourceOptions, SnapshotListener } from "./git/index.js";
-export type { ClusterRef, Snapshot } from "./snapshot.js";
+export type { ClusterRef, CommitInfo, Snapshot } from "./snapshot.js";
+export { createCommitLog } from "./commit-log.js";
+export type { CommitLog } from "./commit-log.js";
 export { DEFAULT_TARGET, FLEET_API_VERSION, FLEET_FILE, ignoreRuleForm, parseFleetFile, readFleetFile } from "./fleet/index.js";
 export type { BundleSpec, DriftPolicy, FleetSpec, IgnoreRuleForm, IgnoreRuleSpec, Substitution, TargetSpec } from "./fleet/index.js";
 export { DEFAULT_GATES, DEFAULT_VERIFY_TIMEOUT_MS, formatValuePath, parseValuePath } from "./fleet/index.js";

@@ -7,6 +7,23 @@ export interface Snapshot {
   readonly commit: string;
   /** Every regular file at that commit: repository-relative path ("a/b.yaml") -> content. */
   readonly files: ReadonlyMap<string, Uint8Array>;
+  /** Who made the commit and why; absent when it could not be read (or for a working tree). */
+  readonly info?: CommitInfo | undefined;
+}
+
+/** What a commit says about itself: for history, and to tell promotions' commits apart. */
+export interface CommitInfo {
+  /** The first line of the message. */
+  readonly subject: string;
+  /** The author's name and email. */
+  readonly author: string;
+  readonly email: string;
+  /** The author date (ISO). */
+  readonly time: string;
+  /** The trailers of the message's last paragraph, e.g. `Gitfleet-Promotion` -> the promotion id. */
+  readonly trailers: Readonly<Record<string, string>>;
+  /** The parent commits, first parent first. */
+  readonly parents: readonly string[];
 }
 
 /** A cluster as the delivery part sees it: its id (the key space), its name, labels and variables. */

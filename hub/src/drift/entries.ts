@@ -66,6 +66,8 @@ export interface IndexedBundle {
   health: HealthState;
   healthRevision: string;
   message: string;
+  /** Objects drifted, missing or in conflict, as the agent counted them (listed or not). */
+  drifted: number;
 }
 
 /** A number per drift state. */
@@ -149,6 +151,7 @@ export function statusEntry(report: StatusReport, intern: Interner): StatusEntry
       health: b.health,
       healthRevision: intern(b.healthRevision),
       message: b.message,
+      drifted: b.driftedCount,
     };
   });
   const counts: StateCounts = { drifted: 0, missing: 0, conflict: 0 };

@@ -1,5 +1,7 @@
 // Fleet-wide drift: an in-memory index of every cluster's drifted objects, fed by the hub's
 // stores, answering queries and summaries without touching NATS.
+export { bundleStanding } from "./bundle-standing.js";
+export type { BundleStanding } from "./bundle-standing.js";
 export { createDriftIndex } from "./drift-index.js";
 export type { DriftIndex, DriftIndexOptions, IndexedClusterRecord } from "./drift-index.js";
 export { decodeCursor } from "./cursor.js";

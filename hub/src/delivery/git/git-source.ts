@@ -11,8 +11,9 @@ import http from "isomorphic-git/http/node";
 import type { Logger } from "pino";
 import { createCoalescer } from "./coalesce.js";
 import { GitSourceError } from "../errors.js";
+import { commitInfo } from "./commit-info.js";
 import { readCommitFiles, type CommitFiles, type TreeLimits } from "./git-tree.js";
-import type { Snapshot } from "../snapshot.js";
+import type { CommitInfo, Snapshot } from "../snapshot.js";
 
 /** Receives each fetched snapshot; the poll loop waits for it before the next fetch. */
 export type SnapshotListener = (snapshot: Snapshot) => Promise<void>;
@@ -146,9 +147,21 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       throw err;
     }
     known = read.blobs;
-    latest = { commit, files: read.files };
-    logger.info({ commit, files: read.files.size }, "fetched new commit");
+    const info = await readInfo(dir, commit);
+    latest = { commit, files: read.files, ...(info ? { info } : {}) };
+    logger.info({ commit, files: read.files.size, subject: info?.subject }, "fetched new commit");
     return latest;
+  };
+
+  // Who made the commit and why is for history only: a commit whose object cannot be read is
+  // delivered without it.
+  const readInfo = async (dir: string, commit: string): Promise<CommitInfo | undefined> => {
+    try {
+      return commitInfo((await git.readCommit({ fs, gitdir: dir, oid: commit, cache })).commit);
+    } catch (err) {
+      logger.warn({ err, commit }, "cannot read the commit's message and author");
+      return undefined;
+    }
   };
 
   const fetcher = createCoalescer(fetchOnce);
