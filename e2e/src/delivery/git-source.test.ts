@@ -108,6 +108,44 @@ void describe("Git source on a real smart-HTTP server", () => {
     }
   });
 
+  void test("reads an older commit by whole or abbreviated sha, and names a commit the branch does not hold", async () => {
+    const first = await gitCli("rev-parse", "HEAD");
+    const firstFiles = [...(await gitCli("ls-tree", "-r", "--name-only", "HEAD")).split("\n")].filter((f) => f !== "apps/web/link.yaml").sort();
+    await writeFile(join(work, "apps", "web", "c.yaml"), "c: 3\n");
+    await gitCli("add", ".");
+    await gitCli("commit", "--quiet", "-m", "add c");
+    await gitCli("push", "--quiet", "origin", "main");
+    const source = createGitSource({ url: git.url("fleet"), logger });
+    try {
+      const head = await source.fetch();
+      assert.equal(head.commit, await gitCli("rev-parse", "HEAD"));
+      assert.equal(await source.snapshotAt(head.commit.slice(0, 7)), head, "the head is the snapshot at hand");
+      // The head folder holds one commit; the older one comes by sha from the server.
+      const older = await source.snapshotAt(first);
+      assert.equal(older.commit, first);
+      assert.deepEqual([...older.files.keys()].sort(), firstFiles);
+      assert.equal(older.files.get("apps/web/c.yaml"), undefined);
+      // An abbreviated sha is searched for in the branch's history.
+      const fresh = createGitSource({ url: git.url("fleet"), logger });
+      try {
+        const byPrefix = await fresh.snapshotAt(first.slice(0, 8).toUpperCase());
+        assert.equal(byPrefix.commit, first);
+      } finally {
+        await fresh.stop();
+      }
+      await assert.rejects(source.snapshotAt("0123456789abcdef0123456789abcdef01234567"), (err: unknown) => {
+        assert.ok(err instanceof GitSourceError || (err as { code?: string }).code === "not-found", String(err));
+        assert.equal((err as { code?: string }).code, "not-found");
+        assert.match((err as Error).message, /no commit 0123456789abcdef0123456789abcdef01234567 in the history of branch main/);
+        return true;
+      });
+      await assert.rejects(source.snapshotAt("deadbee"), /no commit deadbee in the history of branch main/);
+      await assert.rejects(source.snapshotAt("main~1"), /revision "main~1" is not a commit sha/);
+    } finally {
+      await source.stop();
+    }
+  });
+
   void test("triggers during a fetch share one follow-up fetch, and the listener never runs twice at once", async () => {
     const source = createGitSource({ url: git.url("fleet"), pollIntervalMs: 3_600_000, logger });
     const seen: string[] = [];

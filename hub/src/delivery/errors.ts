@@ -17,6 +17,8 @@ export type DeliveryErrorReason =
   | "git-fetch-failed"
   | "git-read-failed"
   | "snapshot-too-large"
+  | "revision-invalid"
+  | "revision-not-found"
   | "publish-failed"
   | "stopped";
 

@@ -2,7 +2,7 @@
 // fetches into a folder the hub owns, the head commit's files read into memory, a poll loop and
 // a webhook trigger that share one fetch at a time.
 import * as fs from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { createCoalescer } from "./coalesce.js";
 import { GitSourceError } from "../errors.js";
 import { commitInfo } from "./commit-info.js";
+import { createHistoryReader, packCount } from "./git-history.js";
 import { readCommitFiles, type CommitFiles, type TreeLimits } from "./git-tree.js";
 import type { CommitInfo, Snapshot } from "../snapshot.js";
 
@@ -25,6 +26,12 @@ export interface GitSource {
   readonly branch: string;
   /** Fetches the branch now and returns its head snapshot; concurrent calls share fetches. */
   fetch(): Promise<Snapshot>;
+  /**
+   * The snapshot of an older commit of the branch, by full or abbreviated sha (see
+   * git-history.ts). Rejects DeliveryError "invalid-argument" for a malformed or ambiguous sha and
+   * "not-found" for a commit the branch does not hold.
+   */
+  snapshotAt(revision: string): Promise<Snapshot>;
   /**
    * Starts polling: fetch, hand the snapshot to `listener`, wait the interval, repeat. A failed
    * fetch goes to `onError` (and the log) and is retried sooner, backing off to the interval.
@@ -58,6 +65,8 @@ export interface GitSourceOptions {
   depth?: number | undefined;
   /** Limits on one commit's files; default 20 000 files and 256 MiB. */
   limits?: Partial<TreeLimits> | undefined;
+  /** Most commits of the branch searched for an abbreviated sha by snapshotAt; default 4096. */
+  historyDepth?: number | undefined;
   /** Extra HTTP headers (e.g. a bearer token for a Git host that takes one). */
   headers?: Record<string, string> | undefined;
   /** HTTP client for isomorphic-git; default its Node client. */
@@ -165,6 +174,17 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   };
 
   const fetcher = createCoalescer(fetchOnce);
+  const history = createHistoryReader({
+    repository,
+    branch,
+    onAuth,
+    headers: options.headers,
+    http: options.http ?? http,
+    limits,
+    dir: options.dir,
+    maxDepth: options.historyDepth,
+    logger,
+  });
 
   const cycle = createCoalescer(async () => {
     const snapshot = await fetcher.run();
@@ -200,6 +220,12 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     repository,
     branch,
     fetch: () => fetcher.run(),
+    snapshotAt(revision) {
+      if (stopped) return Promise.reject(new GitSourceError("stopped", "the Git source is stopped"));
+      const wanted = revision.toLowerCase();
+      if (latest !== undefined && wanted.length >= 4 && latest.commit.startsWith(wanted)) return Promise.resolve(latest);
+      return history.snapshotAt(revision);
+    },
     start(next, onError) {
       if (stopped) throw new GitSourceError("stopped", "the Git source is stopped");
       if (listener !== undefined) throw new Error("git source: start() called twice");
@@ -214,6 +240,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       timer = undefined;
       await cycle.idle();
       await fetcher.idle();
+      await history.stop();
       if (ownsDir && root !== undefined) await rm(root, { recursive: true, force: true });
     },
   };
@@ -236,12 +263,4 @@ export function splitCredentials(
   parsed.username = "";
   parsed.password = "";
   return { repository: parsed.toString(), credentials: auth ?? fromUrl };
-}
-
-async function packCount(gitdir: string): Promise<number> {
-  try {
-    return (await readdir(join(gitdir, "objects", "pack"))).filter((name) => name.endsWith(".pack")).length;
-  } catch {
-    return 0;
-  }
 }
