@@ -88,6 +88,16 @@ void describe("editing one YAML value", () => {
     assert.equal(setValue("c.yaml", text, ["data", "script"], "echo three\n"), "data:\n  script: |\n    echo three\n  other: x\n");
   });
 
+  void test("a value of several lines in a one-line scalar is written on that line, double-quoted", () => {
+    const text = "spec:\n  template:\n    command: run # how\n    other: 1\n";
+    assert.equal(setValue("d.yaml", text, ["spec", "template", "command"], "a\nb\n"), 'spec:\n  template:\n    command: "a\\nb\\n" # how\n    other: 1\n');
+  });
+
+  void test("an empty file or one of comments only gets the value appended", () => {
+    assert.equal(setValue("c.yaml", "", ["data", "version"], "1"), 'data:\n  version: "1"\n');
+    assert.equal(setValue("c.yaml", "# nothing yet", ["version"], 2), "# nothing yet\nversion: 2\n");
+  });
+
   void test("a key with no value gets one", () => {
     assert.equal(setValue("f.yaml", "newTag:\nother: 1\n", ["newTag"], "1.0.0"), "newTag: 1.0.0\nother: 1\n");
   });

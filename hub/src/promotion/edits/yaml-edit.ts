@@ -42,6 +42,8 @@ function renderScalar(source: YamlSource, location: Extract<Location, { kind: "s
   const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED";
   const scalar = new Scalar(value);
   if (node.type !== undefined && (typeof value === "string" || !block)) scalar.type = node.type;
+  // Several lines where one was: double quotes keep them on the scalar's own line.
+  if (typeof value === "string" && value.includes("\n") && !block) scalar.type = "QUOTE_DOUBLE";
   const start = node.range?.[0] ?? 0;
   const indent = block ? blockBodyIndent(source.text, start) : 2;
   const rendered = render(scalar, flow, indent).trimEnd();

@@ -1,6 +1,6 @@
 // Reading promotable values out of a YAML file: parsed once with source positions, walked along
 // a field path to the node it names. Nothing here changes a file; yaml-edit.ts does.
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Document, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import { formatValuePath, type PathSegment } from "../../delivery/index.js";
 import { EditError } from "./edit-error.js";
 import type { EditValue } from "./types.js";
@@ -43,7 +43,8 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   if (list.length > 1) {
     throw new EditError("multi-document", file, `${file} holds ${list.length} YAML documents; promoted fields must be in a file of one document (split it, or promote the whole file)`);
   }
-  if (first === undefined) return { file, text, doc: parseAllDocuments("{}", { keepSourceTokens: true })[0] as Document.Parsed };
+  // An empty file has no document at all: read it as one with no content.
+  if (first === undefined) return { file, text, doc: parseDocument(text, { keepSourceTokens: true }) };
   return { file, text, doc: first };
 }
 
