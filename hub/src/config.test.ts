@@ -44,7 +44,7 @@ void describe("hub configuration", () => {
       {
         ...base,
         GITFLEET_ADMIN_TOKEN: "an-admin-token-000001",
-        GITFLEET_VIEWER_TOKENS: `viewer:${hash},another-viewer-token-2`,
+        GITFLEET_VIEWER_TOKENS: `viewer:${hash},bob=another-viewer-token-2`,
         GITFLEET_GIT_URL: "http://git.example/fleet.git",
         GITFLEET_GIT_POLL_INTERVAL: "30s",
         GITFLEET_HTTP_ADDR: "0.0.0.0:1",
@@ -55,6 +55,14 @@ void describe("hub configuration", () => {
     assert.equal(config.httpAddress, "127.0.0.1:18080");
     assert.equal(config.credentialTtlMs, 1_800_000);
     assert.deepEqual(config.apiTokens.map((t) => t.role), ["admin", "viewer", "viewer"]);
+    assert.deepEqual(
+      config.apiTokens.map((t) => t.name),
+      [`admin-${sha256Hex("an-admin-token-000001").slice(0, 8)}`, `viewer-${hash.slice(0, 8)}`, "bob"],
+    );
+    await assert.rejects(
+      loadConfig({ ...base, GITFLEET_ADMIN_TOKEN: "alice=an-admin-token-000001", GITFLEET_VIEWER_TOKENS: "alice=a-viewer-token-000001" }),
+      /two tokens are named alice; give each its own name/,
+    );
     assert.deepEqual(config.git, { url: "http://git.example/fleet.git", branch: "main", pollIntervalMs: 30_000 });
     assert.deepEqual(config.agentNatsServers, ["nats://nats.example:4222"]);
   });

@@ -172,6 +172,14 @@ export async function loadConfig(
   if (admin) apiTokens.push(wrap(name("admin-token"), () => parseApiToken(admin, "admin", name("admin-token"))));
   const viewers = get("viewer-tokens");
   if (viewers) apiTokens.push(...wrap(name("viewer-tokens"), () => parseApiTokenList(viewers, "viewer", name("viewer-tokens"))));
+  // A name is who did something (a promotion's author): two tokens must not share one.
+  const seen = new Set<string>();
+  for (const token of apiTokens) {
+    if (seen.has(token.name)) {
+      throw new ConfigError(`${name("admin-token")}/${name("viewer-tokens")}: two tokens are named ${token.name}; give each its own name (name=secret)`);
+    }
+    seen.add(token.name);
+  }
 
   const gitUrl = get("git-url");
   if (gitUrl) urlList(gitUrl, name("git-url"));

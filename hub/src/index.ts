@@ -66,10 +66,10 @@ export { grpcTokenPrefix, issueGrpcToken, verifyGrpcToken } from "./credentials/
 export type { GrpcTokenClaims } from "./credentials/grpc-token.js";
 
 // The admin API's building blocks, for tools and tests.
-export { parseApiToken, parseApiTokenList } from "./api/auth.js";
-export type { ApiToken, Role } from "./api/auth.js";
+export { defaultTokenName, parseApiToken, parseApiTokenList } from "./api/auth.js";
+export type { ApiCaller, ApiToken, Role } from "./api/auth.js";
 export { verifyWebhookSignature, webhookSignature } from "./api/webhook-signature.js";
-export { adminSecretPrefix } from "./admin-bootstrap.js";
+export { adminSecretPrefix, adminTokenName } from "./admin-bootstrap.js";
 export { resyncSubject } from "./resync-broadcast.js";
 
 // A client of the admin API (the CLI's), for tools and tests.

@@ -45,7 +45,7 @@ void describe("the hub's admin API", { skip: skipWithoutNats }, () => {
   void before(async () => {
     nats = await startNatsFixture();
     fixture = await startHub(nats, {
-      apiTokens: [{ role: "viewer", hash: (await import("node:crypto")).createHash("sha256").update(viewerToken).digest("hex") }],
+      apiTokens: [{ name: "viewer", role: "viewer", hash: (await import("node:crypto")).createHash("sha256").update(viewerToken).digest("hex") }],
       webhookSecret,
       delivery,
     });

@@ -39,7 +39,7 @@ void describe("the drift routes", () => {
     app = Fastify({ ajv: { customOptions: { removeAdditional: false } } }).withTypeProvider<TypeBoxTypeProvider>();
     installErrorHandler(app);
     await app.register(swagger, { openapi: { openapi: "3.0.3", info: { title: "test", version: "0" }, components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } } });
-    const auth = createApiAuthenticator([{ role: "viewer", hash: createHash("sha256").update(viewer).digest("hex") }]);
+    const auth = createApiAuthenticator([{ name: "viewer", role: "viewer", hash: createHash("sha256").update(viewer).digest("hex") }]);
     await app.register(driftRoutes, { prefix: "/api/v1", drift: index(), auth, now: () => now });
     await app.ready();
   });
