@@ -9,6 +9,7 @@ import { createGitSource, type GitSource, type GitSourceOptions } from "./git/in
 import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import type { BundleFailure } from "./resolution.js";
 import { resolve, type RenderMemo, type Resolution } from "./resolve.js";
+import { createRevisionResolver } from "./revisions.js";
 import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
 
 /** Where delivery learns which clusters exist; the hub's cluster store implements it. */
@@ -65,6 +66,12 @@ export interface Delivery {
   errorsFor(clusterId: string): readonly BundleFailure[];
   /** The latest good resolution (fleet.yaml, targets, per-cluster results), for the bundles API. */
   resolution(): ResolvedFleet | undefined;
+  /**
+   * The resolution of any commit of the branch (whole or abbreviated sha) for the current
+   * clusters, without publishing it: the latest good one when it names that commit. Rejects
+   * DeliveryError (not-found, invalid-argument, failed-precondition, unavailable).
+   */
+  resolutionAt(revision: string): Promise<ResolvedFleet>;
   current(): DeliveryStatus;
 }
 
@@ -99,6 +106,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let applyError: string | undefined;
   let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
+  const revisions = createRevisionResolver({ source, renderer, clusters: () => options.clusters.list(), memo: () => memo });
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
@@ -258,6 +266,11 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
     errorsFor: (clusterId) => errors.get(clusterId) ?? [],
     resolution: () => resolved,
+    resolutionAt(revision) {
+      const wanted = revision.toLowerCase();
+      if (resolved !== undefined && wanted.length >= 4 && resolved.commit.startsWith(wanted)) return Promise.resolve(resolved);
+      return revisions.resolutionAt(revision);
+    },
     current: () => ({
       commit: fetched?.commit,
       fetchedAt: fetched?.at,
