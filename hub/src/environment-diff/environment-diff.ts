@@ -21,7 +21,7 @@ export interface EnvironmentSideView {
   /** The cluster whose render was compared: the cluster itself, or the one that stands for the stage. */
   readonly cluster: string;
   /** The stage's clusters (the cluster alone for a cluster). */
-  readonly clusters: readonly string[];
+  readonly clusters: string[];
   /** Whether every one of `clusters` gets the same render as `cluster`. */
   readonly uniform: boolean;
 }
@@ -31,11 +31,11 @@ export interface EnvironmentDiff {
   readonly from: EnvironmentSideView;
   readonly to: EnvironmentSideView;
   /** The bundles compared, sorted. */
-  readonly bundles: readonly string[];
-  readonly objects: readonly ObjectChange[];
+  readonly bundles: string[];
+  readonly objects: ObjectChange[];
   readonly counts: ObjectDiff["counts"];
   /** What the reader should know about how the sides were chosen. */
-  readonly notes: readonly string[];
+  readonly notes: string[];
 }
 
 /** Compares two named environments, both at `revision` (the last good commit when omitted). */
@@ -91,7 +91,7 @@ function sideOf(found: FoundEnvironment, revision: EnvironmentRevision, notes: s
   if (!uniform) {
     notes.push(`the ${stage.clusters.length} clusters of stage ${stage.name} get ${digests.size} different renders of bundle ${stage.bundle}; ${rendered.name}, the first by name, stands for the stage`);
   }
-  const view = { kind: "stage" as const, name: stage.name, pipeline: stage.pipeline, commit: revision.commit, cluster: rendered.name, clusters: stage.clusters, uniform };
+  const view = { kind: "stage" as const, name: stage.name, pipeline: stage.pipeline, commit: revision.commit, cluster: rendered.name, clusters: [...stage.clusters], uniform };
   return { view, rendered, bundle: stage.bundle };
 }
 
