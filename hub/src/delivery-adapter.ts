@@ -1,6 +1,7 @@
 // Plugs the delivery part (./delivery) into the hub's DeliveryFactory contract.
 import type { HubConfig } from "./config.js";
 import type { DeliveryFactory, FleetBundles } from "./delivery-contract.js";
+import { environmentSource } from "./delivery-environments.js";
 import { createDelivery, createKustomizeRenderer, createOverlayRenderer, describeSelector, ignoreRuleForm, type ResolvedFleet } from "./delivery/index.js";
 
 /** Options of {@link gitDelivery} beyond the repository. */
@@ -32,6 +33,7 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       purge: (clusterId) => delivery.purge(clusterId),
       errorsFor: (clusterId) => delivery.errorsFor(clusterId),
       commits: delivery.commits,
+      environments: environmentSource(delivery, context.clusters),
       bundles: () => {
         const resolution = delivery.resolution();
         return resolution && fleetBundles(resolution, delivery.current().error);

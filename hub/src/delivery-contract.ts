@@ -86,6 +86,57 @@ export interface FleetCommits {
   descends(head: string, ancestor: string): boolean;
 }
 
+/** One bundle of one cluster as rendered at a commit: the objects its agent would apply. */
+export interface EnvironmentBundle {
+  readonly name: string;
+  readonly target: string;
+  readonly overlay: string;
+  /** The payload digest (what the agent reports back when it runs it). */
+  readonly digest: string;
+  readonly objects: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** One cluster's desired state at a commit. */
+export interface EnvironmentCluster {
+  readonly name: string;
+  /** Bundles that rendered, in fleet.yaml order. */
+  readonly bundles: readonly EnvironmentBundle[];
+  /** Bundles aimed at the cluster that failed to render at that commit. */
+  readonly errors: readonly BundleError[];
+}
+
+/** A pipeline stage as the commit's fleet.yaml defines it, with the clusters it covers. */
+export interface EnvironmentStage {
+  readonly pipeline: string;
+  readonly bundle: string;
+  readonly name: string;
+  readonly target: string;
+  /** Clusters that match the stage and get the bundle from its target, by name. */
+  readonly clusters: readonly string[];
+}
+
+/** The fleet's desired state at one commit, for registered clusters as they are now. */
+export interface EnvironmentRevision {
+  /** The commit (40 hex). */
+  readonly commit: string;
+  /** Every cluster resolved at that commit, by name, sorted. */
+  readonly clusterNames: readonly string[];
+  readonly stages: readonly EnvironmentStage[];
+  /** A cluster's bundles at that commit; undefined for a name not resolved. */
+  cluster(name: string): EnvironmentCluster | undefined;
+}
+
+/** Where environment diffs read rendered desired state from. */
+export interface EnvironmentSource {
+  /**
+   * The desired state at `revision` (a whole or abbreviated commit sha of the followed branch), or
+   * at the last good commit when omitted. Rejects HubError: "not-found" (no such commit),
+   * "invalid-argument" (malformed or ambiguous sha), "failed-precondition" (fleet.yaml invalid
+   * there, or nothing resolved yet), "unavailable" (Git unreachable).
+   */
+  at(revision?: string): Promise<EnvironmentRevision>;
+}
+
 /** A read-only view of the fleet, live on every replica. */
 export interface ClusterDirectory {
   /** Clusters matching `selector` (all when omitted), sorted by name. */
@@ -128,6 +179,8 @@ export interface HubDelivery extends BundleErrorSource, Partial<FleetBundleSourc
   purge?(clusterId: string): Promise<void>;
   /** The commits fetched lately; absent when the delivery part does not follow Git. */
   readonly commits?: FleetCommits;
+  /** Rendered desired state at any commit, for environment diffs; absent without a Git source. */
+  readonly environments?: EnvironmentSource;
 }
 
 /** Builds the delivery part once the hub is connected. */

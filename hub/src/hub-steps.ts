@@ -282,6 +282,7 @@ export async function serveApi(
     auth: createApiAuthenticator(input.apiTokens),
     bundleErrors: delivery ?? { errorsFor: () => [] },
     fleet: { bundles: () => delivery?.bundles?.() },
+    environments: delivery?.environments,
     events: input.alerts.log,
     notifications: input.alerts.notifications,
     removeCluster: createClusterRemover({

@@ -3,7 +3,7 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { BundleErrorSource, FleetBundleSource } from "../delivery-contract.js";
+import type { BundleErrorSource, EnvironmentSource, FleetBundleSource } from "../delivery-contract.js";
 import { HubError } from "../errors.js";
 import type { EventLog } from "../fleet-events/index.js";
 import type { Notifications } from "../notifications/index.js";
@@ -15,6 +15,7 @@ import type { ApiAuthenticator } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
+import { diffRoutes } from "./routes/diff.js";
 import { eventRoutes } from "./routes/events.js";
 import { driftRoutes } from "./routes/drift.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   bundleErrors: BundleErrorSource;
   /** The bundles of the last good commit; the bundles API answers empty without it. */
   fleet?: FleetBundleSource | undefined;
+  /** Rendered desired state at any commit, for environment diffs; GET /diff answers 503 without it. */
+  environments?: EnvironmentSource | undefined;
   removeCluster: ClusterRemover;
   /** The fleet event log. */
   events: EventLog;
@@ -112,6 +115,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
       await api.register(driftRoutes, { drift: options.drift, auth: options.auth, now });
+      await api.register(diffRoutes, { environments: options.environments, auth: options.auth });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
     },

@@ -10,6 +10,7 @@ import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import { createCommitLog, type CommitLog } from "./commit-log.js";
 import type { BundleFailure } from "./resolution.js";
 import { resolve, type RenderMemo, type Resolution } from "./resolve.js";
+import { createRevisionResolver } from "./revisions.js";
 import { compareCodeUnits, type ClusterRef, type Snapshot } from "./snapshot.js";
 
 /** Where delivery learns which clusters exist; the hub's cluster store implements it. */
@@ -68,6 +69,12 @@ export interface Delivery {
   resolution(): ResolvedFleet | undefined;
   /** The commits fetched lately, with their subjects, authors and parents. */
   readonly commits: Pick<CommitLog, "info" | "descends">;
+  /**
+   * The resolution of any commit of the branch (whole or abbreviated sha) for the current
+   * clusters, without publishing it: the latest good one when it names that commit. Rejects
+   * DeliveryError (not-found, invalid-argument, failed-precondition, unavailable).
+   */
+  resolutionAt(revision: string): Promise<ResolvedFleet>;
   current(): DeliveryStatus;
 }
 
@@ -103,6 +110,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
   const commits = createCommitLog();
+  const revisions = createRevisionResolver({ source, renderer, clusters: () => options.clusters.list(), memo: () => memo });
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
@@ -264,6 +272,11 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     errorsFor: (clusterId) => errors.get(clusterId) ?? [],
     resolution: () => resolved,
     commits,
+    resolutionAt(revision) {
+      const wanted = revision.toLowerCase();
+      if (resolved !== undefined && wanted.length >= 4 && resolved.commit.startsWith(wanted)) return Promise.resolve(resolved);
+      return revisions.resolutionAt(revision);
+    },
     current: () => ({
       commit: fetched?.commit,
       fetchedAt: fetched?.at,

@@ -27,13 +27,13 @@ export interface ObjectChange extends ObjectRef {
   /** The bundle it belongs to (on the `to` side when both have it). */
   readonly bundle: string;
   /** The differing fields of a changed object; empty for added and removed ones. */
-  readonly fields: readonly DiffField[];
+  readonly fields: DiffField[];
 }
 
 /** What {@link diffObjects} found. */
 export interface ObjectDiff {
   /** Sorted by apiVersion, kind, namespace and name. */
-  readonly objects: readonly ObjectChange[];
+  readonly objects: ObjectChange[];
   readonly counts: { readonly added: number; readonly removed: number; readonly changed: number; readonly unchanged: number };
 }
 
