@@ -1,8 +1,20 @@
 // Plugs the delivery part (./delivery) into the hub's DeliveryFactory contract.
+import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
-import type { DeliveryFactory, FleetBundles } from "./delivery-contract.js";
+import type { DeliveryFactory, FleetBundles, FleetRepository } from "./delivery-contract.js";
 import { environmentSource } from "./delivery-environments.js";
-import { createDelivery, createKustomizeRenderer, createOverlayRenderer, describeSelector, ignoreRuleForm, type ResolvedFleet } from "./delivery/index.js";
+import {
+  FleetFileError,
+  createDelivery,
+  createKustomizeRenderer,
+  createOverlayRenderer,
+  describeSelector,
+  ignoreRuleForm,
+  readFleetFile,
+  type ResolvedFleet,
+} from "./delivery/index.js";
+import { HubError } from "./errors.js";
+import { createGitWriter, type GitWriter } from "./promotion/git-writer.js";
 
 /** Options of {@link gitDelivery} beyond the repository. */
 export interface GitDeliveryOptions {
@@ -14,6 +26,7 @@ export interface GitDeliveryOptions {
 export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeliveryOptions = {}): DeliveryFactory {
   return (context) => {
     const kustomize = createKustomizeRenderer({ binary: options.kustomize ?? "kustomize", logger: context.logger });
+    const writer = createGitWriter({ url: git.url, branch: git.branch, auth: git.auth, logger: context.logger });
     const delivery = createDelivery({
       source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },
       nats: context.nc,
@@ -25,9 +38,11 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
     return {
       start: () => delivery.start(),
       async stop() {
+        await writer.stop();
         await delivery.stop();
         await kustomize.close();
       },
+      repository: fleetRepository({ writer, afterCommit: () => delivery.triggerFetch(), logger: context.logger }),
       triggerFetch: () => delivery.triggerFetch(),
       onClustersChanged: () => delivery.clustersChanged(),
       purge: (clusterId) => delivery.purge(clusterId),
@@ -39,6 +54,43 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
         return resolution && fleetBundles(resolution, delivery.current().error);
       },
     };
+  };
+}
+
+/** Options of {@link fleetRepository}. */
+export interface FleetRepositoryOptions {
+  writer: GitWriter;
+  /** Runs after each pushed commit, so it is delivered at once (the delivery's fetch); must not reject. */
+  afterCommit?: (() => Promise<void> | void) | undefined;
+  logger: Logger;
+}
+
+/**
+ * The fleet repository as promotions see it: the writer's fetch of the head with fleet.yaml
+ * validated, and its commits, each followed by a fetch of the delivery so the commit is
+ * resolved and published before commit() returns.
+ */
+export function fleetRepository(options: FleetRepositoryOptions): FleetRepository {
+  const { writer } = options;
+  return {
+    async head() {
+      const head = await writer.head();
+      try {
+        return { ...head, fleet: readFleetFile(head) };
+      } catch (err) {
+        if (!(err instanceof FleetFileError)) throw err;
+        throw new HubError("failed-precondition", `fleet.yaml at ${head.commit.slice(0, 7)} of ${writer.repository} is invalid: ${err.message}`, { cause: err });
+      }
+    },
+    async commit(request) {
+      const result = await writer.commit(request);
+      try {
+        await options.afterCommit?.();
+      } catch (err) {
+        options.logger.warn({ err, commit: result.commit }, "cannot fetch the fleet repository after a commit; the next poll delivers it");
+      }
+      return result;
+    },
   };
 }
 

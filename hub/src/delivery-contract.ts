@@ -3,7 +3,7 @@
 // built, tested and replaced alone.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { CommitInfo } from "./delivery/index.js";
+import type { CommitInfo, FleetSpec } from "./delivery/index.js";
 import type { HubEvents } from "./events.js";
 import type { Selector } from "./labels/selector.js";
 import type { ClusterRecord } from "./store/clusters.js";
@@ -181,6 +181,55 @@ export interface HubDelivery extends BundleErrorSource, Partial<FleetBundleSourc
   readonly commits?: FleetCommits;
   /** Rendered desired state at any commit, for environment diffs; absent without a Git source. */
   readonly environments?: EnvironmentSource;
+  /** Reading the fleet repository's head and writing commits to it; absent without a Git source. */
+  readonly repository?: FleetRepository | undefined;
+}
+
+/** The head of the fleet repository's branch. */
+export interface FleetHead {
+  readonly commit: string;
+  /** Every regular file of the commit, by repository-relative path. */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** The fleet repository as promotions read and write it. */
+export interface FleetRepository {
+  /**
+   * Fetches the branch head now: commit, files and validated fleet.yaml. Rejects HubError
+   * "unavailable" when unreachable, "failed-precondition" when fleet.yaml is invalid or the
+   * credentials cannot read the repository.
+   */
+  head(): Promise<FleetHead & { readonly fleet: FleetSpec }>;
+  /**
+   * Writes one commit on the branch and pushes it; on a non-fast-forward fetches again and calls
+   * `change()` again (at most 5 attempts). Rejects HubError "unavailable" when unreachable (or the
+   * branch kept moving), "failed-precondition" when the credentials cannot push, and whatever
+   * `change()` throws (e.g. "conflict").
+   */
+  commit(request: CommitRequest): Promise<CommitResult>;
+}
+
+/** One commit to write with {@link FleetRepository.commit}. */
+export interface CommitRequest {
+  /** Subject, body and trailers, already formatted. */
+  readonly message: string;
+  readonly author: { readonly name: string; readonly email: string };
+  /**
+   * Given the head, the new content of each changed file (null deletes), by repository-relative
+   * path. Throwing aborts the commit with that error (e.g. HubError "conflict"). Returning an
+   * empty map, or changes that leave every file as it is, aborts with HubError "conflict"
+   * "nothing to change".
+   */
+  change(head: FleetHead): ReadonlyMap<string, string | null> | Promise<ReadonlyMap<string, string | null>>;
+}
+
+/** The commit {@link FleetRepository.commit} pushed. */
+export interface CommitResult {
+  readonly commit: string;
+  /** The head it was written on. */
+  readonly parent: string;
+  /** 1 when the first push went through; more when the branch moved meanwhile. */
+  readonly attempts: number;
 }
 
 /** Builds the delivery part once the hub is connected. */

@@ -16,17 +16,21 @@ export type {
   BundleError,
   BundleErrorSource,
   ClusterDirectory,
+  CommitRequest,
+  CommitResult,
   DeliveryContext,
   DeliveryFactory,
   FleetBundle,
   FleetBundleSource,
   FleetBundles,
   FleetBundleTarget,
+  FleetHead,
   FleetIgnoreRule,
+  FleetRepository,
   HubDelivery,
 } from "./delivery-contract.js";
-export { gitDelivery } from "./delivery-adapter.js";
-export type { GitDeliveryOptions } from "./delivery-adapter.js";
+export { fleetRepository, gitDelivery } from "./delivery-adapter.js";
+export type { FleetRepositoryOptions, GitDeliveryOptions } from "./delivery-adapter.js";
 
 // Label selectors.
 // (The label and name rules themselves are shared with the agent: @gitfleet/proto/rules.)
@@ -41,12 +45,14 @@ export type { RegistrationToken, RegistrationTokenStore } from "./store/registra
 export { createStatusStore } from "./store/status.js";
 export type { StatusChange, StatusStore, StatusStoreOptions } from "./store/status.js";
 
-// Promotion: records, the stage lock across replicas.
+// Promotion: records, the stage lock across replicas, the Git writer.
 export { canTransition, isFinalState, promotionStates } from "./promotion/record.js";
 export type { NewPromotionRecord, PromotionRecord, PromotionState, PromotionTransition, PromotionVerification } from "./promotion/record.js";
 export { createPromotionStore, isPromotionId, newPromotionId, openPromotionsBucket } from "./promotion/records.js";
 export type { PromotionFilter, PromotionStore, PromotionStoreOptions } from "./promotion/records.js";
 export { createStageLock, openLocksBucket } from "./promotion/stage-lock.js";
+export { createGitWriter } from "./promotion/git-writer.js";
+export type { GitWriter, GitWriterOptions } from "./promotion/git-writer.js";
 export type { StageLock, StageLockOptions, StageLockValue, WithLockOptions } from "./promotion/stage-lock.js";
 
 // Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
