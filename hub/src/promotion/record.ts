@@ -1,66 +1,14 @@
 // The promotion record as stored (JSON) in the gitfleet_promotions bucket, and the rules of its
 // state machine. A record is written before the commit (pending) and moved forward with
 // compare-and-set updates by whichever replica observes the next step.
+import type { Edit, PromotedValue } from "./edits/index.js";
+import type { GateEvaluation } from "./gates.js";
 
 /** Where a promotion is: `pending → committed → rolling-out → verified | failed | rolled-back`. */
 export type PromotionState = "pending" | "committed" | "rolling-out" | "verified" | "failed" | "rolled-back";
 
 /** Every state, in the order a promotion normally moves through them. */
 export const promotionStates: readonly PromotionState[] = ["pending", "committed", "rolling-out", "verified", "failed", "rolled-back"];
-
-// The value types below are the edits' and the gates' (contract of the promotion issue); they are
-// repeated here only so the record compiles before those modules land, and are structurally equal.
-
-/** A YAML scalar; `undefined` means the key is absent. */
-export type EditValue = string | number | boolean | null;
-
-/** A map key, a list index, or the list item whose `match` key equals `equals`. */
-export type PathSegment = string | number | { match: string; equals: string };
-
-/** One promoted value, for display and for the pipeline view. */
-export interface PromotedValue {
-  kind: "image" | "field" | "file";
-  /** Repository-relative file. */
-  file: string;
-  /** Image name, field path, or "" for a whole file. */
-  key: string;
-  /** E.g. "registry.example.com/web:1.4.2"; for a file the SHA-256 of its content. */
-  value: string | undefined;
-}
-
-/** One structured edit (JSON-serialisable). */
-export type Edit =
-  | { kind: "value"; file: string; path: readonly PathSegment[]; display: string; before: EditValue | undefined; after: EditValue | undefined }
-  | { kind: "file"; file: string; before: string | undefined; after: string | undefined };
-
-/** One gate's outcome: passed, or why not and for which clusters. */
-export interface GateResult {
-  gate: "synced" | "healthy" | "no-drift" | "soak" | "min-clusters";
-  passed: boolean;
-  message: string;
-  clusters: string[];
-}
-
-/** One cluster of a stage as the gates saw it. */
-export interface StageClusterView {
-  name: string;
-  synced: boolean;
-  healthy: boolean;
-  drifted: number;
-  stale: boolean;
-  revision?: string;
-  since?: string;
-}
-
-/** The gate evidence of a stage at decision time. */
-export interface GateEvaluation {
-  stage: string;
-  commit: string;
-  passed: boolean;
-  gates: GateResult[];
-  clusters: StageClusterView[];
-  evaluatedAt: string;
-}
 
 /** One step of a record's life. */
 export interface PromotionTransition {
