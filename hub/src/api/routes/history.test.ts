@@ -27,7 +27,7 @@ void describe("the history route", () => {
     app = Fastify({ ajv: { customOptions: { removeAdditional: false } } }).withTypeProvider<TypeBoxTypeProvider>();
     installErrorHandler(app);
     await app.register(swagger, { openapi: { openapi: "3.0.3", info: { title: "test", version: "0" }, components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } } });
-    const auth = createApiAuthenticator([{ role: "viewer", hash: createHash("sha256").update(viewer).digest("hex") }]);
+    const auth = createApiAuthenticator([{ name: "viewer", role: "viewer", hash: createHash("sha256").update(viewer).digest("hex") }]);
     const entries = [0, 1, 2, 3, 4].map(entry).reverse();
     await app.register(historyRoutes, {
       prefix: "/api/v1",
