@@ -118,6 +118,12 @@ void describe("hub configuration", () => {
     await assert.rejects(loadConfig({ ...base, GITFLEET_NOTIFY_SINKS_FILE: "/nonexistent/sinks.yaml" }, []), configError(/GITFLEET_NOTIFY_SINKS_FILE: cannot read/));
   });
 
+  void it("keeps 100 history entries per cluster unless told", async () => {
+    assert.equal((await loadConfig(base, [])).historyPerCluster, 100);
+    assert.equal((await loadConfig(base, ["--history-per-cluster", "500"])).historyPerCluster, 500);
+    await assert.rejects(loadConfig({ ...base, GITFLEET_HISTORY_PER_CLUSTER: "0" }, []), configError(/GITFLEET_HISTORY_PER_CLUSTER must be a whole number from 1 to 10000 \(got 0\)/));
+  });
+
     void it("stops with one clear line for each bad setting", async () => {
     await assert.rejects(loadConfig({}, []), configError(/^GITFLEET_NATS_URL is required/));
     await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_URL: "not a url" }, []), configError(/GITFLEET_NATS_URL: "not a url" is not a URL/));

@@ -9,6 +9,7 @@ import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
 import { parseHostPort } from "./api/server.js";
 import { HubError } from "./errors.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
+import { defaultHistoryLimit } from "./history/index.js";
 import type { HubNatsOptions } from "./nats-connection.js";
 import { parseSinks, type SinkConfig } from "./notifications/index.js";
 
@@ -32,6 +33,8 @@ export interface HubConfig {
   heartbeatIntervalSeconds: number;
   /** How long and how many fleet events are kept. */
   eventLimits: EventLogLimits;
+  /** Entries of each cluster's history kept. */
+  historyPerCluster: number;
   /** Where fleet events are sent, from the sinks file (docs/events.md). */
   notificationSinks: SinkConfig[];
   logLevel: string;
@@ -73,6 +76,7 @@ export const settings = {
   "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
   "events-max-age": "GITFLEET_EVENTS_MAX_AGE",
   "events-max-count": "GITFLEET_EVENTS_MAX_COUNT",
+  "history-per-cluster": "GITFLEET_HISTORY_PER_CLUSTER",
   "notify-sinks-file": "GITFLEET_NOTIFY_SINKS_FILE",
   "log-level": "GITFLEET_LOG_LEVEL",
 } as const;
@@ -221,6 +225,7 @@ export async function loadConfig(
       Math.round(wrap(name("heartbeat-interval"), () => parseDuration(get("heartbeat-interval") ?? "15s", name("heartbeat-interval"))) / 1000),
     ),
     eventLimits: eventLimitsOf(get, name),
+    historyPerCluster: historyPerClusterOf(get("history-per-cluster"), name("history-per-cluster")),
     notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
@@ -234,6 +239,12 @@ function eventLimitsOf(get: (s: Setting) => string | undefined, name: (s: Settin
   const maxAgeMs = age === undefined ? defaultEventLogLimits.maxAgeMs : wrap(name("events-max-age"), () => parseDuration(age, name("events-max-age")));
   if (maxAgeMs < 60_000) throw new ConfigError(`${name("events-max-age")} must be at least 1m (got ${age})`);
   return { maxAgeMs, maxCount };
+}
+
+function historyPerClusterOf(text: string | undefined, what: string): number {
+  const count = text === undefined ? defaultHistoryLimit : Number(text);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new ConfigError(`${what} must be a whole number from 1 to 10000 (got ${text})`);
+  return count;
 }
 
 // The file holds URLs and secrets: errors name the setting and the sink, never a value.

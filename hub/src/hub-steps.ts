@@ -16,6 +16,7 @@ import { createDriftIndex, feedDriftIndex, type DriftIndex } from "./drift/index
 import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
 import type { HubAlerts } from "./hub-alerts.js";
+import type { HistoryLog } from "./history/index.js";
 import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
 import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
@@ -263,6 +264,7 @@ export async function serveApi(
     apiTokens: readonly ApiToken[];
     delivery: HubDelivery | undefined;
     alerts: HubAlerts;
+    history: HistoryLog;
     webhookSecret: string | undefined;
     staleAfterMs: number;
     version: string;
@@ -284,6 +286,7 @@ export async function serveApi(
     fleet: { bundles: () => delivery?.bundles?.() },
     environments: delivery?.environments,
     events: input.alerts.log,
+    history: input.history,
     notifications: input.alerts.notifications,
     removeCluster: createClusterRemover({
       clusters,

@@ -8,6 +8,7 @@ import { HubError } from "./errors.js";
 import { createHubEvents, type HubEvents } from "./events.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
 import { startAlerts } from "./hub-alerts.js";
+import { startHistory, type History } from "./history/index.js";
 import type { GrpcTlsOptions } from "./grpc/server.js";
 import {
   buildDelivery,
@@ -50,6 +51,10 @@ export interface HubOptions {
   heartbeatIntervalSeconds?: number;
   /** Limits of the fleet event log; default 7 days and 100,000 events. */
   eventLimits?: EventLogLimits;
+  /** Entries of each cluster's history kept; default 100. */
+  historyPerCluster?: number;
+  /** How long a history entry waits for its commit's subject and author when this replica has not fetched it; default 10 s. */
+  historyMetadataGraceMs?: number;
   /** Where fleet events are sent (docs/events.md); none by default. */
   notificationSinks?: readonly SinkConfig[];
   /** How notifications are sent; HTTP by default (tests swap it). */
@@ -87,6 +92,7 @@ export interface Hub {
 /** What start() gives back: the parts the Hub interface reads while running. */
 interface Running {
   stores: HubStores;
+  history: History;
   agents: AgentLink;
   httpPort: number;
   grpcPort: number;
@@ -137,6 +143,19 @@ export function createHub(options: HubOptions): Hub {
     );
     const delivery = buildDelivery({ delivery: options.delivery, nats, replicas, clusters: stores.clusters, events, resync: agents.resync, logger });
     forwardClusterChanges({ clusters: stores.clusters, events, delivery, logger }, stops);
+    const history = await startHistory({
+      nc: nats.nc,
+      replicas,
+      maxPerCluster: options.historyPerCluster,
+      metadataGraceMs: options.historyMetadataGraceMs,
+      status: stores.status,
+      clusters: stores.clusters,
+      events,
+      commits: () => delivery?.commits,
+      logger,
+      now,
+    });
+    stops.push("history", () => history.stop());
     await startDelivery(delivery, stops);
     const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, agents, logger }, stops);
     const httpPort = await serveApi(
@@ -147,6 +166,7 @@ export function createHub(options: HubOptions): Hub {
         apiTokens,
         delivery,
         alerts,
+        history: history.log,
         webhookSecret: options.webhookSecret,
         staleAfterMs,
         version,
@@ -156,7 +176,7 @@ export function createHub(options: HubOptions): Hub {
       stops,
     );
     logger.info({ httpPort, grpcPort, clusters: stores.clusters.list().length }, "hub started");
-    return { stores, agents, httpPort, grpcPort };
+    return { stores, history, agents, httpPort, grpcPort };
   };
 
   const need = (): Running => {

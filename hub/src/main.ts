@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     credentialTtlMs: config.credentialTtlMs,
     heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
     eventLimits: config.eventLimits,
+    historyPerCluster: config.historyPerCluster,
     notificationSinks: config.notificationSinks,
     delivery: config.git ? gitDelivery(config.git, { kustomize: config.kustomize }) : undefined,
   });

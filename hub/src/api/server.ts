@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { BundleErrorSource, EnvironmentSource, FleetBundleSource } from "../delivery-contract.js";
 import { HubError } from "../errors.js";
 import type { EventLog } from "../fleet-events/index.js";
+import type { HistoryLog } from "../history/index.js";
 import type { Notifications } from "../notifications/index.js";
 import type { DriftIndex } from "../drift/index.js";
 import type { ClusterStore } from "../store/clusters.js";
@@ -19,6 +20,7 @@ import { diffRoutes } from "./routes/diff.js";
 import { eventRoutes } from "./routes/events.js";
 import { driftRoutes } from "./routes/drift.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
+import { historyRoutes } from "./routes/history.js";
 import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
 import { versionRoutes } from "./routes/version.js";
@@ -40,6 +42,8 @@ export interface ApiServerOptions {
   removeCluster: ClusterRemover;
   /** The fleet event log. */
   events: EventLog;
+  /** Cluster histories; absent, every history answers empty. */
+  history?: Pick<HistoryLog, "list"> | undefined;
   /** The notification sinks, for their delivery outcomes. */
   notifications: Pick<Notifications, "sinks">;
   readiness: ReadinessProbe;
@@ -111,6 +115,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         fleet: options.fleet ?? { bundles: () => undefined },
         auth: options.auth,
       });
+      await api.register(historyRoutes, { clusters: options.clusters, history: options.history, auth: options.auth });
       await api.register(versionRoutes, { version: options.version });
       await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });

@@ -15,6 +15,7 @@ import {
 import { driftList, driftSummary, type DriftFilters } from "./drift-commands.js";
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
+import { historyCommand } from "./history-commands.js";
 import { createHubClient } from "./hub-client.js";
 import { renderCommand } from "./render.js";
 
@@ -33,6 +34,7 @@ commands:
   drift summary [--by cluster|bundle|kind|manager] [the filters of drift]
   events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
          [--since 1h|TIME] [--limit N] [--follow]
+  history CLUSTER [--limit N]
   render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
   render --repo DIR --check [-o table|json]
 
@@ -51,6 +53,10 @@ events lists the fleet's events of the last hour (or --since), oldest first: dri
 corrected, conflicts, health degraded and recovered, failed syncs, clusters stale and back.
 --follow keeps printing new events as the hub records them, until Ctrl-C; with -o json it prints
 one JSON object per line.
+
+history lists the revisions a cluster reached, newest first (20 unless --limit): when, the
+commit's author and subject, and the promotion that made it. The hub keeps a bounded number per
+cluster.
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
@@ -135,6 +141,11 @@ export async function runCli(
     return arg;
   };
   try {
+    if (group === "history") {
+      if (!verb || arg) throw new UsageError("gitfleet history needs one cluster NAME");
+      await historyCommand(ctx, verb, values.limit === undefined ? undefined : parseCount(values.limit, "--limit"));
+      return 0;
+    }
     switch (`${group} ${verb ?? ""}`) {
       case "token create":
         await tokenCreate(ctx, {

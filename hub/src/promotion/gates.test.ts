@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { HealthState, SyncState } from "@gitfleet/proto";
 import type { IndexedBundle } from "../drift/index.js";
 import { evaluateGates, stageGates, type GateInput, type GateName, type StageClusterState } from "./gates.js";
-import type { GateSpec } from "./pipeline-types.js";
+import type { GateSpec } from "../delivery/index.js";
 
 const head = "4f0b60f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7";
 const old = "91ac2e3aa2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7";

@@ -5,7 +5,7 @@ import { HealthState, SyncState } from "@gitfleet/proto";
 import { formatDuration } from "@gitfleet/proto/rules";
 import { bundleStanding, type IndexedBundle } from "../drift/index.js";
 import { describeResource } from "../fleet-events/index.js";
-import type { GateSpec } from "./pipeline-types.js";
+import type { GateSpec } from "../delivery/index.js";
 
 /** The gates a stage can have; `synced` and `min-clusters` always apply. */
 export type GateName = "synced" | "healthy" | "no-drift" | "soak" | "min-clusters";

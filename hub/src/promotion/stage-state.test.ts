@@ -6,7 +6,7 @@ import { createDriftIndex } from "../drift/index.js";
 import { HubError } from "../errors.js";
 import type { ClusterRecord } from "../store/clusters.js";
 import { testBundle, testReport, testResource } from "../test-support/status-reports.js";
-import type { PipelineSpec, PipelineStageSpec } from "./pipeline-types.js";
+import type { PipelineSpec, PipelineStageSpec } from "../delivery/index.js";
 import { createStageStates, type StageStatesOptions } from "./stage-state.js";
 
 const head = "4f0b60f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7";

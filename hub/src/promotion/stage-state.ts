@@ -4,11 +4,10 @@
 // the messages of objects that are not healthy, and history when each cluster reached its digest.
 import { HealthState, type StatusReport } from "@gitfleet/proto";
 import type { BundleErrorSource, ClusterDirectory, FleetBundleSource } from "../delivery-contract.js";
-import { matchesClusterSelector } from "../delivery/index.js";
+import { matchesClusterSelector, type PipelineSpec, type PipelineStageSpec } from "../delivery/index.js";
 import type { DriftIndex } from "../drift/index.js";
 import { HubError } from "../errors.js";
 import { evaluateGates, shortCommit, type GateEvaluation, type GateName, type StageClusterState, type UnhealthyResource } from "./gates.js";
-import type { PipelineSpec, PipelineStageSpec } from "./pipeline-types.js";
 
 /** When a cluster reached a bundle digest, from the cluster's history. */
 export interface SinceSource {
