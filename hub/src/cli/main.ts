@@ -12,6 +12,7 @@ import {
   tokenRevoke,
   type CommandContext,
 } from "./commands.js";
+import { diffCommand } from "./diff-commands.js";
 import { driftList, driftSummary, type DriftFilters } from "./drift-commands.js";
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
@@ -31,6 +32,8 @@ commands:
   drift [--selector SELECTOR] [--bundle NAME] [--state drifted,missing,conflict] [--kind KIND]
         [--namespace NS] [--name NAME] [--manager MANAGER] [--since 1h|TIME]
   drift summary [--by cluster|bundle|kind|manager] [the filters of drift]
+  diff FROM TO [--revision SHA]
+  diff --cluster NAME --revisions A..B
   events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
          [--since 1h|TIME] [--limit N] [--follow]
   render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
@@ -51,6 +54,12 @@ events lists the fleet's events of the last hour (or --since), oldest first: dri
 corrected, conflicts, health degraded and recovered, failed syncs, clusters stale and back.
 --follow keeps printing new events as the hub records them, until Ctrl-C; with -o json it prints
 one JSON object per line.
+
+diff compares the desired state the hub renders for two clusters or pipeline stages (a name is a
+cluster first, then a stage; cluster:NAME and stage:NAME or stage:PIPELINE/NAME say which), at
+the last good commit or --revision; with --cluster and --revisions A..B (A.. for A to the last
+good commit) one cluster at two commits. It prints every differing object and field with both
+values; the values of Secrets are withheld.
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
@@ -96,6 +105,8 @@ export async function runCli(
         state: { type: "string" },
         manager: { type: "string" },
         by: { type: "string" },
+        revision: { type: "string" },
+        revisions: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -135,6 +146,10 @@ export async function runCli(
     return arg;
   };
   try {
+    if (group === "diff") {
+      await diffCommand(ctx, diffRequest(positionals.slice(1), values));
+      return 0;
+    }
     switch (`${group} ${verb ?? ""}`) {
       case "token create":
         await tokenCreate(ctx, {
@@ -191,6 +206,21 @@ export async function runCli(
 }
 
 class UsageError extends Error {}
+
+/** What `gitfleet diff` compares: FROM TO [--revision R], or --cluster X --revisions A..B. */
+function diffRequest(
+  names: readonly string[],
+  values: { cluster?: string | undefined; revision?: string | undefined; revisions?: string | undefined },
+): Parameters<typeof diffCommand>[1] {
+  if (values.revisions !== undefined || values.cluster !== undefined) {
+    if (names.length > 0 || values.revision !== undefined) throw new UsageError("gitfleet diff takes FROM TO [--revision R], or --cluster NAME --revisions A..B, not both");
+    if (values.cluster === undefined || values.revisions === undefined) throw new UsageError("gitfleet diff --cluster NAME needs --revisions A..B, and --revisions needs --cluster");
+    return { cluster: values.cluster, revisions: values.revisions };
+  }
+  const [from, to, extra] = names;
+  if (from === undefined || to === undefined || extra !== undefined) throw new UsageError("gitfleet diff needs FROM and TO (each a cluster or a stage)");
+  return { from, to, revision: values.revision };
+}
 
 /** The drift API's filters from the command's flags (the hub checks them). */
 function driftFilters(values: { selector?: string | undefined } & DriftFilters): DriftFilters {
