@@ -73,12 +73,34 @@ describe("story 12: the environment diff", { timeout: 600_000 }, () => {
     ]);
     assert.deepEqual(answer.counts, { added: 0, removed: 0, changed: 5, unchanged: 2 });
     assert.ok(answer.objects.every((o) => o.change === "changed" && o.bundle === "web"));
+    // The demo's clusters are named like the pipeline's stages: a bare name is the cluster.
+    assert.deepEqual(answer.notes, [
+      "prod-us is a cluster and a stage; compared the cluster (name the stage as stage:prod-us)",
+      "prod-eu is a cluster and a stage; compared the cluster (name the stage as stage:prod-eu)",
+    ]);
 
     const cli = await runGitfleet(fleet, "diff", "prod-us", "prod-eu");
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /^prod-us \(cluster, at [0-9a-f]{7}\) → prod-eu \(cluster, at [0-9a-f]{7}\)$/m);
     assert.match(cli.stdout, /^~ ConfigMap web\/web-config {2}\[v1, bundle web\]\n(?: {4}.*\n)*? {4}data\.region +"us" → "eu"$/m);
     assert.match(cli.stdout, /^5 changed, 0 added, 0 removed, 2 unchanged$/m);
+  });
+
+  test("the stages prod-us and prod-eu of pipeline web differ in the same fields of the web bundle alone", async () => {
+    const answer = await fleet.api.get<DiffAnswer & { from: { pipeline: string; clusters: string[]; uniform: boolean } }>("/diff?from=stage:prod-us&to=stage:web/prod-eu");
+    assert.deepEqual(
+      { kind: answer.from.kind, pipeline: answer.from.pipeline, cluster: answer.from.cluster, clusters: answer.from.clusters, uniform: answer.from.uniform },
+      { kind: "stage", pipeline: "web", cluster: "prod-us", clusters: ["prod-us"], uniform: true },
+    );
+    assert.deepEqual(answer.bundles, ["web"]);
+    assert.deepEqual(answer.counts, { added: 0, removed: 0, changed: 5, unchanged: 0 });
+    assert.equal(fieldsOf(answer).length, 7);
+    assert.deepEqual(answer.notes, []);
+
+    // No cluster is labelled for staging here: nothing is rendered for that stage.
+    const res = await fetch(`${fleet.hubUrl}/api/v1/diff?from=stage:staging&to=stage:prod-us`, { headers: { authorization: `Bearer ${fleet.adminToken}` } });
+    assert.equal(res.status, 412);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /stage staging of pipeline web has no clusters at commit [0-9a-f]{12}/);
   });
 
   test("names that are neither a cluster nor a stage are refused with 404", async () => {
