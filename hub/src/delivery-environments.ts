@@ -2,7 +2,7 @@
 // EnvironmentSource of the delivery contract): a resolution, at the head or at another commit,
 // seen by cluster name and by pipeline stage.
 import type { ClusterDirectory, EnvironmentBundle, EnvironmentRevision, EnvironmentSource, EnvironmentStage } from "./delivery-contract.js";
-import { matchesClusterSelector, type ClusterSelector, type FleetSpec, type ResolvedFleet } from "./delivery/index.js";
+import { matchesClusterSelector, type ResolvedFleet } from "./delivery/index.js";
 import { HubError } from "./errors.js";
 
 /** What the environment source needs of the delivery part. */
@@ -29,11 +29,11 @@ export function environmentSource(delivery: ResolvedRevisions, clusters: Cluster
 export function environmentRevision(resolution: ResolvedFleet, directory: ClusterDirectory): EnvironmentRevision {
   const resolved = directory.list().filter((record) => resolution.clusters.has(record.id));
   const stages: EnvironmentStage[] = [];
-  for (const pipeline of pipelinesOf(resolution.fleet)) {
+  for (const pipeline of resolution.fleet.pipelines) {
     for (const stage of pipeline.stages) {
       const clusters = resolved.filter(
         (record) =>
-          (stage.clusterSelector === undefined || matchesClusterSelector(stage.clusterSelector, record.labels)) &&
+          matchesClusterSelector(stage.clusterSelector, record.labels) &&
           (resolution.clusters.get(record.id)?.assignments ?? []).some((a) => a.bundle === pipeline.bundle && a.target === stage.target),
       );
       stages.push({ pipeline: pipeline.name, bundle: pipeline.bundle, name: stage.name, target: stage.target, clusters: clusters.map((c) => c.name) });
@@ -63,16 +63,4 @@ export function environmentRevision(resolution: ResolvedFleet, directory: Cluste
       };
     },
   };
-}
-
-/** A pipeline as far as the environment diff needs it. */
-interface PipelineView {
-  readonly name: string;
-  readonly bundle: string;
-  readonly stages: readonly { readonly name: string; readonly target: string; readonly clusterSelector?: ClusterSelector | undefined }[];
-}
-
-/** The pipelines of fleet.yaml (`pipelines:`), when the fleet file reader gives them. */
-function pipelinesOf(fleet: FleetSpec): readonly PipelineView[] {
-  return (fleet as FleetSpec & { readonly pipelines?: readonly PipelineView[] }).pipelines ?? [];
 }

@@ -12,6 +12,7 @@ import {
   tokenRevoke,
   type CommandContext,
 } from "./commands.js";
+import { diffCommand } from "./diff-commands.js";
 import { driftList, driftSummary, type DriftFilters } from "./drift-commands.js";
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
@@ -32,6 +33,8 @@ commands:
   drift [--selector SELECTOR] [--bundle NAME] [--state drifted,missing,conflict] [--kind KIND]
         [--namespace NS] [--name NAME] [--manager MANAGER] [--since 1h|TIME]
   drift summary [--by cluster|bundle|kind|manager] [the filters of drift]
+  diff FROM TO [--revision SHA]
+  diff --cluster NAME --revisions A..B
   events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
          [--since 1h|TIME] [--limit N] [--follow]
   history CLUSTER [--limit N]
@@ -57,6 +60,12 @@ one JSON object per line.
 history lists the revisions a cluster reached, newest first (20 unless --limit): when, the
 commit's author and subject, and the promotion that made it. The hub keeps a bounded number per
 cluster.
+
+diff compares the desired state the hub renders for two clusters or pipeline stages (a name is a
+cluster first, then a stage; cluster:NAME and stage:NAME or stage:PIPELINE/NAME say which), at
+the last good commit or --revision; with --cluster and --revisions A..B (A.. for A to the last
+good commit) one cluster at two commits. It prints every differing object and field with both
+values; the values of Secrets are withheld.
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
@@ -102,6 +111,8 @@ export async function runCli(
         state: { type: "string" },
         manager: { type: "string" },
         by: { type: "string" },
+        revision: { type: "string" },
+        revisions: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -144,6 +155,10 @@ export async function runCli(
     if (group === "history") {
       if (!verb || arg) throw new UsageError("gitfleet history needs one cluster NAME");
       await historyCommand(ctx, verb, values.limit === undefined ? undefined : parseCount(values.limit, "--limit"));
+      return 0;
+    }
+    if (group === "diff") {
+      await diffCommand(ctx, diffRequest(positionals.slice(1), values));
       return 0;
     }
     switch (`${group} ${verb ?? ""}`) {
@@ -202,6 +217,21 @@ export async function runCli(
 }
 
 class UsageError extends Error {}
+
+/** What `gitfleet diff` compares: FROM TO [--revision R], or --cluster X --revisions A..B. */
+function diffRequest(
+  names: readonly string[],
+  values: { cluster?: string | undefined; revision?: string | undefined; revisions?: string | undefined },
+): Parameters<typeof diffCommand>[1] {
+  if (values.revisions !== undefined || values.cluster !== undefined) {
+    if (names.length > 0 || values.revision !== undefined) throw new UsageError("gitfleet diff takes FROM TO [--revision R], or --cluster NAME --revisions A..B, not both");
+    if (values.cluster === undefined || values.revisions === undefined) throw new UsageError("gitfleet diff --cluster NAME needs --revisions A..B, and --revisions needs --cluster");
+    return { cluster: values.cluster, revisions: values.revisions };
+  }
+  const [from, to, extra] = names;
+  if (from === undefined || to === undefined || extra !== undefined) throw new UsageError("gitfleet diff needs FROM and TO (each a cluster or a stage)");
+  return { from, to, revision: values.revision };
+}
 
 /** The drift API's filters from the command's flags (the hub checks them). */
 function driftFilters(values: { selector?: string | undefined } & DriftFilters): DriftFilters {
