@@ -35,8 +35,8 @@ export function valuesSignature(values: readonly PromotedValue[]): string {
   return JSON.stringify(values.map((v) => [v.kind, v.key, v.value ?? null]).sort());
 }
 
-/** Starts auto-promotion; the owner stops the loop it returns. */
-export function startAutoPromoter(options: AutoPromoterOptions): BackgroundLoop {
+/** One auto-promotion pass over every pipeline. */
+export function createAutoPromotionPass(options: AutoPromoterOptions): () => Promise<void> {
   const { service, records, stages, heads, holds, edits: engine, now } = options;
   const logger = options.logger.child({ component: "auto-promoter" });
   const retryAfterMs = options.retryAfterMs ?? 30_000;
@@ -92,24 +92,24 @@ export function startAutoPromoter(options: AutoPromoterOptions): BackgroundLoop 
     }
   };
 
-  return startLoop({
-    name: "auto-promoter",
-    intervalMs: options.intervalMs ?? 2_000,
-    logger,
-    pass: async () => {
-      const head = await heads.get();
-      for (const pipeline of head.fleet.pipelines) {
-        for (let i = 0; i + 1 < pipeline.stages.length; i++) {
-          const from = pipeline.stages[i];
-          const to = pipeline.stages[i + 1];
-          if (!from?.auto || !to) continue;
-          try {
-            await consider(pipeline, from.name, to.name);
-          } catch (err) {
-            logger.warn({ err, pipeline: pipeline.name, from: from.name }, "could not consider an automatic promotion");
-          }
+  return async () => {
+    const head = await heads.get();
+    for (const pipeline of head.fleet.pipelines) {
+      for (let i = 0; i + 1 < pipeline.stages.length; i++) {
+        const from = pipeline.stages[i];
+        const to = pipeline.stages[i + 1];
+        if (!from?.auto || !to) continue;
+        try {
+          await consider(pipeline, from.name, to.name);
+        } catch (err) {
+          logger.warn({ err, pipeline: pipeline.name, from: from.name }, "could not consider an automatic promotion");
         }
       }
-    },
-  });
+    }
+  };
+}
+
+/** Starts the loop; its owner stops it. */
+export function startAutoPromoter(options: AutoPromoterOptions): BackgroundLoop {
+  return startLoop({ name: "auto-promoter", intervalMs: options.intervalMs ?? 2_000, logger: options.logger, pass: createAutoPromotionPass(options) });
 }

@@ -180,8 +180,10 @@ export interface PromotionRecord {
 /** The promotion records. */
 export interface PromotionStore {
   create(record: PromotionRecord): Promise<unknown>;
-  get(id: string): Promise<PromotionRecord | undefined>;
-  list(filter: { pipeline?: string; state?: PromotionState; limit?: number }): Promise<PromotionRecord[]>;
+  /** HubError "not-found" when there is no such record. */
+  get(id: string): Promise<PromotionRecord>;
+  /** Newest first; at most `limit` (default 100). */
+  list(filter?: { pipeline?: string; state?: PromotionState; limit?: number }): Promise<PromotionRecord[]>;
   update(id: string, mutate: (record: PromotionRecord) => PromotionRecord | undefined): Promise<unknown>;
 }
 

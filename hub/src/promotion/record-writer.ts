@@ -112,7 +112,7 @@ export async function writeRecord(deps: RecordWriterDeps, record: PromotionRecor
   } catch (err) {
     throw new HubError("unavailable", `commit ${result.commit} was pushed, but recording it in promotion ${record.id} failed: ${messageOf(err)}`, { cause: err });
   }
-  const promotion = written ?? (await records.get(record.id)) ?? record;
+  const promotion = written ?? (await records.get(record.id));
   deps.onEvent?.({ type: "promotion-committed", promotion });
   return promotion;
 }

@@ -169,11 +169,7 @@ export function createPromotionService(options: PromotionServiceOptions): Promot
     );
   };
 
-  const get = async (id: string): Promise<PromotionRecord> => {
-    const record = await records.get(id);
-    if (!record) throw new HubError("not-found", `no promotion ${id}`);
-    return record;
-  };
+  const get = (id: string): Promise<PromotionRecord> => records.get(id);
 
   return {
     promote,

@@ -37,8 +37,8 @@ export function clusterStates(evaluation: GateEvaluation): NonNullable<Verificat
   });
 }
 
-/** Starts verifying; the owner stops the loop it returns. */
-export function startVerifier(options: VerifierOptions): BackgroundLoop {
+/** One verification pass over the promotions rolling out. */
+export function createVerifierPass(options: VerifierOptions): () => Promise<void> {
   const { records, stages, heads, holds, service, now } = options;
   const logger = options.logger.child({ component: "promotion-verifier" });
 
@@ -94,19 +94,19 @@ export function startVerifier(options: VerifierOptions): BackgroundLoop {
     if (failed && failed.kind === "promotion" && stage.rollback === "auto") await rollBack(failed, message);
   };
 
-  return startLoop({
-    name: "promotion verifier",
-    intervalMs: options.intervalMs ?? 2_000,
-    logger,
-    pass: async () => {
-      const rolling = await records.list({ state: "rolling-out" });
-      for (const record of rolling) {
-        try {
-          await verify(record);
-        } catch (err) {
-          logger.warn({ err, promotion: record.id }, "could not verify a promotion; trying again at the next pass");
-        }
+  return async () => {
+    const rolling = await records.list({ state: "rolling-out" });
+    for (const record of rolling) {
+      try {
+        await verify(record);
+      } catch (err) {
+        logger.warn({ err, promotion: record.id }, "could not verify a promotion; trying again at the next pass");
       }
-    },
-  });
+    }
+  };
+}
+
+/** Starts the loop; its owner stops it. */
+export function startVerifier(options: VerifierOptions): BackgroundLoop {
+  return startLoop({ name: "promotion verifier", intervalMs: options.intervalMs ?? 2_000, logger: options.logger, pass: createVerifierPass(options) });
 }

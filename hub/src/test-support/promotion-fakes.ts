@@ -212,7 +212,7 @@ export function fakeRecords(): PromotionStore & { all: Map<string, PromotionReco
       const record = all.get(id);
       return record ? Promise.resolve(clone(record)) : Promise.reject(new HubError("not-found", `promotion ${id} does not exist`));
     },
-    list(filter) {
+    list(filter = {}) {
       const items = [...all.values()]
         .filter((r) => (filter.pipeline === undefined || r.pipeline === filter.pipeline) && (filter.state === undefined || r.state === filter.state))
         .sort((a, b) => (a.id < b.id ? 1 : -1));
