@@ -18,8 +18,8 @@ import type {
   RepositoryHead,
   StageLock,
   StageStates,
-} from "../promotion/contracts.js";
-import type { HoldsKv } from "../promotion/holds.js";
+} from "../promotion/index.js";
+import type { HoldsKv } from "../promotion/index.js";
 
 export const quietLogger = pino({ level: "silent" });
 
