@@ -1,21 +1,9 @@
 // How a promotion or a rollback reads in Git: its commit subject, body, trailers and author, and
 // how its values are named in messages ("registry.example.com/web:1.4.2").
-import { randomBytes } from "node:crypto";
 import type { PromotedValue, PromotionRecord } from "./contracts.js";
 
 /** The author of automatic promotions and rollbacks. */
 export const AUTOMATIC_AUTHOR = "gitfleet";
-
-let lastIdTime = 0;
-
-/**
- * A new promotion id: "p-", the time in milliseconds as 9 base-36 digits (so ids sort by time),
- * and 10 random hex digits; ids of one process increase strictly. KV-key safe.
- */
-export function newPromotionId(now: Date): string {
-  lastIdTime = Math.max(now.getTime(), lastIdTime + 1);
-  return `p-${lastIdTime.toString(36).padStart(9, "0")}${randomBytes(5).toString("hex")}`;
-}
 
 /** One value as messages show it: an image reference, `path=value`, or a file and its digest. */
 export function describeValue(value: PromotedValue): string {

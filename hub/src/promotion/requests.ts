@@ -1,5 +1,5 @@
 // What callers ask of the promotion service and what a dry run answers.
-import type { Edit, GateEvaluation, PromotedValue, PromotionState } from "./contracts.js";
+import type { Edit, GateEvaluation, PromotedValue } from "./contracts.js";
 import type { FileDiff } from "./snapshot-files.js";
 
 /** A request to promote. */
@@ -28,13 +28,6 @@ export interface RollbackRequest {
   dryRun?: boolean | undefined;
   author: string;
   automatic?: boolean | undefined;
-}
-
-/** Filter of {@link PromotionService.list}. */
-export interface PromotionFilter {
-  pipeline?: string | undefined;
-  state?: PromotionState | undefined;
-  limit?: number | undefined;
 }
 
 /** The lock key of promotions into a stage. */

@@ -3,7 +3,8 @@
 // A later change to one of the promoted values by someone else does: it is named, not undone.
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { AUTOMATIC_AUTHOR, newPromotionId } from "./commit-message.js";
+import { AUTOMATIC_AUTHOR } from "./commit-message.js";
+import { newPromotionId } from "./records.js";
 import type { Edit, EditEngine, FleetRepository, GateEvaluation, PromotionRecord, PromotionStore, StageLock, StageStates } from "./contracts.js";
 import { advance, describeConflict, updateRecord, writeRecord, type PromotionEvent } from "./record-writer.js";
 import { applyChanged, diffOf } from "./snapshot-files.js";

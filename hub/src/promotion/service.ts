@@ -4,7 +4,8 @@
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { AUTOMATIC_AUTHOR, describeValues, newPromotionId } from "./commit-message.js";
+import { AUTOMATIC_AUTHOR, describeValues } from "./commit-message.js";
+import { newPromotionId, type PromotionFilter } from "./records.js";
 import type {
   Edit,
   EditEngine,
@@ -17,8 +18,9 @@ import type {
   StageLock,
   StageStates,
 } from "./contracts.js";
+import { applyEdits, promotionEdits, stageValues, unifiedDiff } from "./edits/index.js";
 import { writeRecord, type PromotionEvent } from "./record-writer.js";
-import { stageLockKey, type DryRun, type PromoteRequest, type PromotionFilter, type RollbackRequest } from "./requests.js";
+import { stageLockKey, type DryRun, type PromoteRequest, type RollbackRequest } from "./requests.js";
 import { createRollback } from "./rollback.js";
 import { applyChanged, diffOf } from "./snapshot-files.js";
 
@@ -41,7 +43,8 @@ export interface PromotionServiceOptions {
   stages: StageStates;
   records: PromotionStore;
   lock: StageLock;
-  edits: EditEngine;
+  /** The edit functions; default the real ones ({@link promotionEditEngine}). */
+  edits?: EditEngine | undefined;
   logger: Logger;
   now: () => Date;
   /** How long a promotion waits for another one into the same stage; default 60 s. */
@@ -49,6 +52,9 @@ export interface PromotionServiceOptions {
   onEvent?: ((event: PromotionEvent) => void) | undefined;
   onCommitted?: ((commit: string) => void) | undefined;
 }
+
+/** The edit functions of ./edits, as the service takes them. */
+export const promotionEditEngine: EditEngine = { stageValues, promotionEdits, applyEdits, unifiedDiff };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -73,7 +79,8 @@ export function gateFailures(gates: GateEvaluation): string {
 
 /** Creates the promotion service. */
 export function createPromotionService(options: PromotionServiceOptions): PromotionService {
-  const { repository, stages, records, lock, edits: engine, now } = options;
+  const { repository, stages, records, lock, now } = options;
+  const engine = options.edits ?? promotionEditEngine;
   const logger = options.logger.child({ component: "promotion" });
   const lockWaitMs = options.lockWaitMs ?? 60_000;
   const deps = { repository, records, edits: engine, logger, now, onEvent: options.onEvent, onCommitted: options.onCommitted };
@@ -176,12 +183,7 @@ export function createPromotionService(options: PromotionServiceOptions): Promot
     rollback: createRollback({ ...deps, stages, lock, lockWaitMs, get }),
     get,
     async list(filter) {
-      const items = await records.list({
-        ...(filter.pipeline !== undefined ? { pipeline: filter.pipeline } : {}),
-        ...(filter.state !== undefined ? { state: filter.state } : {}),
-        ...(filter.limit !== undefined ? { limit: filter.limit } : {}),
-      });
-      return [...items].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return await records.list(filter);
     },
   };
 }

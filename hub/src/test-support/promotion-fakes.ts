@@ -130,7 +130,7 @@ export function fakeRepository(tags: Record<string, string>, pipeline: PipelineS
       return Promise.resolve({
         commit: last?.commit ?? "0".repeat(40),
         files: new Map(repo.files),
-        fleet: { bundles: [], stages: [], pipelines: repo.pipelines },
+        fleet: { bundles: [], pipelines: repo.pipelines },
       });
     },
     async commit(request: CommitRequest): Promise<CommitResult> {
@@ -185,6 +185,7 @@ export function fakeStageStates(now: () => Date = () => new Date()): FakeStageSt
     failing: new Map(),
     verified: new Set(),
     evaluations: 0,
+    clusters: () => [],
     evaluate(_pipeline, stage) {
       states.evaluations++;
       return evaluation(stage, states.failing.get(stage));
@@ -203,7 +204,9 @@ export function fakeRecords(): PromotionStore & { all: Map<string, PromotionReco
   const clone = (r: PromotionRecord) => structuredClone(r);
   return {
     all,
-    create(record) {
+    create(input) {
+      const at = input.createdAt ?? new Date().toISOString();
+      const record: PromotionRecord = { ...input, id: input.id ?? `p-${all.size}`, createdAt: at, updatedAt: input.updatedAt ?? at, transitions: input.transitions ?? [{ state: input.state, at }] };
       if (all.has(record.id)) return Promise.reject(new HubError("already-exists", `promotion ${record.id} already exists`));
       all.set(record.id, clone(record));
       return Promise.resolve(clone(record));

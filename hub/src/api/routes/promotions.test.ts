@@ -27,8 +27,8 @@ async function server(withRepository: boolean) {
   installErrorHandler(app);
   await app.register(swagger, { openapi: { openapi: "3.0.3", info: { title: "test", version: "0" }, components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } } });
   const auth = createApiAuthenticator([
-    { role: "admin", hash: hash(admin) },
-    { role: "viewer", hash: hash(viewer) },
+    { name: "alice", role: "admin", hash: hash(admin) },
+    { name: "someone", role: "viewer", hash: hash(viewer) },
   ]);
   const callerName = (header: string | undefined) => (header?.includes(admin) ? "alice" : "someone");
   await app.register(promotionRoutes, { prefix: "/api/v1", promotions: withRepository ? service : undefined, auth, callerName });
