@@ -1,8 +1,10 @@
 // The parts of promotion the service drives, under one roof: pipelines of fleet.yaml, the edits,
 // the gates, the records and the lock, and the fleet repository's reader and writer.
-import type { FleetSpec, PipelineSpec } from "../delivery/index.js";
+import type { FleetRepository } from "../delivery-contract.js";
+import type { PipelineSpec } from "../delivery/index.js";
 import type { AppliedEdits, Edit, PromotedValue } from "./edits/index.js";
 
+export type { CommitRequest, CommitResult, FleetHead, FleetRepository } from "../delivery-contract.js";
 export type { GateSpec, PathSegment, PipelineSpec, PipelineStageSpec, PromotableSpec } from "../delivery/index.js";
 export type { AppliedEdits, Edit, EditConflict, EditValue, PromotedValue } from "./edits/index.js";
 export type { GateEvaluation, GateName, GateResult, StageClusterView } from "./gates.js";
@@ -19,29 +21,5 @@ export interface EditEngine {
   unifiedDiff(file: string, before: string | undefined, after: string | undefined): string;
 }
 
-/** The fleet repository's branch head. */
-export interface RepositoryHead {
-  commit: string;
-  files: ReadonlyMap<string, Uint8Array>;
-  fleet: FleetSpec;
-}
-
-/** One commit to write. */
-export interface CommitRequest {
-  message: string;
-  author: { name: string; email: string };
-  change(head: { commit: string; files: ReadonlyMap<string, Uint8Array> }): ReadonlyMap<string, string | null> | Promise<ReadonlyMap<string, string | null>>;
-}
-
-/** The written commit. */
-export interface CommitResult {
-  commit: string;
-  parent: string;
-  attempts: number;
-}
-
-/** Reads and writes the fleet repository's branch. */
-export interface FleetRepository {
-  head(): Promise<RepositoryHead>;
-  commit(request: CommitRequest): Promise<CommitResult>;
-}
+/** The fleet repository's branch head, as {@link FleetRepository.head} reads it. */
+export type RepositoryHead = Awaited<ReturnType<FleetRepository["head"]>>;
