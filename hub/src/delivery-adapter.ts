@@ -14,7 +14,7 @@ import {
   type ResolvedFleet,
 } from "./delivery/index.js";
 import { HubError } from "./errors.js";
-import { createGitWriter, type GitWriter } from "./promotion/git-writer.js";
+import { createGitWriter, type GitWriter } from "./promotion/index.js";
 
 /** Options of {@link gitDelivery} beyond the repository. */
 export interface GitDeliveryOptions {

@@ -13,11 +13,14 @@ export type HubErrorCode =
 /** An error the hub means to show to a caller: it says what was wrong, where, and what to do. */
 export class HubError extends Error {
   readonly code: HubErrorCode;
+  /** Evidence the HTTP answer carries beside `error`, e.g. the gates a promotion was refused on. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "HubError";
     this.code = code;
+    this.details = options?.details;
   }
 }
 

@@ -17,6 +17,7 @@ import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
 import type { HubAlerts } from "./hub-alerts.js";
 import type { HistoryLog } from "./history/index.js";
+import type { PipelineViews, PromotionService } from "./promotion/index.js";
 import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
 import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
@@ -265,6 +266,8 @@ export async function serveApi(
     delivery: HubDelivery | undefined;
     alerts: HubAlerts;
     history: HistoryLog;
+    /** Promotions and pipelines; their routes answer 503 without. */
+    promotion?: { service: PromotionService; pipelines: PipelineViews } | undefined;
     webhookSecret: string | undefined;
     staleAfterMs: number;
     version: string;
@@ -275,18 +278,21 @@ export async function serveApi(
 ): Promise<number> {
   const { nats, stores, delivery, logger } = input;
   const { tokens, clusters, status, drift, jsm } = stores;
+  const auth = createApiAuthenticator(input.apiTokens);
   const api = await createApiServer({
     logger,
     tokens,
     clusters,
     status,
     drift,
-    auth: createApiAuthenticator(input.apiTokens),
+    auth,
     bundleErrors: delivery ?? { errorsFor: () => [] },
     fleet: { bundles: () => delivery?.bundles?.() },
     environments: delivery?.environments,
     events: input.alerts.log,
     history: input.history,
+    promotions: input.promotion?.service,
+    pipelines: input.promotion?.pipelines,
     notifications: input.alerts.notifications,
     removeCluster: createClusterRemover({
       clusters,

@@ -9,6 +9,7 @@ import { createHubEvents, type HubEvents } from "./events.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
 import { startAlerts } from "./hub-alerts.js";
 import { startHistory, type History } from "./history/index.js";
+import { startPromotion } from "./hub-promotion.js";
 import type { GrpcTlsOptions } from "./grpc/server.js";
 import {
   buildDelivery,
@@ -55,6 +56,8 @@ export interface HubOptions {
   historyPerCluster?: number;
   /** How long a history entry waits for its commit's subject and author when this replica has not fetched it; default 10 s. */
   historyMetadataGraceMs?: number;
+  /** How often promotions rolling out are verified and auto stages evaluated; default 2 s. */
+  promotionIntervalMs?: number;
   /** Where fleet events are sent (docs/events.md); none by default. */
   notificationSinks?: readonly SinkConfig[];
   /** How notifications are sent; HTTP by default (tests swap it). */
@@ -157,6 +160,7 @@ export function createHub(options: HubOptions): Hub {
     });
     stops.push("history", () => history.stop());
     await startDelivery(delivery, stops);
+    const promotion = await startPromotion({ nats, replicas, stores, delivery, history: history.recorder, intervalMs: options.promotionIntervalMs, logger, now }, stops);
     const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, agents, logger }, stops);
     const httpPort = await serveApi(
       {
@@ -167,6 +171,7 @@ export function createHub(options: HubOptions): Hub {
         delivery,
         alerts,
         history: history.log,
+        promotion,
         webhookSecret: options.webhookSecret,
         staleAfterMs,
         version,

@@ -46,14 +46,34 @@ export { createStatusStore } from "./store/status.js";
 export type { StatusChange, StatusStore, StatusStoreOptions } from "./store/status.js";
 
 // Promotion: records, the stage lock across replicas, the Git writer.
-export { canTransition, isFinalState, promotionStates } from "./promotion/record.js";
-export type { NewPromotionRecord, PromotionRecord, PromotionState, PromotionTransition, PromotionVerification } from "./promotion/record.js";
-export { createPromotionStore, isPromotionId, newPromotionId, openPromotionsBucket } from "./promotion/records.js";
-export type { PromotionFilter, PromotionStore, PromotionStoreOptions } from "./promotion/records.js";
-export { createStageLock, openLocksBucket } from "./promotion/stage-lock.js";
-export { createGitWriter } from "./promotion/git-writer.js";
-export type { GitWriter, GitWriterOptions } from "./promotion/git-writer.js";
-export type { StageLock, StageLockOptions, StageLockValue, WithLockOptions } from "./promotion/stage-lock.js";
+export {
+  canTransition,
+  createGitWriter,
+  createPromotionStore,
+  createStageLock,
+  isFinalState,
+  isPromotionId,
+  newPromotionId,
+  openLocksBucket,
+  openPromotionsBucket,
+  promotionStates,
+} from "./promotion/index.js";
+export type {
+  GitWriter,
+  GitWriterOptions,
+  NewPromotionRecord,
+  PromotionFilter,
+  PromotionRecord,
+  PromotionState,
+  PromotionStore,
+  PromotionStoreOptions,
+  PromotionTransition,
+  PromotionVerification,
+  StageLock,
+  StageLockOptions,
+  StageLockValue,
+  WithLockOptions,
+} from "./promotion/index.js";
 
 // Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
 export { createDriftIndex, feedDriftIndex } from "./drift/index.js";

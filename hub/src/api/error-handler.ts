@@ -25,7 +25,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof HubError) {
       const status = httpStatusOf[err.code];
       if (status >= 500) request.log.error({ err }, "request failed");
-      return reply.status(status).send({ error: { code: err.code, message: err.message } });
+      return reply.status(status).send({ ...err.details, error: { code: err.code, message: err.message } });
     }
     const fastifyError = err as FastifyError;
     if (fastifyError.validation) {

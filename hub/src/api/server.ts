@@ -7,6 +7,7 @@ import type { BundleErrorSource, EnvironmentSource, FleetBundleSource } from "..
 import { HubError } from "../errors.js";
 import type { EventLog } from "../fleet-events/index.js";
 import type { HistoryLog } from "../history/index.js";
+import type { PipelineViews, PromotionService } from "../promotion/index.js";
 import type { Notifications } from "../notifications/index.js";
 import type { DriftIndex } from "../drift/index.js";
 import type { ClusterStore } from "../store/clusters.js";
@@ -21,6 +22,8 @@ import { eventRoutes } from "./routes/events.js";
 import { driftRoutes } from "./routes/drift.js";
 import { healthRoutes, type ReadinessProbe } from "./routes/health.js";
 import { historyRoutes } from "./routes/history.js";
+import { pipelineRoutes } from "./routes/pipelines.js";
+import { promotionRoutes } from "./routes/promotions.js";
 import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
 import { versionRoutes } from "./routes/version.js";
@@ -44,6 +47,10 @@ export interface ApiServerOptions {
   events: EventLog;
   /** Cluster histories; absent, every history answers empty. */
   history?: Pick<HistoryLog, "list"> | undefined;
+  /** The promotion service; the promotion routes answer 503 without it (no Git repository). */
+  promotions?: PromotionService | undefined;
+  /** The pipeline views; the pipeline routes answer 503 without them. */
+  pipelines?: PipelineViews | undefined;
   /** The notification sinks, for their delivery outcomes. */
   notifications: Pick<Notifications, "sinks">;
   readiness: ReadinessProbe;
@@ -121,6 +128,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
       await api.register(driftRoutes, { drift: options.drift, auth: options.auth, now });
       await api.register(diffRoutes, { environments: options.environments, auth: options.auth });
+      await api.register(promotionRoutes, {
+        promotions: options.promotions,
+        auth: options.auth,
+        // Every promotion route needs a token first, so an unnamed caller never gets this far.
+        callerName: (authorization) => options.auth.identify(authorization)?.name ?? "unknown",
+      });
+      await api.register(pipelineRoutes, { pipelines: options.pipelines, auth: options.auth });
       await api.register(webhookRoutes, { secret: options.webhookSecret, onGitPush: options.onGitPush });
       api.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
     },

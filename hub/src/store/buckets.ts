@@ -26,6 +26,8 @@ export const bucketNames = {
   promotions: "gitfleet_promotions",
   /** Locks that serialise work across hub replicas, e.g. promotions into one stage, keyed `<pipeline>.<stage>`. */
   locks: "gitfleet_locks",
+  /** Pipelines whose auto-promotion an automatic rollback held, keyed `hold.<pipeline>`. */
+  pipelineHolds: "gitfleet_pipeline_holds",
 } as const;
 
 /** Options of {@link openBucket}. */
