@@ -120,7 +120,7 @@ void describe("kustomization walk", () => {
     ];
     for (const line of remote) {
       const err = walkError({ "o/kustomization.yaml": `${line}\n` }, "o", "remote-refused");
-      assert.match(err.message, /^o\/kustomization\.yaml: \w+.*remote reference ".+" refused/, line);
+      assert.match(err.message, /^o\/kustomization\.yaml:1: \w+.*remote reference ".+" refused/, line);
       assert.equal(err.file, "o/kustomization.yaml");
     }
   });
@@ -131,7 +131,7 @@ void describe("kustomization walk", () => {
       "o",
       "remote-refused",
     );
-    assert.match(err.message, /^o: base\/kustomization\.yaml: resources\[0\]: remote reference/);
+    assert.match(err.message, /^o: base\/kustomization\.yaml:1: resources\[0\]: remote reference/);
     assert.equal(err.file, "base/kustomization.yaml");
   });
 
@@ -149,7 +149,7 @@ void describe("kustomization walk", () => {
 
   void test("Helm charts are refused", () => {
     const err = walkError({ "o/kustomization.yaml": "helmCharts: [{name: redis, repo: https://charts.example.com}]\n" }, "o", "helm-refused");
-    assert.match(err.message, /^o\/kustomization\.yaml: helmCharts: /);
+    assert.match(err.message, /^o\/kustomization\.yaml:1: helmCharts: /);
   });
 
   void test("a kustomization that is not YAML, or not a mapping, is refused with its line", () => {
@@ -176,5 +176,117 @@ void describe("kustomization walk", () => {
       "o",
     );
     assert.deepEqual(walk.inputs, names("o").sort());
+  });
+
+  void test("URLs in inline generator and transformer configs are refused with the line and field", () => {
+    const attacks: [string, RegExp][] = [
+      [
+        "generators:\n  - |-\n    apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata: {name: x}\n    files:\n      - x=http://127.0.0.1:8080/secret\n",
+        /^o\/kustomization\.yaml:7: generators\[0\] ConfigMapGenerator\.files\[0\]: remote reference "http:\/\/127\.0\.0\.1:8080\/secret" refused/,
+      ],
+      [
+        "generators:\n  - |-\n    kind: SecretGenerator\n    metadata: {name: x}\n    envs: [https://example.com/env]\n",
+        /^o\/kustomization\.yaml:5: generators\[0\] SecretGenerator\.envs\[0\]: remote reference/,
+      ],
+      [
+        "generators:\n  - {kind: ConfigMapGenerator, metadata: {name: x}, env: 'http://example.com/e'}\n",
+        /^o\/kustomization\.yaml:2: generators\[0\] ConfigMapGenerator\.env: remote reference/,
+      ],
+      [
+        "transformers:\n  - |-\n    kind: PatchTransformer\n    metadata: {name: p}\n    path: https://example.com/patch.yaml\n",
+        /^o\/kustomization\.yaml:5: transformers\[0\] PatchTransformer\.path: remote reference/,
+      ],
+      [
+        "transformers:\n  - |-\n    kind: ReplacementTransformer\n    metadata: {name: r}\n    replacements:\n      - path: https://example.com/r.yaml\n",
+        /^o\/kustomization\.yaml:6: transformers\[0\] ReplacementTransformer\.replacements\[0\]\.path: remote reference/,
+      ],
+      [
+        "validators:\n  - |-\n    kind: SomeValidator\n    metadata: {name: v}\n    spec:\n      schema: file:///etc/passwd\n",
+        /^o\/kustomization\.yaml:6: validators\[0\] SomeValidator\.spec\.schema: remote reference/,
+      ],
+    ];
+    for (const [kustomization, message] of attacks) {
+      const err = walkError({ "o/kustomization.yaml": kustomization }, "o", "remote-refused");
+      assert.match(err.message, message, kustomization);
+      assert.equal(err.file, "o/kustomization.yaml");
+    }
+  });
+
+  void test("a plugin config file is read, and a URL in it is refused naming that file and line", () => {
+    const err = walkError(
+      {
+        "o/kustomization.yaml": "generators: [gen.yaml]\n",
+        "o/gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: x}\nfiles:\n  - k=https://example.com/k\n",
+      },
+      "o",
+      "remote-refused",
+    );
+    assert.match(err.message, /^o\/gen\.yaml:5: ConfigMapGenerator\.files\[0\]: remote reference "https:\/\/example\.com\/k"/);
+    assert.equal(err.file, "o/gen.yaml");
+  });
+
+  void test("a folder of plugin configs is walked strictly: its resources are configs, any URL in them is refused", () => {
+    const err = walkError(
+      {
+        "o/kustomization.yaml": "generators: [../gens]\n",
+        "gens/kustomization.yaml": "resources: [cm.yaml]\n",
+        "gens/cm.yaml": "kind: ConfigMapGenerator\nmetadata: {name: x}\nfiles: [http://169.254.169.254/latest]\n",
+      },
+      "o",
+      "remote-refused",
+    );
+    assert.match(err.message, /^o: gens\/cm\.yaml:3: ConfigMapGenerator\.files\[0\]: remote reference/);
+    const patched = walkError(
+      {
+        "o/kustomization.yaml": "transformers: [../t]\n",
+        "t/kustomization.yaml": "resources: [t.yaml]\npatches:\n  - patch: |-\n      - op: add\n        path: /path\n        value: https://example.com/p\n",
+        "t/t.yaml": "kind: PatchTransformer\nmetadata: {name: x}\n",
+      },
+      "o",
+      "remote-refused",
+    );
+    assert.match(patched.message, /^o: t\/kustomization\.yaml:\d+: patches\[0\]\.patch: remote reference "https:\/\/example\.com\/p"/);
+  });
+
+  void test("files named by plugin configs are inputs; a local path outside the repository is refused", () => {
+    const walk = walkKustomization(
+      files({
+        "o/kustomization.yaml": "generators: [gen.yaml]\n",
+        "o/gen.yaml": "kind: ConfigMapGenerator\nmetadata: {name: x}\nfiles: [k=../data/k.txt]\n",
+      }),
+      "o",
+    );
+    assert.ok(walk.inputs.includes("data/k.txt"));
+    const err = walkError(
+      { "o/kustomization.yaml": "generators:\n  - |-\n    kind: ConfigMapGenerator\n    metadata: {name: x}\n    files: [../../../etc/passwd]\n" },
+      "o",
+      "outside-repository",
+    );
+    assert.match(err.message, /^o\/kustomization\.yaml:5: generators\[0\] ConfigMapGenerator\.files\[0\]: "\.\.\/\.\.\/\.\.\/etc\/passwd" is outside the repository/);
+  });
+
+  void test("a generator entry that hides a URL behind a key is refused", () => {
+    const err = walkError({ "o/kustomization.yaml": "configMapGenerator: [{name: c, files: ['http://127.0.0.1:1/a=b']}]\n" }, "o", "remote-refused");
+    assert.match(err.message, /configMapGenerator\[0\]\.files\[0\]: remote reference "http:\/\/127\.0\.0\.1:1\/a=b"/);
+  });
+
+  void test("Helm's generator is refused inline and in a config file", () => {
+    const inline = walkError(
+      { "o/kustomization.yaml": "generators:\n  - |-\n    kind: HelmChartInflationGenerator\n    metadata: {name: h}\n    repo: https://charts.example.com\n" },
+      "o",
+      "helm-refused",
+    );
+    assert.match(inline.message, /^o\/kustomization\.yaml:3: generators\[0\] HelmChartInflationGenerator: Helm charts are not rendered/);
+  });
+
+  void test("annotation values that are URLs are data, not references", () => {
+    const walk = walkKustomization(
+      files({
+        "o/kustomization.yaml":
+          "commonAnnotations: {docs: 'https://example.com/docs'}\ntransformers:\n  - |-\n    kind: AnnotationsTransformer\n    metadata: {name: a}\n    annotations: {docs: 'https://example.com/docs'}\n    fieldSpecs: [{path: metadata/annotations, create: true}]\n",
+      }),
+      "o",
+    );
+    assert.deepEqual(walk.folders, ["o"]);
   });
 });

@@ -1,16 +1,17 @@
 // What a `kustomize build` of one overlay can read, worked out from the snapshot alone before the
 // binary runs. Pure. The walk follows every kustomization the overlay reaches (resources, bases,
-// components, generators, transformers, validators) and answers two questions:
-// - is it safe to build? Remote references are refused (the hub never fetches anything but its
-//   fleet repository), and so are folders outside the repository: kustomize's load restrictor
+// components, generators, transformers, validators), the plugin configs those name or hold inline,
+// and answers two questions:
+// - is it safe to build? Remote references are refused wherever kustomize could load one (the hub
+//   never fetches anything but its fleet repository), and so are paths outside the repository: kustomize's load restrictor
 //   keeps files under their kustomization's root, but lets a kustomization reach any folder on
 //   the hub's disk through `resources: [../../..]`;
 // - which files can change the output? Conservatively every file under every folder reached, plus
 //   referenced paths that do not exist yet and, in every folder kustomize looks into, each name a
 //   kustomization file may have (a new one makes a folder a kustomization, a second one is an
 //   error). Files rather than folder entries, so checking them on the next commit is lookups only.
-import { LineCounter, parseDocument, isMap } from "yaml";
 import { KustomizeError } from "./kustomize-error.js";
+import { isRemote, kustomizationReferences, pluginConfigReferences, type Reference, type ReferenceSource } from "./kustomize-references.js";
 import { KUSTOMIZATION_FILE_NAMES } from "./overlay.js";
 import { compareCodeUnits, normalizeFolder } from "../snapshot.js";
 
@@ -33,16 +34,62 @@ export function walkKustomization(files: ReadonlyMap<string, Uint8Array>, overla
   const inputs = new Set<string>();
   const folders: string[] = [];
   const seen = new Set<string>();
-  const pending = [overlay];
+  // A folder reached as a plugin config folder holds configs kustomize runs, and is read strictly.
+  const pending: { dir: string; plugin: boolean }[] = [{ dir: overlay, plugin: false }];
+  const readConfigs = new Set<string>();
   /** A folder kustomize may look into: whichever kustomization file appears there changes the build. */
   const candidates = (dir: string): void => {
     for (const name of KUSTOMIZATION_FILE_NAMES) inputs.add(join(dir, name));
   };
+  /** A problem in a base or component also names the overlay that reached it. */
+  const sourceOf = (file: string, dir: string): ReferenceSource => ({ overlay, file, at: dir === overlay ? file : `${overlay === "" ? "." : overlay}: ${file}` });
+  const follow = (refs: readonly Reference[], dir: string, source: ReferenceSource, plugin: boolean): void => {
+    for (const ref of refs) {
+      const local = ref.value.startsWith("/") ? undefined : normalizeFolder(collapse(join(dir, ref.value)));
+      const exists = local !== undefined && (files.has(local) || index.isFolder(local));
+      const where = `${source.at}:${ref.line}: ${ref.field}`;
+      // kustomize tries a local path first and fetches only what is not one.
+      if (!exists && isRemote(ref.value)) {
+        throw new KustomizeError(
+          "remote-refused",
+          overlay,
+          `${where}: remote reference "${ref.value}" refused: the hub renders from the fleet repository only and never fetches URLs; copy it into the repository and refer to it by a relative path`,
+          { file: source.file },
+        );
+      }
+      if (local === undefined) {
+        throw new KustomizeError(
+          "outside-repository",
+          overlay,
+          `${where}: "${ref.value}" is outside the repository; refer to files and folders of the repository by relative paths`,
+          { file: source.file },
+        );
+      }
+      // What a plugin config folder lists is read as plugin configs too.
+      const asPlugin = ref.plugin || (plugin && ref.folder);
+      if (ref.folder && !files.has(local) && index.isFolder(local)) {
+        pending.push({ dir: local, plugin: asPlugin });
+        continue;
+      }
+      // A missing path is an input too: adding it must render the overlay again.
+      inputs.add(local);
+      if (ref.folder && !exists) candidates(local);
+      const bytes = files.get(local);
+      if (asPlugin && bytes !== undefined && !readConfigs.has(local)) {
+        readConfigs.add(local);
+        // Paths in a config resolve from the kustomization that runs it.
+        const config = sourceOf(local, dir);
+        follow(pluginConfigReferences(config, new TextDecoder().decode(bytes), { field: "", lineOffset: 0 }), dir, config, false);
+      }
+    }
+  };
   try {
-    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
-      if (seen.has(dir)) continue;
-      seen.add(dir);
-      folders.push(dir);
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const { dir, plugin } = next;
+      const key = `${plugin ? "plugin:" : ""}${dir}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (!folders.includes(dir)) folders.push(dir);
       for (const path of index.under(dir)) inputs.add(path);
       candidates(dir);
       const kustomizations = KUSTOMIZATION_FILE_NAMES.map((name) => join(dir, name)).filter((path) => files.has(path));
@@ -52,36 +99,8 @@ export function walkKustomization(files: ReadonlyMap<string, Uint8Array>, overla
       }
       // A folder reached without one fails in kustomize, in kustomize's words.
       for (const file of kustomizations) {
-        // A problem in a base or component also names the overlay that reached it.
-        const at = dir === overlay ? file : `${overlay === "" ? "." : overlay}: ${file}`;
-        for (const ref of references(overlay, file, at, files.get(file) ?? new Uint8Array())) {
-          const local = ref.value.startsWith("/") ? undefined : normalizeFolder(collapse(join(dir, ref.value)));
-          const exists = local !== undefined && (files.has(local) || index.isFolder(local));
-          // kustomize tries a local path first and fetches only what is not one.
-          if (!exists && isRemote(ref.value)) {
-            throw new KustomizeError(
-              "remote-refused",
-              overlay,
-              `${at}: ${ref.field}: remote reference "${ref.value}" refused: the hub renders from the fleet repository only; copy it into the repository and refer to it by a relative path`,
-              { file },
-            );
-          }
-          if (local === undefined) {
-            throw new KustomizeError(
-              "outside-repository",
-              overlay,
-              `${at}: ${ref.field}: "${ref.value}" is outside the repository; refer to files and folders of the repository by relative paths`,
-              { file },
-            );
-          }
-          if (ref.folder && !files.has(local) && index.isFolder(local)) {
-            pending.push(local);
-          } else {
-            // A missing path is an input too: adding it must render the overlay again.
-            inputs.add(local);
-            if (ref.folder && !exists) candidates(local);
-          }
-        }
+        const source = sourceOf(file, dir);
+        follow(kustomizationReferences(source, files.get(file) ?? new Uint8Array(), plugin), dir, source, plugin);
       }
     }
   } catch (err) {
@@ -96,77 +115,6 @@ function sorted(paths: Set<string>): string[] {
   return [...paths].sort(compareCodeUnits);
 }
 
-/** One path a kustomization names, with the field it is in (for messages). */
-interface Reference {
-  readonly value: string;
-  readonly field: string;
-  /** True when the field takes kustomization folders as well as files. */
-  readonly folder: boolean;
-}
-
-/** Fields that take a file or a kustomization folder per entry. */
-const FOLDER_LISTS = ["resources", "bases", "components", "generators", "transformers", "validators"];
-/** Fields that take one file per entry (strategic-merge patches may also be inline). */
-const FILE_LISTS = ["crds", "configurations", "patchesStrategicMerge"];
-/** Fields whose entries are objects with an optional `path` to a file. */
-const PATH_OBJECT_LISTS = ["patches", "patchesJson6902", "replacements"];
-const HELM_FIELDS = ["helmCharts", "helmChartInflationGenerator", "helmGlobals"];
-
-/** The paths a kustomization file names; `at` is how messages name the file. */
-function references(overlay: string, file: string, at: string, bytes: Uint8Array): Reference[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(new TextDecoder().decode(bytes), { version: "1.1", lineCounter: lines, prettyErrors: true });
-  const [error] = doc.errors;
-  if (error !== undefined) {
-    const line = error.linePos?.[0].line;
-    throw new KustomizeError("kustomization-invalid", overlay, `${at}${line === undefined ? "" : `:${line}`}: invalid YAML: ${firstLine(error.message)}`, {
-      file,
-      cause: error,
-    });
-  }
-  if (doc.contents === null) return [];
-  if (!isMap(doc.contents)) {
-    throw new KustomizeError("kustomization-invalid", overlay, `${at}: a kustomization must be a YAML mapping`, { file });
-  }
-  const root = doc.toJS() as Record<string, unknown>;
-  for (const field of HELM_FIELDS) {
-    if (root[field] !== undefined && root[field] !== null) {
-      throw new KustomizeError(
-        "helm-refused",
-        overlay,
-        `${at}: ${field}: Helm charts are not rendered by the hub; render the chart into the repository (helm template) and list the output under resources`,
-        { file },
-      );
-    }
-  }
-  const refs: Reference[] = [];
-  const add = (value: unknown, field: string, folder: boolean): void => {
-    // Multi-line entries are inline YAML (patches, generator configs), not paths.
-    if (typeof value === "string" && value !== "" && !value.includes("\n")) refs.push({ value, field, folder });
-  };
-  const list = (field: string): unknown[] => {
-    const value = root[field];
-    return Array.isArray(value) ? value : [];
-  };
-  for (const field of FOLDER_LISTS) list(field).forEach((v, i) => add(v, `${field}[${i}]`, true));
-  for (const field of FILE_LISTS) list(field).forEach((v, i) => add(v, `${field}[${i}]`, false));
-  for (const field of PATH_OBJECT_LISTS) list(field).forEach((v, i) => add(property(v, "path"), `${field}[${i}].path`, false));
-  for (const field of ["configMapGenerator", "secretGenerator"]) {
-    list(field).forEach((generator, i) => {
-      const entries = property(generator, "files");
-      if (Array.isArray(entries)) {
-        // `key=path` or `path`.
-        entries.forEach((v, j) => add(typeof v === "string" ? v.slice(v.indexOf("=") + 1) : v, `${field}[${i}].files[${j}]`, false));
-      }
-      const envs = property(generator, "envs");
-      if (Array.isArray(envs)) envs.forEach((v, j) => add(v, `${field}[${i}].envs[${j}]`, false));
-      add(property(generator, "env"), `${field}[${i}].env`, false);
-    });
-  }
-  add(property(root["openapi"], "path"), "openapi.path", false);
-  return refs;
-}
-
 /** Resolves `.` and `..` segments; a `..` past the start is kept so the caller can refuse it. */
 function collapse(path: string): string {
   const parts: string[] = [];
@@ -178,30 +126,8 @@ function collapse(path: string): string {
   return parts.join("/");
 }
 
-/**
- * True for what kustomize would fetch: URLs with a scheme (https://, ssh://, file://), go-getter's
- * `git::`, SCP-like `user@host:path`, and GitHub shorthands. Local paths never match.
- */
-function isRemote(value: string): boolean {
-  return (
-    /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ||
-    /^git::/i.test(value) ||
-    /^gh:/i.test(value) ||
-    /^[^/:@\s]+@[^/:\s]+:/.test(value) ||
-    /^(?:www\.)?github\.com[/:]/i.test(value)
-  );
-}
-
-function property(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
-}
-
 function join(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
-}
-
-function firstLine(text: string): string {
-  return text.split("\n", 1)[0] ?? text;
 }
 
 /** Sorted paths of one snapshot's files, for folder queries by binary search. */
