@@ -94,6 +94,28 @@ void describe("kustomize renderer process handling", () => {
     }
   });
 
+  void test("a build that uses more memory than allowed is killed, and its garbage collector is told the goal", async () => {
+    // Fills 200 MiB and holds it; the cap is 64 MiB.
+    const hog = await fake("hog", `exec "${process.execPath}" -e "globalThis.b = Buffer.alloc(200 * 1024 * 1024, 1); setTimeout(() => {}, 30000)"`);
+    const renderer = createKustomizeRenderer({ binary: hog, workDir: temp, maxMemoryBytes: 64 * 1024 * 1024 });
+    try {
+      const started = Date.now();
+      const err = await rejection(renderer.render({ snapshot: snapshot("c1", repo), dir: "apps/web" }), "build-failed");
+      assert.match(err.message, /^apps\/web: kustomize build used more than 64 MiB of memory and was stopped/);
+      assert.ok(Date.now() - started < 10_000, "the render waited for the timeout instead");
+    } finally {
+      await renderer.close();
+    }
+    const env = await fake("env", 'printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: env\\ndata:\\n  limit: \\"%s\\"\\n" "$GOMEMLIMIT"');
+    const second = createKustomizeRenderer({ binary: env, workDir: temp, maxMemoryBytes: 400 * 1024 * 1024 });
+    try {
+      const out = await second.render({ snapshot: snapshot("c1", repo), dir: "apps/web" });
+      assert.deepEqual(out.objects[0]?.["data"], { limit: String(300 * 1024 * 1024) });
+    } finally {
+      await second.close();
+    }
+  });
+
   void test("a binary that cannot be started is reported as unavailable", async () => {
     const renderer = createKustomizeRenderer({ binary: join(temp, "no-such-kustomize"), workDir: temp });
     try {

@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { RenderError } from "../errors.js";
 import { KustomizeError } from "./kustomize-error.js";
 import { createCommitTrees } from "./kustomize-trees.js";
+import { watchMemory } from "./process-memory.js";
 import { walkKustomization } from "./kustomize-walk.js";
 import { referenceStyles } from "./kustomize-styles.js";
 import { parseManifestFile, type FieldPath, type KubeObject, type ParsedObject } from "./manifests.js";
@@ -40,6 +41,8 @@ export interface KustomizeRendererOptions {
   maxConcurrent?: number | undefined;
   /** Largest output read from one build; default 256 MiB. */
   maxOutputBytes?: number | undefined;
+  /** Resident memory a build may use before it is killed (its GOMEMLIMIT is set below it); default 1 GiB. */
+  maxMemoryBytes?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -52,6 +55,7 @@ const MAX_MESSAGE = 4000;
 export function createKustomizeRenderer(options: KustomizeRendererOptions): KustomizeRenderer {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxOutputBytes = options.maxOutputBytes ?? 256 * 1024 * 1024;
+  const maxMemoryBytes = options.maxMemoryBytes ?? 1024 * 1024 * 1024;
   const gate = createGate(Math.max(1, options.maxConcurrent ?? 2));
   const logger = options.logger;
   const trees = createCommitTrees(options.workDir, (err) => logger?.warn({ err }, "cannot remove the kustomize work folder"));
@@ -97,7 +101,7 @@ export function createKustomizeRenderer(options: KustomizeRendererOptions): Kust
     const abort = new AbortController();
     running.add(abort);
     try {
-      const result = await runBuild({ binary: options.binary, root, overlay, timeoutMs, maxOutputBytes, signal: abort.signal });
+      const result = await runBuild({ binary: options.binary, root, overlay, timeoutMs, maxOutputBytes, maxMemoryBytes, signal: abort.signal });
       if (closed) throw closedError(overlay);
       const warnings = clean(result.stderr, root);
       if (result.kind === "spawn-failed") {
@@ -113,6 +117,13 @@ export function createKustomizeRenderer(options: KustomizeRendererOptions): Kust
       }
       if (result.kind === "too-large") {
         throw new KustomizeError("output-invalid", overlay, `${describe(overlay)}: kustomize build printed more than ${maxOutputBytes} bytes`);
+      }
+      if (result.kind === "memory") {
+        throw new KustomizeError(
+          "build-failed",
+          overlay,
+          `${describe(overlay)}: kustomize build used more than ${Math.round(maxMemoryBytes / (1024 * 1024))} MiB of memory and was stopped; split the overlay or make it smaller`,
+        );
       }
       if (result.signal !== null) {
         // Killed from outside (out of memory, an operator): not the overlay's doing.
@@ -192,12 +203,14 @@ type BuildResult =
   | { kind: "exited"; code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }
   | { kind: "timeout"; stderr: string }
   | { kind: "too-large"; stderr: string }
+  | { kind: "memory"; stderr: string }
   | { kind: "spawn-failed"; error: Error; stderr: string };
 
 /**
- * Runs `kustomize build` on `overlay` inside `root` with network access cut off: Git may use no
- * transport at all and HTTP goes to a proxy that refuses, so a remote reference the walk missed
- * fails at once instead of fetching.
+ * Runs `kustomize build` on `overlay` inside `root` with network access cut off as far as the
+ * environment can: Git may use no transport at all and HTTP goes to a proxy that refuses. Go never
+ * proxies loopback addresses, so the walk's refusal of every URL is what keeps the hub's own
+ * loopback services out of reach; this is the second line. Memory and time are capped.
  */
 function runBuild(request: {
   binary: string;
@@ -205,6 +218,7 @@ function runBuild(request: {
   overlay: string;
   timeoutMs: number;
   maxOutputBytes: number;
+  maxMemoryBytes: number;
   signal: AbortSignal;
 }): Promise<BuildResult> {
   return new Promise((resolve) => {
@@ -212,7 +226,7 @@ function runBuild(request: {
     const target = request.overlay === "" ? "." : `./${request.overlay}`;
     const child = spawn(request.binary, ["build", target, "--load-restrictor", "LoadRestrictionsRootOnly"], {
       cwd: request.root,
-      env: sandboxEnv(request.root),
+      env: sandboxEnv(request.root, request.maxMemoryBytes),
       stdio: ["ignore", "pipe", "pipe"],
       // Its own process group, so a kill also reaches anything it started (which would otherwise
       // hold the output pipes open).
@@ -221,12 +235,13 @@ function runBuild(request: {
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = "";
-    let outcome: "timeout" | "too-large" | "aborted" | undefined;
-    const stop = (why: "timeout" | "too-large" | "aborted"): void => {
+    let outcome: "timeout" | "too-large" | "memory" | "aborted" | undefined;
+    const stop = (why: "timeout" | "too-large" | "memory" | "aborted"): void => {
       outcome ??= why;
       killGroup(child);
     };
     const timer = setTimeout(() => stop("timeout"), request.timeoutMs);
+    const unwatch = child.pid === undefined ? () => undefined : watchMemory({ pid: child.pid, limitBytes: request.maxMemoryBytes, onExceeded: () => stop("memory") });
     const onAbort = (): void => stop("aborted");
     request.signal.addEventListener("abort", onAbort, { once: true });
     child.stdout.on("data", (chunk: Buffer) => {
@@ -244,9 +259,11 @@ function runBuild(request: {
     });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
+      unwatch();
       request.signal.removeEventListener("abort", onAbort);
       if (outcome === "timeout") resolve({ kind: "timeout", stderr });
       else if (outcome === "too-large") resolve({ kind: "too-large", stderr });
+      else if (outcome === "memory") resolve({ kind: "memory", stderr });
       else if (spawnError !== undefined) resolve({ kind: "spawn-failed", error: spawnError, stderr });
       // An abort (close()) ends here too; the caller checks its own flag first.
       else resolve({ kind: "exited", code, signal, stdout: Buffer.concat(stdout), stderr });
@@ -264,7 +281,7 @@ function killGroup(child: ChildProcess): void {
 }
 
 /** The build's environment: nothing of the hub's own but PATH and TMPDIR, and no way out to the network. */
-function sandboxEnv(root: string): NodeJS.ProcessEnv {
+function sandboxEnv(root: string, maxMemoryBytes: number): NodeJS.ProcessEnv {
   // A loopback port nothing listens on: every proxied request is refused at once.
   const refuse = "http://127.0.0.1:9";
   const env: NodeJS.ProcessEnv = {
@@ -275,6 +292,9 @@ function sandboxEnv(root: string): NodeJS.ProcessEnv {
     http_proxy: refuse,
     https_proxy: refuse,
     NO_PROXY: "",
+    // The garbage collector's goal, below the hard cap the hub enforces, so a big but sane build
+    // collects harder instead of being killed.
+    GOMEMLIMIT: String(Math.floor(maxMemoryBytes * 0.75)),
     GIT_TERMINAL_PROMPT: "0",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
