@@ -29,6 +29,7 @@ import { createLeaseClient } from "./lease.js";
 import type { LeaseClient } from "./lease.js";
 import type { ReconcileReport } from "./reconcile.js";
 import { createSecretStateStore } from "./state-store.js";
+import type { AgentRbac } from "./self-guard.js";
 
 /** Options of {@link createAgent}. */
 export interface AgentOptions {
@@ -44,6 +45,8 @@ export interface AgentOptions {
   labels?: Record<string, string>;
   /** The agent's namespace; default "gitfleet-system". */
   namespace?: string;
+  /** The agent's ServiceAccount and RBAC names, which bundles may not touch. */
+  agentRbac?: AgentRbac | undefined;
   /** How the channel to the hub is secured; default TLS verified by the system roots. */
   hubTls?: HubTls;
   /** Builds the hub client for an address; swapped by tests. */
@@ -132,6 +135,7 @@ export function createAgent(options: AgentOptions): Agent {
       makeSource: options.createDesiredStateSource ?? createNatsDesiredStateSource,
       reconcileIntervalMs,
       crdTimeoutMs: options.crdTimeoutMs,
+      agentRbac: options.agentRbac,
       loopGuard: options.loopGuard,
       elector,
       signal: stopping.signal,

@@ -17,6 +17,7 @@ import { isCrd, isNamespace } from "./kube-objects.js";
 import type { CrdDefinition } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
 import { waitForCrds } from "./crd-wait.js";
+import type { AgentRbac, AgentSelf } from "./self-guard.js";
 
 /** Options of {@link applyBundle}. */
 export interface ApplyBundleOptions {
@@ -25,6 +26,8 @@ export interface ApplyBundleOptions {
   bundle: DesiredBundle;
   /** The agent's own namespace; it always exists, so dry-runs can stand in there (see below). */
   agentNamespace: string;
+  /** The agent's ServiceAccount and RBAC names, to refuse bundles that touch them. */
+  agentRbac?: AgentRbac | undefined;
   /** Keys of objects other bundles hold now; never pruned from this one. */
   claimedElsewhere: ReadonlySet<string>;
   /** This digest passed validation and applied completely before: skip the dry-run. */
@@ -59,7 +62,7 @@ export async function applyBundle(options: ApplyBundleOptions): Promise<BundleRe
   if (bundle.error) return result(options, previous, { sync: SyncState.FAILED, message: bundle.error });
 
   try {
-    const plan = await planBundle({ kube, bundle });
+    const plan = await planBundle({ kube, bundle, self: selfOf(options) });
     if (plan.problems.length > 0) {
       return notApplied(options, previous, plan.objects, plan.problems);
     }
@@ -84,6 +87,7 @@ export async function applyBundle(options: ApplyBundleOptions): Promise<BundleRe
       inventory: bundle.policy.prune ? (previous?.objects ?? []) : [],
       desired: plan.objects.map((o) => o.ref),
       claimedElsewhere: options.claimedElsewhere,
+      self: selfOf(options),
       logger,
     });
     const appliedAt = previous?.digest === bundle.digest && previous.appliedAt ? previous.appliedAt : new Date(options.clock.now()).toISOString();
@@ -239,6 +243,10 @@ function markEstablished(applied: ResourceResult[], crds: readonly CrdDefinition
 
 function notAppliedResource(planned: PlannedObject): ResourceResult {
   return { ref: planned.ref, sync: SyncState.OUT_OF_SYNC, health: HealthState.UNKNOWN, message: "not applied: the bundle failed" };
+}
+
+function selfOf(options: ApplyBundleOptions): AgentSelf {
+  return { namespace: options.agentNamespace, ...options.agentRbac };
 }
 
 function notApplied(

@@ -5,6 +5,8 @@ import { crdDefinition, isCrd, prepareForApply, refKey, refOf } from "./kube-obj
 import type { CrdDefinition, KubeObject, ObjectRef } from "./kube-objects.js";
 import type { KubeClient } from "./kube-client.js";
 import { applyRank, orderForApply } from "./ordering.js";
+import { selfObjectReason } from "./self-guard.js";
+import type { AgentSelf } from "./self-guard.js";
 
 /** One object of a bundle, ready to apply. */
 export interface PlannedObject {
@@ -35,13 +37,16 @@ export interface BundlePlan {
 export interface PlanBundleOptions {
   kube: KubeClient;
   bundle: DesiredBundle;
+  /** The agent's own objects, which the bundle may not hold. */
+  self: AgentSelf;
 }
 
 /**
  * Orders a bundle's objects (Namespaces, CRDs, the rest), fills in namespaces from the
  * bundle's default (or "default") for namespaced kinds, and finds objects that cannot be
- * applied: kinds the API server does not serve and no CRD of the bundle defines, and objects
- * listed twice. Discovery answers come from the client's cache after the first call.
+ * applied: kinds the API server does not serve and no CRD of the bundle defines, objects
+ * listed twice, and the agent's own objects (its identity, inventories, Lease, RBAC, namespace).
+ * Any problem refuses the whole bundle. Discovery answers come from the client's cache after the first call.
  */
 export async function planBundle(options: PlanBundleOptions): Promise<BundlePlan> {
   const { kube, bundle } = options;
@@ -71,6 +76,11 @@ export async function planBundle(options: PlanBundleOptions): Promise<BundlePlan
     }
     const object = prepareForApply(original, { namespaced, defaultNamespace, bundle: bundle.name });
     const ref = refOf(object);
+    const own = selfObjectReason(options.self, object);
+    if (own !== undefined) {
+      problems.push(failedResource(ref, describeFailure(ref, `refused: it is ${own}, which no bundle may change; remove it from the bundle`)));
+      continue;
+    }
     const key = refKey(ref);
     if (seen.has(key)) {
       problems.push(failedResource(ref, describeFailure(ref, "is listed twice in the bundle")));

@@ -1,6 +1,7 @@
 // Command line and environment of gitfleet-agent, validated at the edge: everything after
 // parseCommand() can trust its types. One table (settings) holds every flag with its value
 // name, environment variable, description and default; the parser and --help both read it.
+import type { AgentRbac } from "./self-guard.js";
 import { parseArgs } from "node:util";
 import { DurationError, dnsLabelProblem, parseDuration, parseLabels } from "@gitfleet/proto/rules";
 import { ConfigError } from "./errors.js";
@@ -33,6 +34,8 @@ export interface AgentConfig {
   healthAddress: string | undefined;
   /** Elect a leader among replicas on the Lease gitfleet-agent before doing anything. */
   leaderElect: boolean;
+  /** The agent's ServiceAccount and RBAC names, which bundles may not touch. */
+  agentRbac: AgentRbac;
 }
 
 /**
@@ -97,6 +100,16 @@ export const settings = {
   "leader-elect": {
     env: "GITFLEET_LEADER_ELECT",
     description: "run as one of several replicas: only the holder of the Lease gitfleet-agent in the agent's namespace works, the others stand by",
+  },
+  "service-account": {
+    value: "NAME",
+    env: "GITFLEET_SERVICE_ACCOUNT",
+    description: "the ServiceAccount the agent runs as: bundles may not change it or bind it",
+  },
+  "rbac-name": {
+    value: "NAME",
+    env: "GITFLEET_RBAC_NAME",
+    description: "the name of the agent's own Roles, ClusterRoles and bindings (the chart's full name): bundles may not change them",
   },
   "log-level": { value: "LEVEL", env: "GITFLEET_LOG_LEVEL", description: "trace, debug, info, warn, error, fatal or silent", default: "info" },
 } satisfies Record<string, AgentSetting>;
@@ -274,7 +287,12 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     loopGuard: { maxCorrections: positiveInteger(withDefault("drift-max-corrections")), windowMs: reconcileInterval(withDefault("drift-window")) },
     healthAddress: healthAddressOf(withDefault("health-addr")),
     leaderElect: bool("leader-elect"),
+    agentRbac: {},
   };
+  const serviceAccount = read("service-account");
+  if (serviceAccount) config.agentRbac.serviceAccount = dnsSubdomainOf(serviceAccount);
+  const rbacName = read("rbac-name");
+  if (rbacName) config.agentRbac.rbacName = dnsSubdomainOf(rbacName);
   const hub = read("hub");
   if (hub) {
     if (/\s/.test(hub.value) || hub.value === "") throw new ConfigError(`${hub.source} "${hub.value}" is not a HOST:PORT address`);
@@ -301,6 +319,13 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
 function namespaceOf(found: Found): string {
   const problem = dnsLabelProblem(found.value);
   if (problem !== undefined) throw new ConfigError(`${found.source} "${found.value}" is not a valid namespace name: it ${problem}`);
+  return found.value;
+}
+
+function dnsSubdomainOf(found: Found): string {
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(found.value)) {
+    throw new ConfigError(`${found.source} "${found.value}" is not a valid object name (lower-case letters, digits, "-" and ".")`);
+  }
   return found.value;
 }
 

@@ -10,6 +10,7 @@ import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { refKey } from "./kube-objects.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
+import type { AgentSelf } from "./self-guard.js";
 
 /** What {@link adoptBundle} needs. */
 export interface AdoptOptions {
@@ -17,6 +18,8 @@ export interface AdoptOptions {
   inventory: InventoryStore;
   monitor: DriftMonitor;
   bundle: DesiredBundle;
+  /** The agent's own objects: a bundle holding one is never adopted. */
+  self: AgentSelf;
   logger: Logger;
 }
 
@@ -29,7 +32,7 @@ export async function adoptBundle(options: AdoptOptions): Promise<BundleResult |
   const { kube, inventory: store, monitor, bundle, logger } = options;
   const inventory = await store.get(bundle.name).catch(() => undefined);
   if (!inventory || inventory.digest !== bundle.digest) return undefined;
-  const plan = await planBundle({ kube, bundle }).catch(() => undefined);
+  const plan = await planBundle({ kube, bundle, self: options.self }).catch(() => undefined);
   if (!plan || plan.problems.length > 0) return undefined;
   monitor.track(trackedBundle(bundle, plan.objects));
   logger.info({ bundle: bundle.name, digest: bundle.digest }, "the cluster holds this bundle already; comparing it with Git");

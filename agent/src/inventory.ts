@@ -69,7 +69,8 @@ export function inventoryName(bundle: string): string {
   return `gitfleet-inventory-${bundle}`;
 }
 
-const INVENTORY_LABEL = "gitfleet.io/inventory";
+/** Label that marks a ConfigMap of the agent's namespace as an inventory. */
+export const INVENTORY_LABEL = "gitfleet.io/inventory";
 const DATA_KEY = "inventory.json";
 
 /** Options of {@link createConfigMapInventoryStore}. */

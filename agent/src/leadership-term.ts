@@ -5,6 +5,7 @@
 // what start() did, newest first, and releases the lease last. A lost lease stops the term the
 // same way before the agent is told. A term is never started twice: a replica that lost its
 // lease exits and comes back as a follower.
+import type { AgentRbac } from "./self-guard.js";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
 import type { DesiredStateSource, NatsAccess, NatsDesiredStateSourceOptions } from "./desired-state-source.js";
@@ -42,6 +43,8 @@ export interface LeadershipTermOptions {
   makeSource: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
   reconcileIntervalMs: number;
   crdTimeoutMs?: number | undefined;
+  /** The agent's ServiceAccount and RBAC names, which bundles may not touch. */
+  agentRbac?: AgentRbac | undefined;
   /** Limits of the drift loop guard; defaults in drift/loop-guard.ts. */
   loopGuard?: Partial<LoopGuardLimits> | undefined;
   /** The lease this term holds: renewed from start() until stop(), released at the end. */
@@ -126,6 +129,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
     kube,
     inventory: options.inventory,
     agentNamespace: options.namespace,
+    agentRbac: options.agentRbac,
     logger: logger.child({ part: "reconcile" }),
     clock,
     intervalMs: options.reconcileIntervalMs,

@@ -64,6 +64,7 @@ async function main(): Promise<number> {
     clusterName: config.clusterName,
     labels: config.labels,
     namespace: config.namespace,
+    agentRbac: config.agentRbac,
     hubTls,
     reconcileIntervalMs: config.reconcileIntervalMs,
     loopGuard: config.loopGuard,

@@ -6,6 +6,8 @@ import { selectPrunable } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import { BUNDLE_ANNOTATION, formatRef } from "./kube-objects.js";
 import type { ObjectRef } from "./kube-objects.js";
+import { selfRefReason } from "./self-guard.js";
+import type { AgentSelf } from "./self-guard.js";
 
 /** Options of {@link pruneObjects}. */
 export interface PruneOptions {
@@ -16,6 +18,8 @@ export interface PruneOptions {
   /** What the bundle holds now. */
   desired: readonly ObjectRef[];
   claimedElsewhere: ReadonlySet<string>;
+  /** The agent's own objects: never deleted, whatever the inventory lists. */
+  self: AgentSelf;
   logger: Logger;
 }
 
@@ -29,7 +33,8 @@ export interface PruneOutcome {
 /**
  * Deletes the objects that left the bundle: those in its inventory, no longer desired and not
  * claimed by another bundle. A live object annotated as another bundle's is left alone (it
- * moved there), and an object already gone counts as pruned.
+ * moved there), an object already gone counts as pruned, and the agent's own objects (its
+ * namespace, identity, inventories, Lease, RBAC) are never deleted.
  */
 export async function pruneObjects(options: PruneOptions): Promise<PruneOutcome> {
   const { kube, logger } = options;
@@ -41,6 +46,12 @@ export async function pruneObjects(options: PruneOptions): Promise<PruneOutcome>
     claimedElsewhere: options.claimedElsewhere,
   });
   for (const ref of candidates) {
+    const own = selfRefReason(options.self, ref);
+    if (own !== undefined) {
+      // An inventory written by an older agent, or edited: dropped from it, never deleted.
+      logger.warn({ bundle: options.bundle, object: formatRef(ref) }, `not pruning ${own}`);
+      continue;
+    }
     try {
       const live = await kube.get(ref);
       const owner = live?.metadata.annotations?.[BUNDLE_ANNOTATION];

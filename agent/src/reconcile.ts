@@ -14,6 +14,7 @@ import { formatRef, refKey, refOf } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
 import type { DriftMonitor } from "./drift/index.js";
 import { adoptBundle, trackApplied } from "./drift-handover.js";
+import type { AgentRbac, AgentSelf } from "./self-guard.js";
 
 /** What one reconcile pass did. */
 export interface ReconcileReport {
@@ -33,6 +34,8 @@ export interface ReconcilerOptions {
   inventory: InventoryStore;
   /** The agent's namespace. */
   agentNamespace: string;
+  /** The agent's ServiceAccount and RBAC names: a bundle that touches them is refused. */
+  agentRbac?: AgentRbac | undefined;
   logger?: Logger;
   clock?: Clock;
   /** Re-enforce period; default 30 s. */
@@ -86,6 +89,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const forced = new Set<string>();
   let forceAll = false;
   const monitor = options.drift;
+  const self: AgentSelf = { namespace: options.agentNamespace, ...options.agentRbac };
   let desired: DesiredStateSnapshot | undefined;
   let lastReport: ReconcileReport | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -112,7 +116,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         // A restarted agent: the cluster holds this digest already. Compare, never re-apply:
         // drift made meanwhile is corrected or reported like any other.
-        const adopted = monitor ? await adoptBundle({ kube: options.kube, inventory: options.inventory, monitor, bundle, logger }) : undefined;
+        const adopted = monitor ? await adoptBundle({ kube: options.kube, inventory: options.inventory, monitor, bundle, self, logger }) : undefined;
         if (adopted) {
           validated.set(bundle.name, bundle.digest);
           lastResults.set(bundle.name, adopted);
@@ -133,6 +137,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         inventory: options.inventory,
         bundle,
         agentNamespace: options.agentNamespace,
+        agentRbac: options.agentRbac,
         claimedElsewhere,
         validated: known,
         clock,
@@ -185,6 +190,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             inventory: inventory.objects,
             desired: [],
             claimedElsewhere: everything,
+            self,
             logger,
           });
           if (outcome.kept.length > 0) {

@@ -118,6 +118,9 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     assert.equal(at(env.get("GITFLEET_HUB_ADDRESS"), "valueFrom", "secretKeyRef", "key"), "hub");
     assert.ok(!env.has("GITFLEET_HUB") && !env.has("GITFLEET_TOKEN"), "the agent's own names, not the CLI's");
     assert.equal(at(findObject(cluster, "Secret"), "stringData", "hub"), "hub.gitfleet.example:443");
+    // The agent guards its own RBAC by these names: they must be the names the chart gives it.
+    assert.equal(at(env.get("GITFLEET_SERVICE_ACCOUNT"), "valueFrom", "fieldRef", "fieldPath"), "spec.serviceAccountName");
+    assert.equal(env.get("GITFLEET_RBAC_NAME")?.["value"], "gitfleet-agent");
 
     const namespaced = await render("namespaced");
     assert.equal(namespaced.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding").length, 0, "no cluster-wide rights");

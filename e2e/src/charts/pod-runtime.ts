@@ -53,9 +53,11 @@ function source(context: PodContext, kind: "Secret" | "ConfigMap", name: string)
   return found ? dataOf(found) : undefined;
 }
 
-function fieldValue(context: PodContext, path: string): string {
+function fieldValue(context: PodContext, path: string, podSpec: Json): string {
   if (path === "metadata.namespace") return context.namespace;
   if (path === "metadata.name") return context.podName;
+  // The admission controller fills in "default" when the pod names none.
+  if (path === "spec.serviceAccountName") return text(podSpec["serviceAccountName"]) || "default";
   throw new PodSpecError(`fieldRef ${path} is not supported by this stand-in kubelet`);
 }
 
@@ -119,7 +121,7 @@ export async function containerRuntime(
     const from = record(entry["valueFrom"]);
     const ref = record(from["secretKeyRef"] ?? from["configMapKeyRef"]);
     if (from["fieldRef"]) {
-      env[name] = fieldValue(context, text(record(from["fieldRef"])["fieldPath"]));
+      env[name] = fieldValue(context, text(record(from["fieldRef"])["fieldPath"]), podSpec);
     } else if (from["secretKeyRef"] || from["configMapKeyRef"]) {
       const kind = from["secretKeyRef"] ? "Secret" : "ConfigMap";
       const value = source(context, kind, text(ref["name"]))?.get(text(ref["key"]));
