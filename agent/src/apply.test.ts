@@ -112,6 +112,52 @@ describe("applying a bundle", () => {
     assert.equal(kube.calls.filter((c) => c.verb !== "get").length, 0);
   });
 
+  it("refuses a bundle that holds the agent's identity Secret before any call that writes, naming the object", async () => {
+    const identity: KubeObject = { apiVersion: "v1", kind: "Secret", metadata: { name: "gitfleet-agent-identity", namespace: agentNamespace }, stringData: { "identity.json": "{}" } };
+    const result = await applyBundle(options(bundle("web", [namespace("web"), configMap("good"), identity])));
+    assert.equal(result.sync, SyncState.FAILED);
+    assert.match(result.message, /^validation failed, nothing applied: Secret gitfleet-system\/gitfleet-agent-identity: refused: it is the agent's identity Secret/);
+    assert.deepEqual(kube.calls.filter((c) => c.verb === "apply" || c.verb === "dry-run" || c.verb === "delete" || c.verb === "create"), []);
+    assert.equal(result.resources.find((r) => r.ref.name === "gitfleet-agent-identity")?.sync, SyncState.FAILED);
+    assert.equal(await inventory.get("web"), undefined);
+  });
+
+  it("refuses a bundle that binds the agent's ServiceAccount or writes an inventory, when the agent knows its RBAC", async () => {
+    const grab: KubeObject = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "grab" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "ServiceAccount", name: "gitfleet-agent", namespace: agentNamespace }],
+    };
+    const agentRbac = { serviceAccount: "gitfleet-agent", rbacName: "gitfleet-agent" };
+    const bound = await applyBundle(options(bundle("web", [grab]), { agentRbac }));
+    assert.match(bound.message, /ClusterRoleBinding\.rbac\.authorization\.k8s\.io grab: refused: it is a binding of the agent's ServiceAccount/);
+    const forged = await applyBundle(options(bundle("web", [configMap("gitfleet-inventory-other", agentNamespace, { "inventory.json": "[]" })]), { agentRbac }));
+    assert.match(forged.message, /ConfigMap gitfleet-system\/gitfleet-inventory-other: refused: it is an inventory of the agent/);
+    assert.equal(kube.calls.filter((c) => c.verb === "apply" || c.verb === "dry-run").length, 0);
+  });
+
+  it("never prunes the agent's own objects, even when an inventory lists them", async () => {
+    await kube.apply(namespace("web"));
+    await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "gitfleet-agent-identity", namespace: agentNamespace } });
+    await inventory.put({
+      bundle: "web",
+      digest: "c".repeat(64),
+      revision: "rev0",
+      prune: true,
+      appliedAt: "2026-01-01T00:00:00.000Z",
+      objects: [ref("v1", "Namespace", "", agentNamespace), ref("v1", "Secret", agentNamespace, "gitfleet-agent-identity"), ref("v1", "ConfigMap", "web", "old")],
+    });
+    await kube.apply(configMap("old"));
+    const result = await applyBundle(options(bundle("web", [configMap("a")])));
+    assert.equal(result.sync, SyncState.SYNCED, result.message);
+    assert.ok(kube.find(ref("v1", "Namespace", "", agentNamespace)), "the agent's namespace was pruned");
+    assert.ok(kube.find(ref("v1", "Secret", agentNamespace, "gitfleet-agent-identity")), "the identity Secret was pruned");
+    assert.equal(kube.find(ref("v1", "ConfigMap", "web", "old")), undefined);
+    assert.deepEqual((await inventory.get("web"))?.objects.map((r) => r.name), ["a"]);
+  });
+
   it("reports a bundle the hub published broken as failed, with the reason", async () => {
     const result = await applyBundle(options({ ...bundle("web", []), error: "bundle web payload is unusable" }));
     assert.equal(result.sync, SyncState.FAILED);

@@ -29,6 +29,13 @@ describe("agent configuration", () => {
     assert.equal(config.reconcileIntervalMs, 30_000);
   });
 
+  it("reads the agent's ServiceAccount and RBAC name, which bundles may not touch, and checks them", () => {
+    assert.deepEqual(run([]).agentRbac, {});
+    const config = run(["--rbac-name", "edge-gitfleet-agent"], { GITFLEET_SERVICE_ACCOUNT: "gitfleet-agent" });
+    assert.deepEqual(config.agentRbac, { serviceAccount: "gitfleet-agent", rbacName: "edge-gitfleet-agent" });
+    fails([], /GITFLEET_SERVICE_ACCOUNT "Not Valid" is not a valid object name/, { GITFLEET_SERVICE_ACCOUNT: "Not Valid" });
+  });
+
   it("reads the environment, and flags win over it", () => {
     const env = {
       GITFLEET_HUB_ADDRESS: "env-hub:1",

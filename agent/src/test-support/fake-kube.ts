@@ -22,7 +22,7 @@ export interface FakeKube extends KubeClient {
   find(ref: Omit<ObjectRef, "version">): KubeObject | undefined;
 }
 
-/** Creates a {@link FakeKube} that serves Namespace, ConfigMap, Secret, Deployment and CRDs. */
+/** Creates a {@link FakeKube} that serves Namespace, ConfigMap, Secret, ServiceAccount, Deployment, Lease, RBAC and CRDs. */
 export function createFakeKube(): FakeKube {
   const objects = new Map<string, KubeObject>();
   const calls: FakeCall[] = [];
@@ -31,6 +31,12 @@ export function createFakeKube(): FakeKube {
     ["v1|ConfigMap", true],
     ["v1|Secret", true],
     ["apps/v1|Deployment", true],
+    ["v1|ServiceAccount", true],
+    ["coordination.k8s.io/v1|Lease", true],
+    ["rbac.authorization.k8s.io/v1|Role", true],
+    ["rbac.authorization.k8s.io/v1|RoleBinding", true],
+    ["rbac.authorization.k8s.io/v1|ClusterRole", false],
+    ["rbac.authorization.k8s.io/v1|ClusterRoleBinding", false],
     ["apiextensions.k8s.io/v1|CustomResourceDefinition", false],
   ]);
   let rejecter: (object: KubeObject) => string | undefined = () => undefined;
