@@ -49,6 +49,8 @@ export type { StatusChange, StatusStore, StatusStoreOptions } from "./store/stat
 export {
   canTransition,
   createGitWriter,
+  createPromotionService,
+  promotionEditEngine,
   createPromotionStore,
   createStageLock,
   isFinalState,
@@ -61,6 +63,8 @@ export {
 export type {
   GitWriter,
   GitWriterOptions,
+  PromotionService,
+  StageStates,
   NewPromotionRecord,
   PromotionFilter,
   PromotionRecord,
