@@ -13,12 +13,15 @@ export interface HubClientOptions {
 export class HubApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** The whole answer's body, when it was JSON (a refused promotion carries its gates there). */
+  readonly body: unknown;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, body?: unknown) {
     super(message);
     this.name = "HubApiError";
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -59,7 +62,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
     }
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
     const hint = res.status === 401 ? `; check --token or ${cliEnv.token}` : "";
-    return new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`);
+    return new HubApiError(res.status, error?.code ?? String(res.status), `${error?.message ?? res.statusText}${hint}`, parsed);
   };
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await send(path, {

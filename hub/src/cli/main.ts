@@ -18,6 +18,8 @@ import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
 import { historyCommand } from "./history-commands.js";
 import { createHubClient } from "./hub-client.js";
+import { pipelineGet, pipelineList, pipelineResume } from "./pipeline-commands.js";
+import { promote, promotionGet, promotionList, promotionRollback } from "./promotion-commands.js";
 import { renderCommand } from "./render.js";
 
 const usage = `usage: gitfleet <command> [flags]
@@ -38,6 +40,13 @@ commands:
   events [--cluster NAME] [--bundle NAME] [--type T,...] [--kind K] [--namespace NS] [--name N]
          [--since 1h|TIME] [--limit N] [--follow]
   history CLUSTER [--limit N]
+  promote PIPELINE --from STAGE --to STAGE [--dry-run] [--wait]
+  promotion list [--pipeline NAME] [--state STATE] [--limit N]
+  promotion get ID
+  promotion rollback ID [--dry-run] [--wait]
+  pipeline list
+  pipeline get NAME
+  pipeline resume NAME
   render --repo DIR --cluster NAME [--labels k=v,...] [--var k=v ...] [--bundle NAME] [-o yaml|json]
   render --repo DIR --check [-o table|json]
 
@@ -66,6 +75,12 @@ cluster first, then a stage; cluster:NAME and stage:NAME or stage:PIPELINE/NAME 
 the last good commit or --revision; with --cluster and --revisions A..B (A.. for A to the last
 good commit) one cluster at two commits. It prints every differing object and field with both
 values; the values of Secrets are withheld.
+
+promote moves the promotable values (image tags, fields, files) of one stage of a pipeline to the
+next stage's overlay in one commit, once the first stage's gates pass; it prints the gates and the
+diff. --dry-run writes nothing; --wait shows the promotion's progress until the target stage is
+verified (exit 0) or the promotion failed (exit 1). A refusal exits 1 with the hub's reason.
+promotion rollback reverts a promotion's edits in a commit of its own.
 
 render prints what the cluster would receive from the fleet repository's working tree, with the
 hub's own code; it needs no hub. --check validates fleet.yaml and renders every target once,
@@ -113,6 +128,11 @@ export async function runCli(
         by: { type: "string" },
         revision: { type: "string" },
         revisions: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        pipeline: { type: "string" },
+        "dry-run": { type: "boolean" },
+        wait: { type: "boolean", short: "w" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -161,6 +181,7 @@ export async function runCli(
       await diffCommand(ctx, diffRequest(positionals.slice(1), values));
       return 0;
     }
+    if (group === "promote") return await runPromote(ctx, verb, values);
     switch (`${group} ${verb ?? ""}`) {
       case "token create":
         await tokenCreate(ctx, {
@@ -206,6 +227,23 @@ export async function runCli(
       }
       case "events ":
         await runEvents(ctx, { ...values, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
+        return 0;
+      case "promotion list":
+        await promotionList(ctx, { pipeline: values.pipeline, state: values.state, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
+        return 0;
+      case "promotion get":
+        await promotionGet(ctx, need("a promotion ID"));
+        return 0;
+      case "promotion rollback":
+        return await withInterrupt((signal) => promotionRollback(ctx, need("a promotion ID"), { dryRun: values["dry-run"], wait: values.wait }, { signal }));
+      case "pipeline list":
+        await pipelineList(ctx);
+        return 0;
+      case "pipeline get":
+        await pipelineGet(ctx, need("a pipeline NAME"));
+        return 0;
+      case "pipeline resume":
+        await pipelineResume(ctx, need("a pipeline NAME"));
         return 0;
       default:
         throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${usage}`);
@@ -307,16 +345,33 @@ function parseCount(text: string, flag = "--max-uses"): number {
   return n;
 }
 
-/** `gitfleet events`; with --follow, Ctrl-C (or SIGTERM) ends it cleanly with status 0. */
-async function runEvents(ctx: CommandContext, flags: Parameters<typeof eventsCommand>[1]): Promise<void> {
+/** `gitfleet promote PIPELINE --from A --to B`. */
+async function runPromote(
+  ctx: CommandContext,
+  pipeline: string | undefined,
+  values: { from?: string | undefined; to?: string | undefined; "dry-run"?: boolean | undefined; wait?: boolean | undefined },
+): Promise<number> {
+  if (!pipeline) throw new UsageError("gitfleet promote needs a PIPELINE, e.g. gitfleet promote web --from staging --to prod-us");
+  if (!values.from || !values.to) throw new UsageError("gitfleet promote needs --from STAGE and --to STAGE");
+  const request = { pipeline, from: values.from, to: values.to, dryRun: values["dry-run"], wait: values.wait };
+  return await withInterrupt((signal) => promote(ctx, request, { signal }));
+}
+
+/** Runs `fn` with a signal that Ctrl-C (or SIGTERM) aborts. */
+async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    await eventsCommand(ctx, flags, stop.signal, (text) => console.error(`gitfleet: ${text}`));
+    return await fn(stop.signal);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** `gitfleet events`; with --follow, Ctrl-C (or SIGTERM) ends it cleanly with status 0. */
+async function runEvents(ctx: CommandContext, flags: Parameters<typeof eventsCommand>[1]): Promise<void> {
+  await withInterrupt((signal) => eventsCommand(ctx, flags, signal, (text) => console.error(`gitfleet: ${text}`)));
 }
