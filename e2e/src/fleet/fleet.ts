@@ -28,6 +28,8 @@ export interface FleetOptions {
   logLevel?: string;
   /** Call the hub's webhook after every push to the Git server, as a Git host would. */
   webhookOnPush?: boolean;
+  /** Called before each push reaches the Git server (a test's chance to land a commit first). */
+  beforeReceive?: (repo: string, userAgent: string) => Promise<void>;
   /** More options of the hub (heartbeat interval, notification sinks, ...). */
   hub?: Partial<Pick<HubOptions, "heartbeatIntervalSeconds" | "notificationSinks" | "eventLimits">>;
   progress?: (line: string) => void;
@@ -47,6 +49,8 @@ export interface Fleet {
   readonly lab: Lab;
   hub: Hub;
   readonly adminToken: string;
+  /** A token of the viewer role. */
+  readonly viewerToken: string;
   readonly webhookSecret: string;
   readonly hubUrl: string;
   readonly grpcAddress: string;
@@ -57,8 +61,13 @@ export interface Fleet {
   startAgent(cluster: string, options?: StartAgentOptions): Promise<Agent>;
   /** Access to a lab cluster by name. */
   cluster(name: string): LabClusterInfo;
-  /** Writes files (path -> content, null deletes) in the fleet repo, commits and pushes; returns the sha. */
+  /**
+   * Writes files (path -> content, null deletes) in the fleet repo on top of the branch's head
+   * (commits others pushed, such as the hub's promotions, included), commits and pushes; returns the sha.
+   */
   commit(files: Record<string, string | null>, message: string): Promise<string>;
+  /** Runs git in an up-to-date clone of the fleet repository (e.g. `show`, `log`); returns stdout. */
+  git(...args: string[]): Promise<string>;
   /** The commit at the head of the fleet repository's main branch. */
   head(): Promise<string>;
   /** Calls the hub's push webhook, signed as a Git host would. */
@@ -80,6 +89,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     clusterNames: options.clusters,
     seeds: { fleet: options.seed },
     ...(options.webhookOnPush ? { onPush: async () => void (await onPush?.()) } : {}),
+    ...(options.beforeReceive ? { beforeReceive: options.beforeReceive } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
   });
   const agents: Agent[] = [];
@@ -89,6 +99,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await mkdir(work);
     const tls = await selfSignedCert(lab.dir);
     const adminToken = `gf_admin_${randomBytes(24).toString("base64url")}`;
+    const viewerToken = `gf_viewer_${randomBytes(24).toString("base64url")}`;
     const webhookSecret = randomBytes(16).toString("hex");
     const info = lab.info();
     const logLevel = options.logLevel ?? "debug";
@@ -106,7 +117,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         httpAddress: `127.0.0.1:${httpPort}`,
         grpcAddress: `127.0.0.1:${grpcPort}`,
         grpcTls: { certPath: tls.certPath, keyPath: tls.keyPath },
-        apiTokens: [parseApiToken(adminToken, "admin", "fleet")],
+        apiTokens: [parseApiToken(adminToken, "admin", "fleet"), parseApiToken(viewerToken, "viewer", "fleet")],
         webhookSecret,
         ...(options.credentialTtlMs ? { credentialTtlMs: options.credentialTtlMs } : {}),
         ...options.hub,
@@ -137,6 +148,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         hub = h;
       },
       adminToken,
+      viewerToken,
       webhookSecret,
       hubUrl,
       grpcAddress,
@@ -164,6 +176,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return agent;
       },
       async commit(files, message) {
+        await run("git", ["-C", repo, "fetch", "--quiet", "origin", "main"]);
+        await run("git", ["-C", repo, "reset", "--quiet", "--hard", "origin/main"]);
         for (const [path, content] of Object.entries(files)) {
           const file = join(repo, path);
           if (content === null) await rm(file, { force: true });
@@ -176,6 +190,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         await run("git", ["-C", repo, "commit", "--quiet", "-m", message]);
         await run("git", ["-C", repo, "push", "--quiet", "origin", "HEAD:main"]);
         return (await run("git", ["-C", repo, "rev-parse", "HEAD"])).stdout.trim();
+      },
+      async git(...args) {
+        await run("git", ["-C", repo, "fetch", "--quiet", "origin", "main"]);
+        await run("git", ["-C", repo, "reset", "--quiet", "--hard", "origin/main"]);
+        return (await run("git", ["-C", repo, ...args], { maxBuffer: 16 * 2 ** 20 })).stdout;
       },
       async head() {
         const { stdout } = await run("git", ["ls-remote", info.git.url, "refs/heads/main"]);

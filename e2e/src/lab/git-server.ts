@@ -30,6 +30,12 @@ export interface GitServerOptions {
    * the client's refs were all rejected, and errors it throws are only logged.
    */
   onPush?: ((repo: string) => void | Promise<void>) | undefined;
+  /**
+   * Called before a receive-pack POST reaches the backend, with the repository name and the
+   * client's user agent; the push waits for it. Meant for tests that make something happen
+   * between a client's fetch and its push (another commit landing first).
+   */
+  beforeReceive?: ((repo: string, userAgent: string) => Promise<void>) | undefined;
 }
 
 /** A running Git smart-HTTP server (see {@link startGitServer}). */
@@ -120,11 +126,14 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
       res.end("not found\n");
       return;
     }
+    const [, repo = "", endpoint] = match;
+    if (endpoint === "git-receive-pack" && req.method === "POST" && options.beforeReceive) {
+      await options.beforeReceive(repo, req.headers["user-agent"] ?? "");
+    }
     const result = await runBackend({
       req, res, projectRoot: root, pathInfo: path, query, remoteUser: user, running, log,
     });
     log(`${tag} -> ${result.status}`);
-    const [, repo = "", endpoint] = match;
     if (endpoint === "git-receive-pack" && req.method === "POST" && result.status === 200 && result.exitCode === 0) {
       notifyPush(options.onPush, repo, log);
     }

@@ -22,6 +22,8 @@ export interface LabOptions {
   dir?: string;
   /** Called after each push to the Git server, with the repository name (e.g. to call a webhook). */
   onPush?: (repo: string) => void | Promise<void>;
+  /** Called before each push reaches the Git server's backend (see GitServerOptions.beforeReceive). */
+  beforeReceive?: (repo: string, userAgent: string) => Promise<void>;
   /** Receives progress lines (builds, servers ready). */
   progress?: ProgressFn;
   /**
@@ -199,7 +201,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         }),
       ),
       track(
-        startGitServer({ dir: join(dir, "git"), seeds: options.seeds ?? {}, onPush: options.onPush }).then(async (g) => {
+        startGitServer({ dir: join(dir, "git"), seeds: options.seeds ?? {}, onPush: options.onPush, beforeReceive: options.beforeReceive }).then(async (g) => {
           started.push(g);
           if (!options.seeds && !(await repoExists(join(dir, "git", "repos"), "fleet"))) await g.createRepo("fleet");
           progress(`git server ready at ${g.baseUrl}`);

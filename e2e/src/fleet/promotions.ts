@@ -1,0 +1,195 @@
+// What the promotion stories read and do: a fleet repository made from the demo fleet with a
+// pipeline of their own, the promotion and pipeline views of the hub API, and waits on them.
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mkdir } from "node:fs/promises";
+import type { HubClient } from "@gitfleet/hub";
+import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
+import { readObject } from "../kube-client.js";
+import { waitFor } from "../lab/process.js";
+import { clusterDetail } from "./drift-views.js";
+
+const demoFleet = fileURLToPath(new URL("../../fixtures/demo-fleet", import.meta.url));
+
+/** The demo's clusters and their labels. */
+export const demoClusters = {
+  "staging-us": { env: "staging", region: "us" },
+  "prod-us": { env: "prod", region: "us" },
+  "prod-eu": { env: "prod", region: "eu" },
+} as const;
+
+/** The image the demo's web app promotes. */
+export const webImage = "registry.example.com/web";
+
+/** A copy of the demo fleet with `files` written over it (path -> content); returns its folder. */
+export async function demoSeed(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "gitfleet-seed-"));
+  await cp(demoFleet, dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  return dir;
+}
+
+/** A file of the demo fleet as it is in the repository. */
+export async function demoFile(path: string): Promise<string> {
+  return await readFile(join(demoFleet, path), "utf8");
+}
+
+/** The overlay kustomization of a stage of the demo's web app. */
+export const overlayFile = (stage: string): string => `apps/web/${stage}/kustomization.yaml`;
+
+/** `text` with the web image's newTag set to `tag` (the overlay has exactly one). */
+export function withTag(text: string, tag: string): string {
+  const out = text.replace(/^(\s+newTag:\s*).*$/m, `$1${tag}`);
+  if (out === text && !text.includes(`newTag: ${tag}`)) throw new Error("no newTag line to change");
+  return out;
+}
+
+/** One gate result. */
+export interface GateView {
+  gate: string;
+  passed: boolean;
+  message: string;
+  clusters: string[];
+}
+
+/** A stage's gates at one moment. */
+export interface GatesView {
+  stage: string;
+  commit: string;
+  passed: boolean;
+  gates: GateView[];
+}
+
+/** A promotion record, as `GET /api/v1/promotions/{id}` answers it. */
+export interface PromotionRecordView {
+  id: string;
+  kind: "promotion" | "rollback";
+  pipeline: string;
+  from: { stage: string; commit: string };
+  to: { stage: string };
+  author: string;
+  automatic: boolean;
+  state: string;
+  createdAt: string;
+  values: { kind: string; file: string; key: string; value?: string }[];
+  diff: { file: string; diff: string }[];
+  gates: GatesView;
+  commit?: string;
+  parent?: string;
+  rollbackOf?: string;
+  rolledBackBy?: string;
+  message?: string;
+  transitions: { state: string; at: string; message?: string }[];
+}
+
+/** Reads one promotion. */
+export const promotionOf = (api: HubClient, id: string): Promise<PromotionRecordView> => api.get<PromotionRecordView>(`/promotions/${id}`);
+
+/** Lists promotions (newest first, as the API answers). */
+export async function promotionsOf(api: HubClient, query: Record<string, string> = {}): Promise<PromotionRecordView[]> {
+  const q = new URLSearchParams(query).toString();
+  return (await api.get<{ items: PromotionRecordView[] }>(`/promotions${q ? `?${q}` : ""}`)).items;
+}
+
+/** Waits until a promotion is in one of `states`, failing early when it reaches another final state. */
+export async function waitForPromotionState(api: HubClient, id: string, states: readonly string[], timeoutMs = 120_000): Promise<PromotionRecordView> {
+  let last: PromotionRecordView | undefined;
+  const final = ["verified", "failed", "rolled-back"];
+  try {
+    return await waitFor(
+      async () => {
+        last = await promotionOf(api, id);
+        if (states.includes(last.state)) return last;
+        if (final.includes(last.state) && !states.some((s) => final.includes(s) && s !== last?.state)) {
+          throw new Error(`promotion ${id} ended ${last.state}: ${last.message ?? ""}`);
+        }
+        return undefined;
+      },
+      { what: `promotion ${id} ${states.join(" or ")}`, timeoutMs, intervalMs: 250 },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last && { state: last.state, message: last.message, transitions: last.transitions })}`, { cause: err });
+  }
+}
+
+/** Waits until the web bundle of a cluster is healthy at `revision`. */
+export async function waitForWebHealthy(api: HubClient, cluster: string, revision: string, timeoutMs = 120_000): Promise<void> {
+  let last: unknown;
+  try {
+    await waitFor(
+      async () => {
+        const web = (await clusterDetail(api, cluster)).bundles.find((b) => b.name === "web");
+        last = web && { sync: web.sync, health: web.health, revision: web.revision, healthRevision: web.healthRevision };
+        return web?.sync === "synced" && web.revision === revision && web.health === "healthy" && web.healthRevision === revision ? true : undefined;
+      },
+      { what: `${cluster}'s web bundle healthy at ${revision.slice(0, 12)}`, timeoutMs, intervalMs: 250 },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
+  }
+}
+
+/** The image the web Deployment of a cluster runs (its pod template). */
+export async function webImageIn(kc: KubeConfig): Promise<string | undefined> {
+  const deployment = await readObject<V1Deployment>(kc, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "web" },
+  });
+  return deployment?.spec?.template.spec?.containers[0]?.image;
+}
+
+/** Waits until the web Deployment of a cluster runs `image`, with every replica updated and available. */
+export async function waitForWebImage(kc: KubeConfig, cluster: string, image: string, timeoutMs = 120_000): Promise<void> {
+  let last: unknown;
+  await waitFor(
+    async () => {
+      const d = await readObject<V1Deployment>(kc, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web", namespace: "web" },
+      });
+      const running = d?.spec?.template.spec?.containers[0]?.image;
+      last = d && { image: running, status: d.status };
+      const replicas = d?.spec?.replicas;
+      return running === image && d?.status?.replicas === replicas && d?.status?.updatedReplicas === replicas && d?.status?.availableReplicas === replicas ? true : undefined;
+    },
+    { what: `${cluster} runs ${image} on every replica`, timeoutMs, intervalMs: 500 },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
+  });
+}
+
+/** Calls the API with a token of one's own, answering the status and the parsed body. */
+export async function callAs(hubUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${hubUrl}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** A kustomize patch that makes the web pods fail in the lab (the failure annotation on the template). */
+export const failingPodsPatch = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      annotations:
+        lab.gitfleet.dev/fail: "true"
+`;
