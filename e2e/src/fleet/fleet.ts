@@ -72,6 +72,8 @@ export interface Fleet {
   head(): Promise<string>;
   /** Calls the hub's push webhook, signed as a Git host would. */
   webhook(): Promise<Response>;
+  /** Starts another hub replica on the same NATS and Git repository, on ports of its own; stopped with the fleet. */
+  startReplica(): Promise<{ hub: Hub; url: string; api: HubClient }>;
   /** Stops the hub and starts a new one on the same ports and NATS (a hub restart). */
   restartHub(): Promise<void>;
   /** Stops the hub (an outage); {@link Fleet.startHub} brings a new one up on the same ports. */
@@ -93,6 +95,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     ...(options.progress ? { progress: options.progress } : {}),
   });
   const agents: Agent[] = [];
+  const replicas: Hub[] = [];
   try {
     // Inside the lab folder, so whatever happens the lab takes it along when it stops.
     const work = join(lab.dir, "fleet-work");
@@ -109,13 +112,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     let httpPort = 0;
     let grpcPort = 0;
-    const makeHub = (): Hub =>
+    const makeHub = (ports: { http: number; grpc: number } = { http: httpPort, grpc: grpcPort }, name = "hub"): Hub =>
       createHub({
-        logger: logger("hub"),
+        logger: logger(name),
         nats: { servers: info.nats.url, creds: adminCreds },
         account: { publicKey: info.nats.accountPublicKey, signingSeed: info.nats.accountSigningSeed },
-        httpAddress: `127.0.0.1:${httpPort}`,
-        grpcAddress: `127.0.0.1:${grpcPort}`,
+        httpAddress: `127.0.0.1:${ports.http}`,
+        grpcAddress: `127.0.0.1:${ports.grpc}`,
         grpcTls: { certPath: tls.certPath, keyPath: tls.keyPath },
         apiTokens: [parseApiToken(adminToken, "admin", "fleet"), parseApiToken(viewerToken, "viewer", "fleet")],
         webhookSecret,
@@ -209,6 +212,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           body,
         });
       },
+      async startReplica() {
+        const replica = makeHub({ http: 0, grpc: 0 }, `hub-${replicas.length + 2}`);
+        replicas.push(replica);
+        await replica.start();
+        const url = `http://127.0.0.1:${replica.httpPort}`;
+        return { hub: replica, url, api: createHubClient({ url, token: adminToken }) };
+      },
       async restartHub() {
         await fleet.stopHub();
         await fleet.startHub();
@@ -222,6 +232,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
       async stop() {
         await Promise.allSettled(agents.map((a) => a.stop()));
+        await Promise.allSettled(replicas.map((r) => r.stop()));
         await hub.stop().catch(() => undefined);
         await keepLogs(lab.dir);
         await lab.stop();

@@ -1,10 +1,9 @@
 // What the promotion stories read and do: a fleet repository made from the demo fleet with a
 // pipeline of their own, the promotion and pipeline views of the hub API, and waits on them.
-import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mkdir } from "node:fs/promises";
 import type { HubClient } from "@gitfleet/hub";
 import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
 import { readObject } from "../kube-client.js";
@@ -32,6 +31,20 @@ export async function demoSeed(files: Record<string, string>): Promise<string> {
     await writeFile(join(dir, path), content);
   }
   return dir;
+}
+
+/**
+ * A second app made from the demo's web app: its base and the overlays of `stages`, with every
+ * "web" renamed (namespace, objects, image), under apps/<name>.
+ */
+export async function derivedApp(name: string, stages: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const folder of ["base", ...stages]) {
+    for (const file of await readdir(join(demoFleet, "apps/web", folder))) {
+      out[`apps/${name}/${folder}/${file}`] = (await readFile(join(demoFleet, "apps/web", folder, file), "utf8")).replaceAll("web", name);
+    }
+  }
+  return out;
 }
 
 /** A file of the demo fleet as it is in the repository. */
@@ -117,42 +130,42 @@ export async function waitForPromotionState(api: HubClient, id: string, states: 
   }
 }
 
-/** Waits until the web bundle of a cluster is healthy at `revision`. */
-export async function waitForWebHealthy(api: HubClient, cluster: string, revision: string, timeoutMs = 120_000): Promise<void> {
+/** Waits until the web bundle (or the bundle `app`) of a cluster is healthy at `revision`. */
+export async function waitForWebHealthy(api: HubClient, cluster: string, revision: string, timeoutMs = 120_000, app = "web"): Promise<void> {
   let last: unknown;
   try {
     await waitFor(
       async () => {
-        const web = (await clusterDetail(api, cluster)).bundles.find((b) => b.name === "web");
+        const web = (await clusterDetail(api, cluster)).bundles.find((b) => b.name === app);
         last = web && { sync: web.sync, health: web.health, revision: web.revision, healthRevision: web.healthRevision };
         return web?.sync === "synced" && web.revision === revision && web.health === "healthy" && web.healthRevision === revision ? true : undefined;
       },
-      { what: `${cluster}'s web bundle healthy at ${revision.slice(0, 12)}`, timeoutMs, intervalMs: 250 },
+      { what: `${cluster}'s ${app} bundle healthy at ${revision.slice(0, 12)}`, timeoutMs, intervalMs: 250 },
     );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
   }
 }
 
-/** The image the web Deployment of a cluster runs (its pod template). */
-export async function webImageIn(kc: KubeConfig): Promise<string | undefined> {
+/** The image the web Deployment (or the app's, named and namespaced after it) of a cluster runs. */
+export async function webImageIn(kc: KubeConfig, app = "web"): Promise<string | undefined> {
   const deployment = await readObject<V1Deployment>(kc, {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: "web", namespace: "web" },
+    metadata: { name: app, namespace: app },
   });
   return deployment?.spec?.template.spec?.containers[0]?.image;
 }
 
-/** Waits until the web Deployment of a cluster runs `image`, with every replica updated and available. */
-export async function waitForWebImage(kc: KubeConfig, cluster: string, image: string, timeoutMs = 120_000): Promise<void> {
+/** Waits until the web Deployment (or the app's) of a cluster runs `image`, with every replica updated and available. */
+export async function waitForWebImage(kc: KubeConfig, cluster: string, image: string, timeoutMs = 120_000, app = "web"): Promise<void> {
   let last: unknown;
   await waitFor(
     async () => {
       const d = await readObject<V1Deployment>(kc, {
         apiVersion: "apps/v1",
         kind: "Deployment",
-        metadata: { name: "web", namespace: "web" },
+        metadata: { name: app, namespace: app },
       });
       const running = d?.spec?.template.spec?.containers[0]?.image;
       last = d && { image: running, status: d.status };
