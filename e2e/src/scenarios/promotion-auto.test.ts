@@ -144,7 +144,7 @@ describe("automatic promotion and rollback", { timeout: 900_000 }, () => {
     assert.equal(original.state, "rolled-back");
 
     type Held = { held?: boolean; hold?: unknown };
-    const held = (view: Held): boolean => view.held ?? Boolean(view.hold);
+    const held = (view: Held): boolean => Boolean(view.held ?? view.hold);
     assert.equal(held(await fleet.api.get<Held>("/pipelines/api")), true, "auto-promotion of api is held");
 
     // Staging fixed: it would be promoted at once, but the pipeline holds.

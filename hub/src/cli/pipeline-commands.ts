@@ -2,7 +2,7 @@
 // whether a promotion out of it could start now.
 import type { CommandContext } from "./commands.js";
 import { age, renderTable } from "./output.js";
-import { indent, shortSha, valuesText, type PipelineStageView, type PipelineView } from "./promotion-views.js";
+import { indent, shortSha, valuesText, type PipelineStageView, type PipelineSummaryView, type PipelineView } from "./promotion-views.js";
 
 const counts = (s: PipelineStageView): string => {
   const c = s.clusters;
@@ -17,9 +17,9 @@ const gatesCell = (s: PipelineStageView, last: boolean): string => {
 };
 
 function holdText(p: PipelineView): string | undefined {
-  if (!p.held && !p.hold) return undefined;
-  const h = p.hold ?? {};
-  const why = h.message ?? h.reason ?? (h.promotion ? `promotion ${h.promotion} was rolled back` : "");
+  const h = p.held;
+  if (!h) return undefined;
+  const why = h.reason ?? (h.promotion ? `promotion ${h.promotion} was rolled back` : "");
   return `auto-promotion held${why ? `: ${why}` : ""}${h.since ? ` (since ${h.since})` : ""}; resume it with gitfleet pipeline resume ${p.name}`;
 }
 
@@ -37,7 +37,7 @@ export async function pipelineGet(ctx: CommandContext, name: string): Promise<vo
       { header: "VALUES", value: (s) => valuesText(s.values) },
       { header: "REVISION", value: (s) => shortSha(s.revision) },
       { header: "CLUSTERS", value: counts },
-      { header: "LAST PROMOTION", value: (s) => (s.lastPromotion ? `${s.lastPromotion.id} ${s.lastPromotion.state}${s.lastPromotion.createdAt ? ` ${age(s.lastPromotion.createdAt)}` : ""}` : "-") },
+      { header: "LAST PROMOTION", value: (s) => (s.lastPromotion ? `${s.lastPromotion.id} ${s.lastPromotion.state}${s.lastPromotion.updatedAt ? ` ${age(s.lastPromotion.updatedAt)}` : ""}` : "-") },
       { header: "GATES", value: (s) => gatesCell(s, s === p.stages.at(-1)) },
     ]),
   ];
@@ -50,7 +50,7 @@ export async function pipelineGet(ctx: CommandContext, name: string): Promise<vo
 
 /** `gitfleet pipeline list`. */
 export async function pipelineList(ctx: CommandContext): Promise<void> {
-  const { items } = await ctx.hub.get<{ items: PipelineView[] }>("/pipelines");
+  const { items } = await ctx.hub.get<{ items: PipelineSummaryView[] }>("/pipelines");
   if (ctx.output === "json") {
     ctx.print(JSON.stringify({ items }, null, 2));
     return;
@@ -61,8 +61,8 @@ export async function pipelineList(ctx: CommandContext): Promise<void> {
       : renderTable(items, [
           { header: "NAME", value: (p) => p.name },
           { header: "BUNDLE", value: (p) => p.bundle ?? "-" },
-          { header: "STAGES", value: (p) => p.stages.map((s) => s.name).join(" → ") },
-          { header: "AUTO", value: (p) => (p.held || p.hold ? "held" : "-") },
+          { header: "STAGES", value: (p) => p.stages.join(" → ") },
+          { header: "AUTO-PROMOTION", value: (p) => (p.held ? "held" : "-") },
         ]),
   );
 }

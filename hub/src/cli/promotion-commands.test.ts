@@ -233,7 +233,7 @@ void describe("gitfleet promotion list, get and rollback", () => {
 
 void describe("gitfleet pipeline get", () => {
   void test("prints a row per stage and why failing gates fail", async () => {
-    const { hub } = fakeHub(() => ({ ...pipeline(1, 1), hold: { message: "promotion p-03 into prod-us failed verification and was rolled back" } }));
+    const { hub } = fakeHub(() => ({ ...pipeline(1, 1), held: { reason: "promotion p-03 into prod-us failed verification and was rolled back", promotion: "p-03" } }));
     const { ctx, out } = context(hub);
     await pipelineGet(ctx, "web");
     const text = out.join("\n");

@@ -74,17 +74,33 @@ export interface PipelineStageView {
   values?: PromotedValueView[];
   revision?: string;
   clusters?: { total?: number; synced?: number; healthy?: number; drifted?: number; stale?: number };
-  lastPromotion?: { id: string; state: string; from?: { stage: string }; createdAt?: string; author?: string };
+  lastPromotion?: { id: string; kind?: string; state: string; from?: string; author?: string; automatic?: boolean; commit?: string; updatedAt?: string } | null;
   gates?: GateEvaluationView;
 }
 
-/** `GET /pipelines/{name}`. */
+/** Why auto-promotion of a pipeline is held. */
+export interface PipelineHoldView {
+  since?: string;
+  reason?: string;
+  promotion?: string;
+  rollback?: string;
+}
+
+/** `GET /pipelines/{name}`; `held` is the hold, or null. */
 export interface PipelineView {
   name: string;
   bundle?: string;
-  held?: boolean;
-  hold?: { reason?: string; promotion?: string; since?: string; message?: string } | null;
+  commit?: string;
+  held?: PipelineHoldView | null;
   stages: PipelineStageView[];
+}
+
+/** One item of `GET /pipelines`. */
+export interface PipelineSummaryView {
+  name: string;
+  bundle?: string;
+  stages: string[];
+  held: boolean;
 }
 
 /** Promotion states after which nothing changes any more. */
