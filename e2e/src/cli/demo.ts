@@ -115,6 +115,15 @@ Try next (in another terminal, from ${root}):
   git commit -am "prod-eu: 4 replicas" && git push && cd ..
   kubectl --kubeconfig ${kubeconfig} -n web get deployment web
 
+  # promote: bump the tag in staging, then move it on, stage by stage, once staging is healthy
+  sed -i 's/newTag: .*/newTag: 1.6.0/' fleet/apps/web/staging/kustomization.yaml
+  git -C fleet commit -qam "staging: web 1.6.0" && git -C fleet push -q
+  npm run --silent gitfleet -- pipeline get web
+  npm run --silent gitfleet -- promote web --from staging --to prod-us --wait
+  npm run --silent gitfleet -- promote web --from prod-us --to prod-eu --wait
+  npm run --silent gitfleet -- promotion list --pipeline web
+  npm run --silent gitfleet -- promotion rollback <a promotion's id> --wait
+
   # drift: web corrects it within seconds, platform (drift: report) only reports it
   kubectl --kubeconfig ${kubeconfig} -n web set image deployment/web web=registry.example.com/web:hotfix
   kubectl --kubeconfig ${kubeconfig} label namespace observability app.kubernetes.io/part-of=me --overwrite
