@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { PRODUCT_VERSION, dnsLabelProblem, parseLabels } from "@gitfleet/proto/rules";
 import { variableNameProblem } from "../delivery/index.js";
+import { UsageError, withInterrupt } from "./cli-support.js";
 import {
   clusterDelete,
   clusterGet,
@@ -18,8 +19,7 @@ import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
 import { historyCommand } from "./history-commands.js";
 import { createHubClient } from "./hub-client.js";
-import { pipelineGet, pipelineList, pipelineResume } from "./pipeline-commands.js";
-import { promote, promotionGet, promotionList, promotionRollback } from "./promotion-commands.js";
+import { runPromotionCommand } from "./promotion-cli.js";
 import { renderCommand } from "./render.js";
 
 const usage = `usage: gitfleet <command> [flags]
@@ -172,16 +172,18 @@ export async function runCli(
     return arg;
   };
   try {
+    const limit = values.limit === undefined ? undefined : parseCount(values.limit, "--limit");
     if (group === "history") {
       if (!verb || arg) throw new UsageError("gitfleet history needs one cluster NAME");
-      await historyCommand(ctx, verb, values.limit === undefined ? undefined : parseCount(values.limit, "--limit"));
+      await historyCommand(ctx, verb, limit);
       return 0;
     }
     if (group === "diff") {
       await diffCommand(ctx, diffRequest(positionals.slice(1), values));
       return 0;
     }
-    if (group === "promote") return await runPromote(ctx, verb, values);
+    const promotion = await runPromotionCommand(ctx, positionals, { ...values, limit });
+    if (promotion !== undefined) return promotion;
     switch (`${group} ${verb ?? ""}`) {
       case "token create":
         await tokenCreate(ctx, {
@@ -228,23 +230,6 @@ export async function runCli(
       case "events ":
         await runEvents(ctx, { ...values, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
         return 0;
-      case "promotion list":
-        await promotionList(ctx, { pipeline: values.pipeline, state: values.state, limit: values.limit === undefined ? undefined : parseCount(values.limit, "--limit") });
-        return 0;
-      case "promotion get":
-        await promotionGet(ctx, need("a promotion ID"));
-        return 0;
-      case "promotion rollback":
-        return await withInterrupt((signal) => promotionRollback(ctx, need("a promotion ID"), { dryRun: values["dry-run"], wait: values.wait }, { signal }));
-      case "pipeline list":
-        await pipelineList(ctx);
-        return 0;
-      case "pipeline get":
-        await pipelineGet(ctx, need("a pipeline NAME"));
-        return 0;
-      case "pipeline resume":
-        await pipelineResume(ctx, need("a pipeline NAME"));
-        return 0;
       default:
         throw new UsageError(`unknown command "${positionals.join(" ")}"\n\n${usage}`);
     }
@@ -253,8 +238,6 @@ export async function runCli(
     return err instanceof UsageError ? 2 : 1;
   }
 }
-
-class UsageError extends Error {}
 
 /** What `gitfleet diff` compares: FROM TO [--revision R], or --cluster X --revisions A..B. */
 function diffRequest(
@@ -343,32 +326,6 @@ function parseCount(text: string, flag = "--max-uses"): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number of at least 1, got "${text}"`);
   return n;
-}
-
-/** `gitfleet promote PIPELINE --from A --to B`. */
-async function runPromote(
-  ctx: CommandContext,
-  pipeline: string | undefined,
-  values: { from?: string | undefined; to?: string | undefined; "dry-run"?: boolean | undefined; wait?: boolean | undefined },
-): Promise<number> {
-  if (!pipeline) throw new UsageError("gitfleet promote needs a PIPELINE, e.g. gitfleet promote web --from staging --to prod-us");
-  if (!values.from || !values.to) throw new UsageError("gitfleet promote needs --from STAGE and --to STAGE");
-  const request = { pipeline, from: values.from, to: values.to, dryRun: values["dry-run"], wait: values.wait };
-  return await withInterrupt((signal) => promote(ctx, request, { signal }));
-}
-
-/** Runs `fn` with a signal that Ctrl-C (or SIGTERM) aborts. */
-async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    return await fn(stop.signal);
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
 }
 
 /** `gitfleet events`; with --follow, Ctrl-C (or SIGTERM) ends it cleanly with status 0. */
