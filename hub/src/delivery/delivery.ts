@@ -256,9 +256,12 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     },
 
     clustersChanged() {
-      const snapshot = lastGood;
-      if (snapshot === undefined) return Promise.resolve();
-      return applySerially(snapshot, false, true);
+      // Read the last good commit behind the apply under way, not now: a cluster that registers
+      // while the first commit is being resolved (lastGood still unset) is resolved right after.
+      return serial(() => Promise.resolve()).then(() => {
+        const snapshot = lastGood;
+        return snapshot === undefined ? undefined : applySerially(snapshot, false, true);
+      });
     },
 
     purge(clusterId) {
