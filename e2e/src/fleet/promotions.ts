@@ -101,7 +101,7 @@ export interface PromotionRecordView {
 }
 
 /** Reads one promotion. */
-export const promotionOf = (api: HubClient, id: string): Promise<PromotionRecordView> => api.get<PromotionRecordView>(`/promotions/${id}`);
+export const promotionOf = async (api: HubClient, id: string): Promise<PromotionRecordView> => (await api.get<{ promotion: PromotionRecordView }>(`/promotions/${id}`)).promotion;
 
 /** Lists promotions (newest first, as the API answers). */
 export async function promotionsOf(api: HubClient, query: Record<string, string> = {}): Promise<PromotionRecordView[]> {

@@ -152,7 +152,7 @@ void describe("gitfleet promote", () => {
     const { hub } = fakeHub((call) => {
       if (call.method === "POST") return { promotion: record("pending") };
       if (call.path === "/pipelines/web") return pipeline(pipelineReads++ === 0 ? 0 : 2, 1);
-      return reads.shift();
+      return { promotion: reads.shift() };
     });
     const { ctx, out } = context(hub);
     assert.equal(await promote(ctx, { pipeline: "web", from: "staging", to: "prod-us", wait: true }, { intervalMs: 1 }), 0);
@@ -166,7 +166,7 @@ void describe("gitfleet promote", () => {
     const { hub } = fakeHub((call) => {
       if (call.method === "POST") return { promotion: record("rolling-out") };
       if (call.path.startsWith("/pipelines")) return pipeline(0, 0);
-      return record("failed", { message: "prod-us-1: Deployment web/web 0 of 3 available at the deadline" });
+      return { promotion: record("failed", { message: "prod-us-1: Deployment web/web 0 of 3 available at the deadline" }) };
     });
     const { ctx, out } = context(hub);
     assert.equal(await promote(ctx, { pipeline: "web", from: "staging", to: "prod-us", wait: true }, { intervalMs: 1 }), 1);
@@ -196,13 +196,13 @@ void describe("gitfleet promotion list, get and rollback", () => {
   });
 
   void test("get prints the record, its verification, transitions, gates and diff", async () => {
-    const { hub, calls } = fakeHub(() =>
-      record("verified", {
+    const { hub, calls } = fakeHub(() => ({
+      promotion: record("verified", {
         rolledBackBy: "p-02",
         verification: { verifiedAt: "2026-01-01T10:00:09.000Z", clusters: [{ name: "prod-us-1", state: "healthy" }] },
         transitions: [{ state: "pending", at: "2026-01-01T10:00:00.000Z" }, { state: "verified", at: "2026-01-01T10:00:09.000Z", message: "2 clusters healthy" }],
       }),
-    );
+    }));
     const { ctx, out } = context(hub);
     await promotionGet(ctx, "p-01");
     assert.equal(calls[0]?.path, "/promotions/p-01");
@@ -224,7 +224,7 @@ void describe("gitfleet promotion list, get and rollback", () => {
   });
 
   void test("-o json prints the record as the hub gave it", async () => {
-    const { hub } = fakeHub(() => record("verified"));
+    const { hub } = fakeHub(() => ({ promotion: record("verified") }));
     const { ctx, out } = context(hub, "json");
     await promotionGet(ctx, "p-01");
     assert.equal((JSON.parse(out[0] ?? "") as PromotionView).state, "verified");

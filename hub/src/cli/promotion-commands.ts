@@ -124,7 +124,7 @@ export async function waitForPromotion(ctx: CommandContext, first: PromotionView
   while (!finalStates.has(current.state)) {
     if (options.signal?.aborted) throw new Error(`stopped waiting; promotion ${current.id} goes on (gitfleet promotion get ${current.id})`);
     await sleep(intervalMs, options.signal);
-    current = await ctx.hub.get<PromotionView>(`/promotions/${encodeURIComponent(current.id)}`);
+    current = await readPromotion(ctx, current.id);
     await show(current);
   }
   if (ctx.output === "table") {
@@ -163,6 +163,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** `GET /promotions/{id}`: the record, which the hub answers as `{promotion}`. */
+async function readPromotion(ctx: CommandContext, id: string): Promise<PromotionView> {
+  const answer = await ctx.hub.get<{ promotion: PromotionView }>(`/promotions/${encodeURIComponent(id)}`);
+  return answer.promotion;
+}
+
 /** `gitfleet promotion list [--pipeline P] [--state S] [--limit N]`. */
 export async function promotionList(ctx: CommandContext, filters: { pipeline?: string | undefined; state?: string | undefined; limit?: number | undefined }): Promise<void> {
   const params = new URLSearchParams();
@@ -195,7 +201,7 @@ export async function promotionList(ctx: CommandContext, filters: { pipeline?: s
 
 /** `gitfleet promotion get ID`: the record, its gate evidence, verification, transitions and diff. */
 export async function promotionGet(ctx: CommandContext, id: string): Promise<void> {
-  const p = await ctx.hub.get<PromotionView>(`/promotions/${encodeURIComponent(id)}`);
+  const p = await readPromotion(ctx, id);
   if (ctx.output === "json") {
     ctx.print(JSON.stringify(p, null, 2));
     return;
