@@ -74,8 +74,9 @@ export async function startPromotion(input: StartPromotionInput, stops: StopStac
     commits: delivery.commits,
     now,
   });
-  // The loops read the head through a cache: a fetch at most every 10 s, and after each commit.
-  const heads = createHeadCache({ repository, maxAgeMs: 10_000, now });
+  // The loops read the head through a cache: a fetch at most every 10 s, after each commit, and
+  // when delivery resolves another commit.
+  const heads = createHeadCache({ repository, maxAgeMs: 10_000, delivered: () => delivery.bundles?.()?.commit, now });
   const loops: BackgroundLoop[] = [];
   const service = createPromotionService({
     repository,
