@@ -13,11 +13,11 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type StreamConfig,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { isStreamNotFound, storeError } from "../store/buckets.js";
+import { storeError } from "../store/buckets.js";
+import { ensureStream, withConsumer } from "../store/streams.js";
 import type { FleetEvent, SettledMark } from "./fleet-event.js";
 import {
   eventStreamName,
@@ -125,7 +125,7 @@ export async function openEventLog(options: EventLogOptions): Promise<EventLog> 
   const { nc, limits } = options;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, options);
+  await openStream(jsm, options);
   const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
   return {
@@ -147,7 +147,7 @@ export async function openEventLog(options: EventLogOptions): Promise<EventLog> 
     },
     async list(query) {
       const start = query.after !== undefined ? { opt_start_seq: query.after + 1 } : query.since ? { opt_start_time: query.since.toISOString() } : {};
-      return withConsumer(js, filterSubjects(query), start, async (consumer, pending) => {
+      return withConsumer(js, eventStreamName, { filter_subjects: filterSubjects(query), ...start }, "event stream", async (consumer, pending) => {
         const items = await fetchEvents(consumer, Math.min(query.limit, pending));
         const last = items.at(-1);
         return { items, ...(last && pending > items.length ? { continue: String(last.sequence) } : {}) };
@@ -157,64 +157,29 @@ export async function openEventLog(options: EventLogOptions): Promise<EventLog> 
       return await followLog({ js, jsm, filter, start, onEvent, logger: options.logger });
     },
     async lastPerSubject(subjects) {
-      return withConsumer(js, [...subjects], { deliver_policy: DeliverPolicy.LastPerSubject }, (consumer, pending) => fetchEvents(consumer, pending));
+      return withConsumer(js, eventStreamName, { filter_subjects: [...subjects], deliver_policy: DeliverPolicy.LastPerSubject }, "event stream", (consumer, pending) => fetchEvents(consumer, pending));
     },
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, options: EventLogOptions): Promise<void> {
+async function openStream(jsm: JetStreamManager, options: EventLogOptions): Promise<void> {
   const { maxAgeMs, maxCount } = options.limits;
-  const maxAge = nanos(maxAgeMs);
-  const window = nanos(Math.min(duplicateWindowMs, maxAgeMs));
-  const wanted: Partial<StreamConfig> & { name: string } = {
-    name: eventStreamName,
-    description: "gitfleet fleet events (drift, health, sync, stale clusters)",
-    subjects: [`${eventSubjectRoot}.>`, `${settledSubjectRoot}.>`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: maxAge,
-    max_msgs: maxCount,
-    duplicate_window: window,
-    num_replicas: options.replicas,
-  };
-  try {
-    try {
-      const { config } = await jsm.streams.info(eventStreamName);
-      if (config.max_age !== maxAge || config.max_msgs !== maxCount || config.duplicate_window !== window) {
-        await jsm.streams.update(eventStreamName, { ...config, max_age: maxAge, max_msgs: maxCount, duplicate_window: window });
-        options.logger.info({ maxAgeMs, maxCount }, "event stream limits updated");
-      }
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-      await jsm.streams.add(wanted);
-    }
-  } catch (err) {
-    throw storeError(`cannot open the JetStream stream ${eventStreamName}`, err);
-  }
-}
-
-// Runs `read` with a short-lived ordered consumer and the number of messages it has to give.
-async function withConsumer<T>(
-  js: JetStreamClient,
-  subjects: string[],
-  start: { opt_start_seq?: number; opt_start_time?: string; deliver_policy?: DeliverPolicy },
-  read: (consumer: Consumer, pending: number) => Promise<T>,
-): Promise<T> {
-  let consumer: Consumer;
-  try {
-    consumer = await js.consumers.get(eventStreamName, { filter_subjects: subjects, ...start });
-  } catch (err) {
-    throw storeError("cannot read the event stream", err);
-  }
-  try {
-    const { num_pending: pending } = await consumer.info(true);
-    return await read(consumer, pending);
-  } catch (err) {
-    throw storeError("cannot read the event stream", err);
-  } finally {
-    await consumer.delete().catch(() => false);
-  }
+  const outcome = await ensureStream(jsm, {
+    config: {
+      name: eventStreamName,
+      description: "gitfleet fleet events (drift, health, sync, stale clusters)",
+      subjects: [`${eventSubjectRoot}.>`, `${settledSubjectRoot}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(maxAgeMs),
+      max_msgs: maxCount,
+      duplicate_window: nanos(Math.min(duplicateWindowMs, maxAgeMs)),
+      num_replicas: options.replicas,
+    },
+    limits: ["max_age", "max_msgs", "duplicate_window"],
+  });
+  if (outcome === "updated") options.logger.info({ maxAgeMs, maxCount }, "event stream limits updated");
 }
 
 async function fetchEvents(consumer: Consumer, count: number): Promise<StoredEvent[]> {

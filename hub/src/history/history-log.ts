@@ -8,14 +8,13 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
-  type Consumer,
   type JetStreamClient,
   type JetStreamManager,
-  type StreamConfig,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { isStreamNotFound, storeError } from "../store/buckets.js";
+import { storeError } from "../store/buckets.js";
+import { ensureStream, withConsumer } from "../store/streams.js";
 import { entryId, type HistoryEntry } from "./history-entry.js";
 
 /** Name of the JetStream stream of cluster histories. */
@@ -67,7 +66,7 @@ export async function openHistoryLog(options: HistoryLogOptions): Promise<Histor
   const maxPerCluster = options.maxPerCluster ?? defaultHistoryLimit;
   const js = jetstream(options.nc);
   const jsm = await jetstreamManager(options.nc);
-  await ensureStream(jsm, { ...options, maxPerCluster });
+  await openStream(jsm, { ...options, maxPerCluster });
   const encoder = new TextEncoder();
 
   return {
@@ -98,34 +97,23 @@ export async function openHistoryLog(options: HistoryLogOptions): Promise<Histor
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, options: HistoryLogOptions & { maxPerCluster: number }): Promise<void> {
+async function openStream(jsm: JetStreamManager, options: HistoryLogOptions & { maxPerCluster: number }): Promise<void> {
   const { maxPerCluster } = options;
-  const window = nanos(duplicateWindowMs);
-  const wanted: Partial<StreamConfig> & { name: string } = {
-    name: historyStreamName,
-    description: "gitfleet cluster histories: the revisions each cluster reached",
-    subjects: [`${historySubjectRoot}.>`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_msgs_per_subject: maxPerCluster,
-    duplicate_window: window,
-    num_replicas: options.replicas,
-  };
-  try {
-    try {
-      const { config } = await jsm.streams.info(historyStreamName);
-      if (config.max_msgs_per_subject !== maxPerCluster || config.duplicate_window !== window) {
-        await jsm.streams.update(historyStreamName, { ...config, max_msgs_per_subject: maxPerCluster, duplicate_window: window });
-        options.logger.info({ maxPerCluster }, "history stream limits updated");
-      }
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-      await jsm.streams.add(wanted);
-    }
-  } catch (err) {
-    throw storeError(`cannot open the JetStream stream ${historyStreamName}`, err);
-  }
+  const outcome = await ensureStream(jsm, {
+    config: {
+      name: historyStreamName,
+      description: "gitfleet cluster histories: the revisions each cluster reached",
+      subjects: [`${historySubjectRoot}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_msgs_per_subject: maxPerCluster,
+      duplicate_window: nanos(duplicateWindowMs),
+      num_replicas: options.replicas,
+    },
+    limits: ["max_msgs_per_subject", "duplicate_window"],
+  });
+  if (outcome === "updated") options.logger.info({ maxPerCluster }, "history stream limits updated");
 }
 
 // Reads every message a short-lived ordered consumer has to give, oldest first.
@@ -133,14 +121,7 @@ async function read(
   js: JetStreamClient,
   options: { filter_subjects: string[]; deliver_policy?: DeliverPolicy },
 ): Promise<{ subject: string; entry: HistoryEntry }[]> {
-  let consumer: Consumer;
-  try {
-    consumer = await js.consumers.get(historyStreamName, options);
-  } catch (err) {
-    throw storeError("cannot read the history stream", err);
-  }
-  try {
-    const { num_pending: pending } = await consumer.info(true);
+  return withConsumer(js, historyStreamName, options, "history stream", async (consumer, pending) => {
     const out: { subject: string; entry: HistoryEntry }[] = [];
     if (pending === 0) return out;
     const decoder = new TextDecoder();
@@ -154,9 +135,5 @@ async function read(
       if (msg.info.pending === 0) break;
     }
     return out;
-  } catch (err) {
-    throw storeError("cannot read the history stream", err);
-  } finally {
-    await consumer.delete().catch(() => false);
-  }
+  });
 }
