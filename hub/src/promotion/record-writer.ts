@@ -5,8 +5,9 @@
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { commitAuthor, commitMessage } from "./commit-message.js";
+import { AUTOMATIC_AUTHOR, commitAuthor, commitMessage } from "./commit-message.js";
 import type { EditConflict, EditEngine, EditValue, FleetRepository, PromotionRecord, PromotionState, PromotionStore } from "./contracts.js";
+import { newPromotionId } from "./records.js";
 
 /** What happened to a promotion, for fleet events and logs. */
 export interface PromotionEvent {
@@ -25,6 +26,45 @@ export interface RecordWriterDeps {
   onEvent?: ((event: PromotionEvent) => void) | undefined;
   /** Called with each pushed commit, e.g. to make delivery fetch it at once; must not throw. */
   onCommitted?: ((commit: string) => void) | undefined;
+}
+
+/** What a decided promotion or rollback is recorded with. */
+export interface PendingRecordInput {
+  kind: PromotionRecord["kind"];
+  pipeline: string;
+  bundle: string;
+  from: PromotionRecord["from"];
+  to: PromotionRecord["to"];
+  /** Who asked: a token name, or an automatic promotion or rollback. */
+  request: { author: string; automatic?: boolean | undefined };
+  /** What the target stage gets and the gates' evidence at decision time. */
+  prepared: Pick<PromotionRecord, "values" | "edits" | "diff" | "gates">;
+  rollbackOf?: string | undefined;
+}
+
+/** A new record in state `pending`, created now, for {@link writeRecord}. */
+export function pendingRecord(input: PendingRecordInput, now: () => Date): PromotionRecord {
+  const { request, prepared } = input;
+  const at = now().toISOString();
+  return {
+    id: newPromotionId(now()),
+    kind: input.kind,
+    pipeline: input.pipeline,
+    bundle: input.bundle,
+    from: input.from,
+    to: input.to,
+    author: request.automatic ? AUTOMATIC_AUTHOR : request.author,
+    automatic: request.automatic === true,
+    state: "pending",
+    createdAt: at,
+    updatedAt: at,
+    values: prepared.values,
+    edits: prepared.edits,
+    diff: prepared.diff,
+    gates: prepared.gates,
+    ...(input.rollbackOf !== undefined ? { rollbackOf: input.rollbackOf } : {}),
+    transitions: [{ state: "pending", at }],
+  };
 }
 
 /** `record` moved to `state` at `at`, with the transition noted. */

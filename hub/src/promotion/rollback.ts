@@ -3,10 +3,8 @@
 // A later change to one of the promoted values by someone else does: it is named, not undone.
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { AUTOMATIC_AUTHOR } from "./commit-message.js";
-import { newPromotionId } from "./records.js";
 import type { Edit, EditEngine, FleetRepository, GateEvaluation, PromotionRecord, PromotionStore, StageLock, StageStates } from "./contracts.js";
-import { advance, describeConflict, updateRecord, writeRecord, type PromotionEvent } from "./record-writer.js";
+import { advance, describeConflict, pendingRecord, updateRecord, writeRecord, type PromotionEvent } from "./record-writer.js";
 import { applyChanged, diffOf } from "./snapshot-files.js";
 import { stageLockKey, type DryRun, type RollbackRequest } from "./requests.js";
 
@@ -94,27 +92,20 @@ export function createRollback(deps: RollbackDeps): (request: RollbackRequest) =
       async () => {
         const prepared = await prepare(request.id);
         const { original } = prepared;
-        const at = now().toISOString();
-        const record: PromotionRecord = {
-          id: newPromotionId(now()),
-          kind: "rollback",
-          pipeline: original.pipeline,
-          bundle: original.bundle,
-          // The values come back from the stage as it was before the promotion.
-          from: { stage: original.to.stage, commit: original.parent ?? prepared.head.commit },
-          to: { stage: original.to.stage },
-          author: request.automatic ? AUTOMATIC_AUTHOR : request.author,
-          automatic: request.automatic === true,
-          state: "pending",
-          createdAt: at,
-          updatedAt: at,
-          values: prepared.values,
-          edits: prepared.edits,
-          diff: prepared.diff,
-          gates: prepared.gates,
-          rollbackOf: original.id,
-          transitions: [{ state: "pending", at }],
-        };
+        const record = pendingRecord(
+          {
+            kind: "rollback",
+            pipeline: original.pipeline,
+            bundle: original.bundle,
+            // The values come back from the stage as it was before the promotion.
+            from: { stage: original.to.stage, commit: original.parent ?? prepared.head.commit },
+            to: { stage: original.to.stage },
+            request,
+            prepared,
+            rollbackOf: original.id,
+          },
+          now,
+        );
         const rollback = await writeRecord(deps, record, prepared.verifyTimeoutMs);
         const rolledBack = await updateRecord(records, original.id, (r) =>
           r.rolledBackBy === undefined ? advance({ ...r, rolledBackBy: rollback.id }, "rolled-back", now(), `rolled back by ${rollback.id}`) : undefined,

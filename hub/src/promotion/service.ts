@@ -4,8 +4,8 @@
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import { HubError } from "../errors.js";
-import { AUTOMATIC_AUTHOR, describeValues } from "./commit-message.js";
-import { newPromotionId, type PromotionFilter } from "./records.js";
+import { describeValues } from "./commit-message.js";
+import type { PromotionFilter } from "./records.js";
 import type {
   Edit,
   EditEngine,
@@ -19,7 +19,7 @@ import type {
   StageStates,
 } from "./contracts.js";
 import { applyEdits, promotionEdits, stageValues, unifiedDiff } from "./edits/index.js";
-import { writeRecord, type PromotionEvent } from "./record-writer.js";
+import { pendingRecord, writeRecord, type PromotionEvent } from "./record-writer.js";
 import { stageLockKey, type DryRun, type PromoteRequest, type RollbackRequest } from "./requests.js";
 import { createRollback } from "./rollback.js";
 import { applyChanged, diffOf } from "./snapshot-files.js";
@@ -151,25 +151,18 @@ export function createPromotionService(options: PromotionServiceOptions): Promot
         const head = await repository.head();
         const prepared = prepare(request, head);
         refuseOnGates(request, prepared.gates);
-        const at = now().toISOString();
-        const record: PromotionRecord = {
-          id: newPromotionId(now()),
-          kind: "promotion",
-          pipeline: prepared.pipeline.name,
-          bundle: prepared.pipeline.bundle,
-          from: { stage: request.from, commit: head.commit },
-          to: { stage: request.to },
-          author: request.automatic ? AUTOMATIC_AUTHOR : request.author,
-          automatic: request.automatic === true,
-          state: "pending",
-          createdAt: at,
-          updatedAt: at,
-          values: prepared.values,
-          edits: prepared.edits,
-          diff: prepared.diff,
-          gates: prepared.gates,
-          transitions: [{ state: "pending", at }],
-        };
+        const record = pendingRecord(
+          {
+            kind: "promotion",
+            pipeline: prepared.pipeline.name,
+            bundle: prepared.pipeline.bundle,
+            from: { stage: request.from, commit: head.commit },
+            to: { stage: request.to },
+            request,
+            prepared,
+          },
+          now,
+        );
         return await writeRecord(deps, record, prepared.toStage.verifyTimeoutMs);
       },
       { waitMs: lockWaitMs },
