@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
-import { HubError } from "../errors.js";
-import { fakeEdits, fakeLock, fakePipeline, fakeRecords, fakeRepository, fakeStageStates, quietLogger } from "../test-support/promotion-fakes.js";
+import { fakeEdits, fakeLock, fakePipeline, fakeRecords, fakeRepository, fakeStageStates, quietLogger, refusal } from "../test-support/promotion-fakes.js";
 import type { PromotionRecord } from "./contracts.js";
 import type { PromotionEvent } from "./record-writer.js";
 import { createPromotionService } from "./service.js";
@@ -25,16 +24,6 @@ async function promoted() {
   const original = (await service.promote({ pipeline: "web", from: "staging", to: "prod-us", author: "alice" })) as PromotionRecord;
   events.length = 0;
   return { repository, records, service, original, events };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<HubError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof HubError, `expected a HubError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a refusal");
 }
 
 void describe("rolling a promotion back", () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
 import { HubError } from "../errors.js";
-import { fakeEdits, fakeLock, fakePipeline, fakeRecords, fakeRepository, fakeStageStates, quietLogger } from "../test-support/promotion-fakes.js";
+import { fakeEdits, fakeLock, fakePipeline, fakeRecords, fakeRepository, fakeStageStates, quietLogger, refusal } from "../test-support/promotion-fakes.js";
 import type { PromotionRecord } from "./contracts.js";
 import type { PromotionEvent } from "./record-writer.js";
 import { createPromotionService } from "./service.js";
@@ -27,16 +27,6 @@ function setup(tags: Record<string, string> = { staging: "1.4.2", "prod-us": "1.
     onCommitted: (c) => committed.push(c),
   });
   return { repository, stages, records, lock, service, events, committed };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<HubError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof HubError, `expected a HubError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a refusal");
 }
 
 const promotion = (outcome: unknown): PromotionRecord => {

@@ -1,6 +1,7 @@
 // Fakes of the parts the promotion service drives, for its unit tests: a fleet repository in
 // memory, an edit engine over one-line "tag" files, gates set by the test, records, a lock and
 // a KV for holds.
+import { strict as assert } from "node:assert";
 import pino from "pino";
 import { HubError } from "../errors.js";
 import type {
@@ -263,4 +264,15 @@ export function fakeHoldsKv(): HoldsKv & { values: Map<string, string> } {
 /** The edits of a record, for assertions. */
 export function editsOf(record: PromotionRecord): Edit[] {
   return record.edits;
+}
+
+/** The HubError `promise` is refused with; fails the test when it resolves or throws anything else. */
+export async function refusal(promise: Promise<unknown>): Promise<HubError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof HubError, `expected a HubError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("expected a refusal");
 }
