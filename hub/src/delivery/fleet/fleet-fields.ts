@@ -8,6 +8,26 @@ import { normalizeFolder } from "../snapshot.js";
 import { variableNameProblem } from "./variables.js";
 import type { Field, YamlFields } from "./yaml-fields.js";
 
+/** A mapping of fleet.yaml that names itself: its fields, its name when valid, and the issue count before it was read. */
+export interface NamedMapping {
+  f: Map<string, Field>;
+  name: string | undefined;
+  /** `r.count` before the mapping's fields were read; more issues since mean it is invalid. */
+  before: number;
+}
+
+/**
+ * Reads a mapping whose `name` is a required DNS label (a bundle, target, pipeline or stage);
+ * undefined when `node` is not a mapping. `what` describes the mapping, `naming` its name.
+ */
+export function readNamed(r: YamlFields, node: Node | null, path: string, allowed: readonly string[], what: string, naming: string): NamedMapping | undefined {
+  const f = r.fields(node, path, allowed, what);
+  if (f === undefined) return undefined;
+  const before = r.count;
+  const nameField = r.require(f, "name", node, path, naming);
+  return { f, before, name: nameField && dnsName(r, nameField) };
+}
+
 const SELECTOR_FIELDS = ["matchLabels", "matchExpressions"] as const;
 const EXPRESSION_FIELDS = ["key", "operator", "values"] as const;
 const OPERATORS: readonly SelectorOperator[] = ["In", "NotIn", "Exists", "DoesNotExist"];

@@ -3,7 +3,7 @@
 // and variables; and the pipelines whose stages promotions walk through (pipelines.ts).
 import { LineCounter, parseAllDocuments, type Node } from "yaml";
 import { FleetFileError, type FleetFileIssue } from "../errors.js";
-import { dnsName, folderInside, oneOf, readSelector, readVariables, repositoryFolder, unique } from "./fleet-fields.js";
+import { dnsName, folderInside, oneOf, readNamed, readSelector, readVariables, repositoryFolder, unique } from "./fleet-fields.js";
 import { readIgnoreRules, type IgnoreRuleSpec } from "./ignore-rules.js";
 import { readPipelines, type PipelineSpec } from "./pipelines.js";
 import { describeSelector, matchAll, type ClusterSelector } from "./selector.js";
@@ -155,12 +155,10 @@ function expectConstant(r: YamlFields, field: Field, expected: string): void {
 }
 
 function readBundle(r: YamlFields, node: Node | null, path: string): BundleSpec | undefined {
-  const f = r.fields(node, path, BUNDLE_FIELDS, "a mapping with at least name and path");
-  if (f === undefined) return undefined;
-  const before = r.count;
+  const named = readNamed(r, node, path, BUNDLE_FIELDS, "a mapping with at least name and path", "a DNS label naming the bundle");
+  if (named === undefined) return undefined;
+  const { f, before, name } = named;
   const line = r.line(node);
-  const nameField = r.require(f, "name", node, path, "a DNS label naming the bundle");
-  const name = nameField && dnsName(r, nameField);
   const pathField = r.require(f, "path", node, path, "the bundle's root folder");
   const folder = pathField && repositoryFolder(r, pathField);
   const namespaceField = f.get("namespace");
@@ -217,11 +215,9 @@ function readBundleTargets(r: YamlFields, f: Map<string, Field>, folder: string 
 }
 
 function readTarget(r: YamlFields, node: Node | null, path: string, bundlePath: string | undefined, bundleSubstitute: boolean): TargetSpec | undefined {
-  const f = r.fields(node, path, TARGET_FIELDS, "a mapping with name and clusterSelector");
-  if (f === undefined) return undefined;
-  const before = r.count;
-  const nameField = r.require(f, "name", node, path, "a DNS label naming the target");
-  const name = nameField && dnsName(r, nameField);
+  const named = readNamed(r, node, path, TARGET_FIELDS, "a mapping with name and clusterSelector", "a DNS label naming the target");
+  if (named === undefined) return undefined;
+  const { f, before, name } = named;
   const selectorField = r.require(f, "clusterSelector", node, path, "a label selector; write {} to match every cluster");
   const clusterSelector = selectorField && readSelector(r, selectorField);
   const overlayField = f.get("overlay");

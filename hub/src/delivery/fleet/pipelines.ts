@@ -3,7 +3,7 @@
 // own selector's), and says what it receives (promote), when a promotion out of it may start
 // (gates, auto), and what happens to a promotion into it that fails verification (rollback).
 import type { Node } from "yaml";
-import { dnsName, oneOf, readSelector, unique } from "./fleet-fields.js";
+import { oneOf, readNamed, readSelector, unique } from "./fleet-fields.js";
 import { DEFAULT_GATES, NOTHING_PROMOTED, readDuration, readGates, readPromotable, type GateSpec, type PromotableSpec } from "./promotables.js";
 import type { ClusterSelector } from "./selector.js";
 import type { BundleSpec } from "./fleet-file.js";
@@ -77,11 +77,9 @@ interface StageDraft {
 }
 
 function readPipeline(r: YamlFields, node: Node | null, path: string, bundles: readonly BundleSpec[], bundlesComplete: boolean): PipelineSpec | undefined {
-  const f = r.fields(node, path, PIPELINE_FIELDS, "a mapping with name, bundle and stages");
-  if (f === undefined) return undefined;
-  const before = r.count;
-  const nameField = r.require(f, "name", node, path, "a DNS label naming the pipeline");
-  const name = nameField && dnsName(r, nameField);
+  const named = readNamed(r, node, path, PIPELINE_FIELDS, "a mapping with name, bundle and stages", "a DNS label naming the pipeline");
+  if (named === undefined) return undefined;
+  const { f, before, name } = named;
   const bundleField = r.require(f, "bundle", node, path, "the bundle whose targets the stages write to");
   const bundleName = bundleField && r.string(bundleField);
   const bundle = bundles.find((b) => b.name === bundleName);
@@ -125,11 +123,9 @@ function readStages(r: YamlFields, field: Field, bundle: BundleSpec | undefined,
 }
 
 function readStage(r: YamlFields, node: Node | null, path: string, bundle: BundleSpec | undefined): StageDraft | undefined {
-  const f = r.fields(node, path, STAGE_FIELDS, "a mapping with name and target");
-  if (f === undefined) return undefined;
-  const before = r.count;
-  const nameField = r.require(f, "name", node, path, "a DNS label naming the stage");
-  const name = nameField && dnsName(r, nameField);
+  const named = readNamed(r, node, path, STAGE_FIELDS, "a mapping with name and target", "a DNS label naming the stage");
+  if (named === undefined) return undefined;
+  const { f, before, name } = named;
   const targetField = r.require(f, "target", node, path, "a target of the pipeline's bundle, whose overlay the stage writes to");
   const targetName = targetField && r.string(targetField);
   const target = bundle?.targets.find((t) => t.name === targetName);
