@@ -9,6 +9,10 @@ export const ErrorBody = Type.Object(
 );
 
 const Labels = Type.Record(Type.String(), Type.String(), { description: "Kubernetes-style labels." });
+const AllowedLabels = Type.Record(Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 64 }), {
+  description:
+    'Label keys an agent may set at registration besides the preset labels, each with the values it may take ("*": any value). Keys not named here are refused.',
+});
 const Timestamp = Type.String({ format: "date-time" });
 
 /** Body of POST /api/v1/registration-tokens. */
@@ -20,7 +24,8 @@ export const CreateTokenBody = Type.Object(
       }),
     ),
     maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: "Registrations allowed; default 1." })),
-    labels: Type.Optional(Labels),
+    labels: Type.Optional({ ...Labels, description: "Preset labels: every cluster registered with the token gets them, and no agent can change them." }),
+    allowedLabels: Type.Optional(AllowedLabels),
     description: Type.Optional(Type.String({ maxLength: 256 })),
   },
   { additionalProperties: false },
@@ -33,6 +38,7 @@ export const TokenView = Type.Object({
   id: Type.String(),
   description: Type.String(),
   labels: Labels,
+  allowedLabels: AllowedLabels,
   createdAt: Timestamp,
   expiresAt: Timestamp,
   maxUses: Type.Integer(),

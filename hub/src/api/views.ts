@@ -19,6 +19,7 @@ export function tokenView(token: RegistrationToken, now: Date): TokenView {
     id: token.id,
     description: token.description,
     labels: token.labels,
+    allowedLabels: token.allowedLabels ?? {},
     createdAt: token.createdAt,
     expiresAt: token.expiresAt,
     maxUses: token.maxUses,

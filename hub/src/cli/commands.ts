@@ -7,6 +7,8 @@ export interface TokenView {
   id: string;
   description?: string;
   labels?: Record<string, string>;
+  /** Other label keys an agent may set, with their values ("*": any). */
+  allowedLabels?: Record<string, string[]>;
   createdAt?: string;
   expiresAt?: string;
   maxUses?: number;
@@ -52,7 +54,7 @@ function emit<T>(ctx: CommandContext, value: T, human: (v: T) => string): void {
 /** `gitfleet token create`: the secret is shown once. */
 export async function tokenCreate(
   ctx: CommandContext,
-  body: { ttl?: string; maxUses?: number; labels?: Record<string, string>; description?: string },
+  body: { ttl?: string; maxUses?: number; labels?: Record<string, string>; allowedLabels?: Record<string, string[]>; description?: string },
 ): Promise<void> {
   const created = await ctx.hub.post<TokenView & { secret: string }>("/registration-tokens", body);
   emit(ctx, created, (t) =>
@@ -77,9 +79,15 @@ export async function tokenList(ctx: CommandContext): Promise<void> {
           { header: "EXPIRES", value: (t) => age(t.expiresAt) },
           { header: "STATE", value: (t) => t.state ?? tokenState(t) },
           { header: "LABELS", value: (t) => labelsText(t.labels) },
+          { header: "AGENT MAY SET", value: (t) => allowedText(t.allowedLabels) },
           { header: "DESCRIPTION", value: (t) => t.description || "-" },
         ]),
   );
+}
+
+function allowedText(allowed: Record<string, string[]> | undefined): string {
+  const entries = Object.entries(allowed ?? {});
+  return entries.length === 0 ? "-" : entries.map(([k, v]) => `${k}=${v.join("|")}`).join(",");
 }
 
 function tokenState(t: TokenView): string {

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { PRODUCT_VERSION, dnsLabelProblem, parseLabels } from "@gitfleet/proto/rules";
 import { variableNameProblem } from "../delivery/index.js";
+import { parseAllowedLabels, type AllowedLabels } from "../labels/label-policy.js";
 import { UsageError, withInterrupt } from "./cli-support.js";
 import {
   clusterDelete,
@@ -25,7 +26,7 @@ import { renderCommand } from "./render.js";
 const usage = `usage: gitfleet <command> [flags]
 
 commands:
-  token create [--ttl 1h] [--max-uses N] [--labels k=v,...] [--description TEXT]
+  token create [--ttl 1h] [--max-uses N] [--labels k=v,...] [--allow-labels k=v1|v2,k2=*,...] [--description TEXT]
   token list
   token revoke ID
   cluster list [--selector SELECTOR]
@@ -107,6 +108,7 @@ export async function runCli(
         ttl: { type: "string" },
         "max-uses": { type: "string" },
         labels: { type: "string" },
+        "allow-labels": { type: "string" },
         description: { type: "string" },
         selector: { type: "string", short: "l" },
         label: { type: "string", multiple: true },
@@ -190,6 +192,7 @@ export async function runCli(
           ...(values.ttl ? { ttl: values.ttl } : {}),
           ...(values["max-uses"] ? { maxUses: parseCount(values["max-uses"]) } : {}),
           ...(values.labels ? { labels: labelsFlag(values.labels) } : {}),
+          ...(values["allow-labels"] ? { allowedLabels: allowLabelsFlag(values["allow-labels"]) } : {}),
           ...(values.description ? { description: values.description } : {}),
         });
         return 0;
@@ -320,6 +323,12 @@ function labelsFlag(text: string): Record<string, string> {
   const { labels, problems } = parseLabels(text, "--labels");
   if (problems[0] !== undefined) throw new UsageError(problems[0]);
   return labels;
+}
+
+function allowLabelsFlag(text: string): AllowedLabels {
+  const { allowed, problems } = parseAllowedLabels(text, "--allow-labels");
+  if (problems[0] !== undefined) throw new UsageError(problems[0]);
+  return allowed;
 }
 
 function parseCount(text: string, flag = "--max-uses"): number {

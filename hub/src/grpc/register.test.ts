@@ -56,3 +56,27 @@ void describe("Register and the agent's version", () => {
     await assert.rejects(register(deps("0.4.1"), request("")), refused("cannot register cluster prod-eu-1: the agent sent no version"));
   });
 });
+
+void describe("Register and the labels the token grants", () => {
+  const token = { id: "tabc", labels: { env: "prod" }, allowedLabels: { region: ["us", "eu"] } };
+  const labelDeps = (): RegisterDeps => ({
+    ...deps("0.4.1"),
+    tokens: { check: () => Promise.resolve(token) } as unknown as RegistrationTokenStore,
+  });
+  const withLabels = (labels: Record<string, string>) => {
+    const r = request("0.4.1");
+    r.labels = labels;
+    return r;
+  };
+  const deniedNaming = (label: RegExp) => (err: unknown) =>
+    err instanceof HubError && err.code === "permission-denied" && label.test(err.message);
+
+  void it("refuses a label the token does not allow, naming it, before anything is taken", async () => {
+    await assert.rejects(register(labelDeps(), withLabels({ region: "eu", tier: "gold" })), deniedNaming(/label "tier=gold".*does not allow the key "tier"/));
+    await assert.rejects(register(labelDeps(), withLabels({ region: "ap" })), deniedNaming(/label "region=ap"/));
+  });
+
+  void it("refuses an agent label that contradicts a preset label", async () => {
+    await assert.rejects(register(labelDeps(), withLabels({ env: "dev" })), deniedNaming(/label "env=dev": "env" is set to "prod"/));
+  });
+});

@@ -4,6 +4,7 @@ import { agentVersionProblem } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
 import { HubError } from "../errors.js";
+import { refusedLabels } from "../labels/label-policy.js";
 import { newId } from "../secrets.js";
 import { bucketNames } from "../store/buckets.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
@@ -27,7 +28,7 @@ export interface RegisterDeps {
 /**
  * Registers a cluster. The order keeps the protocol's promise that a refused
  * registration creates no cluster record and uses nothing: validate, check the
- * agent's version, check the token, reserve the name, take a use, store the record; every later failure
+ * agent's version, check the token and the labels it grants, reserve the name, take a use, store the record; every later failure
  * gives back what the earlier steps took.
  */
 export async function register(deps: RegisterDeps, request: RegisterRequest): Promise<RegisterResponse> {
@@ -35,7 +36,12 @@ export async function register(deps: RegisterDeps, request: RegisterRequest): Pr
   const valid = validateRegisterRequest(request);
   const versionProblem = agentVersionProblem(valid.agentVersion, deps.hubVersion);
   if (versionProblem !== undefined) throw new HubError("failed-precondition", `cannot register cluster ${valid.clusterName}: ${versionProblem}`);
-  await tokens.check(valid.token);
+  const checked = await tokens.check(valid.token);
+  // The token decides the labels: its preset ones are fixed, and the agent may ask only for what it allows.
+  const refused = refusedLabels(valid.labels, { preset: checked.labels, allowed: checked.allowedLabels });
+  if (refused.length > 0) {
+    throw new HubError("permission-denied", `cannot register cluster ${valid.clusterName}: ${refused.join("; ")}`);
+  }
 
   const id = newId("c");
   await clusters.reserveName(valid.clusterName, id);
@@ -53,7 +59,7 @@ export async function register(deps: RegisterDeps, request: RegisterRequest): Pr
     record = {
       id,
       name: valid.clusterName,
-      // The token's preset labels win over what the agent asks for.
+      // Granted above; the preset labels are applied last all the same.
       labels: { ...valid.labels, ...token.labels },
       registeredAt: deps.now().toISOString(),
       lastSeen: null,

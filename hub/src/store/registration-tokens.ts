@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { KV } from "@nats-io/kv";
 import { HubError } from "../errors.js";
 import type { Labels } from "@gitfleet/proto/rules";
+import type { AllowedLabels } from "../labels/label-policy.js";
 import { base32Lower, constantTimeEqual, newSecret, sha256Hex } from "../secrets.js";
 import { isRevisionConflict, storeError } from "./buckets.js";
 
@@ -18,6 +19,11 @@ export interface RegistrationToken {
   description: string;
   /** Labels every cluster registered with this token gets; they win over the agent's. */
   labels: Labels;
+  /**
+   * Other label keys an agent may set, with their values (`"*"`: any). Absent (records
+   * stored before it existed) means none: the agent gets the preset labels only.
+   */
+  allowedLabels?: AllowedLabels;
   createdAt: string;
   expiresAt: string;
   maxUses: number;
@@ -35,6 +41,8 @@ export interface NewRegistrationToken {
   ttlMs: number;
   maxUses: number;
   labels: Labels;
+  /** Other label keys (and values) an agent may set; empty allows none. */
+  allowedLabels?: AllowedLabels;
   description: string;
 }
 
@@ -156,6 +164,7 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
         id: tokenIdOf(secret),
         description: input.description,
         labels: { ...input.labels },
+        allowedLabels: Object.fromEntries(Object.entries(input.allowedLabels ?? {}).map(([k, v]) => [k, [...v]])),
         createdAt: created.toISOString(),
         expiresAt: new Date(created.getTime() + input.ttlMs).toISOString(),
         maxUses: input.maxUses,

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DurationError, labelProblems, parseDuration } from "@gitfleet/proto/rules";
 import { HubError } from "../../errors.js";
+import { allowedLabelsProblems } from "../../labels/label-policy.js";
 import type { RegistrationTokenStore } from "../../store/registration-tokens.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
 import { CreatedTokenView, CreateTokenBody, ErrorBody, TokenIdParams, TokenList, TokenView } from "../schemas.js";
@@ -40,12 +41,14 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
       const ttlMs = parseTtl(body.ttl ?? "1h");
       if (ttlMs > maxTtlMs) throw new HubError("invalid-argument", "body/ttl: a registration token may live at most 366 days");
       const labels = body.labels ?? {};
-      const problems = labelProblems(labels, "body/labels");
+      const allowedLabels = body.allowedLabels ?? {};
+      const problems = [...labelProblems(labels, "body/labels"), ...allowedLabelsProblems(allowedLabels, labels, "body/allowedLabels")];
       if (problems.length > 0) throw new HubError("invalid-argument", problems.join("; "));
       const { secret, token } = await tokens.create({
         ttlMs,
         maxUses: body.maxUses ?? 1,
         labels,
+        allowedLabels,
         description: body.description ?? "",
       });
       request.log.info({ token: token.id, maxUses: token.maxUses, expiresAt: token.expiresAt }, "registration token created");
