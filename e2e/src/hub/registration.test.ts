@@ -120,6 +120,66 @@ void describe("register a cluster with a token", { skip: skipWithoutNats }, () =
     assert.equal(await tokenUses(second.id), 1);
   });
 
+  void describe("the token decides the labels", () => {
+    const allowedLabels = { region: ["us", "eu"], team: ["*"] };
+
+    void it("accepts labels the token allows, and any value of a key it allows with \"*\"", async () => {
+      const token = await createToken(fixture, { labels: { env: "staging" }, allowedLabels });
+      const got = await register(client, token.secret, "allowed-labels", { labels: { region: "us", team: "payments", env: "staging" } });
+      assert.deepEqual({ ...got.labels }, { env: "staging", region: "us", team: "payments" });
+      const res = await api<{ labels: Record<string, string> }>(fixture.baseUrl, "GET", `/api/v1/clusters/${got.clusterName}`, { token: fixture.adminToken });
+      assert.deepEqual(res.body.labels, { env: "staging", region: "us", team: "payments" });
+    });
+
+    void it("refuses a label the token does not list, naming it, and uses nothing", async () => {
+      const token = await createToken(fixture, { labels: { env: "staging" }, allowedLabels });
+      await assert.rejects(
+        register(client, token.secret, "unlisted-label", { labels: { region: "eu", tier: "gold" } }),
+        refused(GrpcStatus.PERMISSION_DENIED, /label "tier=gold": the registration token does not allow the key "tier"/),
+      );
+      await assert.rejects(
+        register(client, token.secret, "unlisted-value", { labels: { region: "ap" } }),
+        refused(GrpcStatus.PERMISSION_DENIED, /label "region=ap": the registration token allows "region" only as "us", "eu"/),
+      );
+      assert.equal(await tokenUses(token.id), 0, "a refused registration uses nothing");
+      assert.ok(!(await clusterNames()).includes("unlisted-label"), "a refused registration creates no cluster");
+    });
+
+    void it("refuses an agent label that overrides a preset label, and a token with no allowed labels grants none", async () => {
+      const token = await createToken(fixture, { labels: { env: "prod" }, allowedLabels });
+      await assert.rejects(
+        register(client, token.secret, "override-preset", { labels: { env: "dev" } }),
+        refused(GrpcStatus.PERMISSION_DENIED, /label "env=dev": "env" is set to "prod" by the registration token/),
+      );
+      const bare = await createToken(fixture, { labels: { env: "prod" } });
+      await assert.rejects(
+        register(client, bare.secret, "no-grant", { labels: { region: "eu" } }),
+        refused(GrpcStatus.PERMISSION_DENIED, /label "region=eu": the registration token does not allow the key "region"/),
+      );
+    });
+
+    void it("lets an admin relabel the cluster through the API all the same", async () => {
+      const token = await createToken(fixture, { labels: { env: "prod" } });
+      const got = await register(client, token.secret, "relabelled");
+      const res = await api<{ labels: Record<string, string> }>(fixture.baseUrl, "PATCH", `/api/v1/clusters/${got.clusterName}`, {
+        token: fixture.adminToken,
+        body: { labels: { env: "staging", tier: "gold" } },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body.labels, { env: "staging", tier: "gold" });
+    });
+
+    void it("refuses a token whose allowed labels are malformed or repeat a preset key", async () => {
+      const res = await api<{ error: { message: string } }>(fixture.baseUrl, "POST", "/api/v1/registration-tokens", {
+        token: fixture.adminToken,
+        body: { labels: { env: "prod" }, allowedLabels: { env: ["dev"], "bad key": ["x"] } },
+      });
+      assert.equal(res.status, 400);
+      assert.match(res.body.error.message, /body\/allowedLabels: key "env" is a preset label/);
+      assert.match(res.body.error.message, /body\/allowedLabels: key "bad key"/);
+    });
+  });
+
   void describe("a registered cluster", () => {
     let registered: Awaited<ReturnType<typeof register>>;
     const keys = agentKeys();
@@ -127,8 +187,8 @@ void describe("register a cluster with a token", { skip: skipWithoutNats }, () =
     let desired: KV;
 
     void before(async () => {
-      const { secret } = await createToken(fixture, { labels: { env: "prod", region: "eu" } });
-      registered = await register(client, secret, "prod-eu", { keys, labels: { env: "dev", team: "web" } });
+      const { secret } = await createToken(fixture, { labels: { env: "prod", region: "eu" }, allowedLabels: { team: ["*"] } });
+      registered = await register(client, secret, "prod-eu", { keys, labels: { env: "prod", team: "web" } });
       admin = await connect({ servers: nats.lab.url, authenticator: credsAuthenticator(new TextEncoder().encode(nats.adminCreds)) });
       desired = await new Kvm(admin).create("gitfleet_desired", { allow_direct: true });
       await desired.put(`${registered.clusterId}.desired`, "mine");
@@ -139,7 +199,7 @@ void describe("register a cluster with a token", { skip: skipWithoutNats }, () =
       await admin?.close();
     });
 
-    void it("gets an id, the token's labels over its own, and its desired state location", () => {
+    void it("gets an id, the token's labels with those it allows, and its desired state location", () => {
       assert.match(registered.clusterId, /^c[a-z2-7]{20}$/);
       assert.equal(registered.clusterName, "prod-eu");
       assert.deepEqual({ ...registered.labels }, { env: "prod", region: "eu", team: "web" });
