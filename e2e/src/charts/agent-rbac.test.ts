@@ -66,7 +66,12 @@ describe("the agent under the chart's own RBAC", { skip, timeout: 600_000 }, () 
 
   const install = async (cluster: string, values: Record<string, unknown>): Promise<InstalledAgent> => {
     const admin = kubeConfigFor(fleet.cluster(cluster));
-    const { secret: registrationToken } = await fleet.api.post<{ secret: string }>("/registration-tokens", { maxUses: 1, description: `chart ${cluster}` });
+    const { secret: registrationToken } = await fleet.api.post<{ secret: string }>("/registration-tokens", {
+      maxUses: 1,
+      description: `chart ${cluster}`,
+      // The token grants the labels the chart's clusterLabels ask for.
+      labels: values["clusterLabels"] ?? {},
+    });
     const healthPort = await freePort();
     const objects = await helmTemplate({
       chart: "gitfleet-agent",

@@ -66,6 +66,8 @@ try {
   const token = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", {
     ttl: "1h",
     maxUses: clusters.length,
+    // The token decides what labels its agents may ask for; anything else is refused at registration.
+    allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] },
     description: "demo agents",
   });
   say(`registration token ${token.id} created for ${clusters.length} agents`);

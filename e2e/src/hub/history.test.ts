@@ -46,7 +46,7 @@ describe("a cluster's history", { timeout: 600_000 }, () => {
     await cp(plainFleet, seed, { recursive: true });
     fleet = await startFleet({ clusters: ["staging-us"], seed, webhookOnPush: true });
     commits.push(await fleet.head());
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels: { env: "staging", region: "us" } });
     await fleet.startAgent("staging-us", { token: token.secret, labels: { env: "staging", region: "us" } });
     await waitForSynced(fleet.api, "staging-us", commits[0] ?? "");
   });

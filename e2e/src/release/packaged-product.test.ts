@@ -134,7 +134,7 @@ void describe("gitfleet installed from its packages and as single executables", 
     assert.equal(`gitfleet ${version.version}\n`, (await run(bin["gitfleet"] ?? "", ["--version"])).stdout);
 
     const agentArgs = async (cluster: string, labels: string): Promise<string[]> => {
-      const { stdout } = await cli(bin["gitfleet"] ?? "", "token", "create", "--max-uses", "1", "-o", "json");
+      const { stdout } = await cli(bin["gitfleet"] ?? "", "token", "create", "--max-uses", "1", "--allow-labels", labels, "-o", "json");
       const { secret } = JSON.parse(stdout) as { secret: string };
       const kubeconfig = info.clusters.find((c) => c.name === cluster)?.kubeconfig ?? assert.fail(`no lab cluster ${cluster}`);
       return ["--hub", grpcAddress, "--plaintext", "--token", secret, "--cluster-name", cluster, "--labels", labels, "--kubeconfig", kubeconfig, "--health-addr", "off"];

@@ -39,7 +39,7 @@ describe("an agent cut off from the hub for longer than its credentials live ren
   });
 
   test("an agent registered with short-lived credentials syncs and keeps them fresh over its stream", async () => {
-    const created = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", description: "renewal e2e" });
+    const created = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", description: "renewal e2e", labels: { env: "staging", region: "us" } });
     tokenId = created.id;
     agent = await fleet.startAgent("edge-1", { token: created.secret, labels: { env: "staging", region: "us" } });
     await waitForSynced(fleet.api, "edge-1", await fleet.head());

@@ -85,7 +85,7 @@ describe("drift and health over time", { timeout: 600_000 + quietMs }, () => {
     seed = await writeSeed(files(seedBundles));
     fleet = await startFleet({ clusters: [cluster], seed, webhookOnPush: true, hub: { heartbeatIntervalSeconds } });
     kc = kubeConfigFor(fleet.cluster(cluster));
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels });
     agent = await fleet.startAgent(cluster, { token: token.secret, labels });
     await waitForSynced(fleet.api, cluster, await fleet.head(), { timeoutMs: 120_000 });
   });

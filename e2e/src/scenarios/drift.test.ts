@@ -68,7 +68,7 @@ describe("drift is reported and corrected", { timeout: 600_000 }, () => {
     seed = await writeSeed(seedFiles());
     fleet = await startFleet({ clusters: [cluster], seed, webhookOnPush: true });
     kc = kubeConfigFor(fleet.cluster(cluster));
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels: { region: "eu" } });
     await fleet.startAgent(cluster, { token: token.secret, labels: { region: "eu" }, loopGuard });
     await waitForSynced(fleet.api, cluster, await fleet.head(), { timeoutMs: 120_000 });
   });

@@ -44,7 +44,7 @@ describe("story 12: the environment diff", { timeout: 600_000 }, () => {
     fleet = await startFleet({ clusters: clusters.map((c) => c.name), seed, webhookOnPush: true });
     first = await fleet.head();
     for (const c of clusters) {
-      const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+      const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels: c.labels });
       await fleet.startAgent(c.name, { token: token.secret, labels: c.labels });
     }
     for (const c of clusters) await waitForSynced(fleet.api, c.name, first, { timeoutMs: 120_000 });

@@ -148,7 +148,7 @@ describe("two regions get different overlays of one app", { timeout: 600_000, sk
   });
 
   test("each region's clusters get their overlay, with cluster name, target and default variables filled in", async () => {
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 3 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 3, allowedLabels: { region: ["*"] } });
     for (const [name, region] of Object.entries(regions)) await fleet.startAgent(name, { token: token.secret, labels: { region } });
     for (const name of Object.keys(regions)) {
       const status = await waitForSynced(fleet.api, name, head);

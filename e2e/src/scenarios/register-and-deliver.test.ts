@@ -86,6 +86,7 @@ describe("register a cluster with a token and deliver its desired state from Git
       maxUses: 3,
       description: "e2e",
       labels: { fleet: "demo" },
+      allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] },
     });
     const labels: Record<string, Record<string, string>> = {
       "staging-us": { env: "staging", region: "us" },

@@ -152,7 +152,7 @@ describe("substitution only where asked: shell scripts arrive untouched, replica
   });
 
   test("a shell-script ConfigMap reaches the cluster byte for byte, and ${replicas} an integer, through kustomize and a plain folder", async () => {
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels: { region: "lab" } });
     await fleet.startAgent("lab-1", { token: token.secret, labels: { region: "lab" } });
     const status = await waitForSynced(fleet.api, "lab-1", head);
     assert.deepEqual(status.bundles?.map((b) => b.name).sort(), ["cache-kustomize", "cache-plain", "later", "legacy"]);
