@@ -60,7 +60,7 @@ const indexMemory = (() => {
 
 const dir = await mkdtemp(join(tmpdir(), "gitfleet-bench-drift-"));
 const nats = await startNats({ binary: await ensureBinary("nats-server", (line) => console.log(line)), dir });
-const adminToken = "bench-admin-token-0123456789";
+const adminToken = "bench-admin-token-0123456789-abcdefghij";
 let hub: Hub | undefined;
 try {
   const creds = await readFile(nats.adminCredsPath, "utf8");

@@ -39,12 +39,12 @@ void describe("hub configuration", () => {
   });
 
   void it("reads tokens, git and TLS settings; flags win over the environment", async () => {
-    const hash = sha256Hex("a-viewer-token-000001");
+    const hash = sha256Hex("a-viewer-token-000001-0123456789ab");
     const config = await loadConfig(
       {
         ...base,
-        GITFLEET_ADMIN_TOKEN: "an-admin-token-000001",
-        GITFLEET_VIEWER_TOKENS: `viewer:${hash},bob=another-viewer-token-2`,
+        GITFLEET_ADMIN_TOKEN: "an-admin-token-000001-0123456789ab",
+        GITFLEET_VIEWER_TOKENS: `viewer:${hash},bob=another-viewer-token-2-0123456789`,
         GITFLEET_GIT_URL: "http://git.example/fleet.git",
         GITFLEET_GIT_POLL_INTERVAL: "30s",
         GITFLEET_HTTP_ADDR: "0.0.0.0:1",
@@ -57,10 +57,10 @@ void describe("hub configuration", () => {
     assert.deepEqual(config.apiTokens.map((t) => t.role), ["admin", "viewer", "viewer"]);
     assert.deepEqual(
       config.apiTokens.map((t) => t.name),
-      [`admin-${sha256Hex("an-admin-token-000001").slice(0, 8)}`, `viewer-${hash.slice(0, 8)}`, "bob"],
+      [`admin-${sha256Hex("an-admin-token-000001-0123456789ab").slice(0, 8)}`, `viewer-${hash.slice(0, 8)}`, "bob"],
     );
     await assert.rejects(
-      loadConfig({ ...base, GITFLEET_ADMIN_TOKEN: "alice=an-admin-token-000001", GITFLEET_VIEWER_TOKENS: "alice=a-viewer-token-000001" }),
+      loadConfig({ ...base, GITFLEET_ADMIN_TOKEN: "alice=an-admin-token-000001-0123456789ab", GITFLEET_VIEWER_TOKENS: "alice=a-viewer-token-000001-0123456789ab" }),
       /two tokens are named alice; give each its own name/,
     );
     assert.deepEqual(config.git, { url: "http://git.example/fleet.git", branch: "main", pollIntervalMs: 30_000 });

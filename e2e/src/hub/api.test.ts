@@ -18,7 +18,7 @@ import {
   type NatsFixture,
 } from "./harness.js";
 
-const viewerToken = "a-viewer-token-for-tests-0001";
+const viewerToken = "a-viewer-token-for-tests-0001-0123456789";
 const webhookSecret = "the-webhook-secret";
 
 void describe("the hub's admin API", { skip: skipWithoutNats }, () => {

@@ -16,7 +16,7 @@ import { connectAgent, createReceiver, webBundle, type FakeAgent, type Receiver 
 import { agentClient, api, createToken, skipWithoutNats, startHub, startNatsFixture, type HubFixture, type NatsFixture } from "./harness.js";
 
 const secret = "webhook-secret-0123456789";
-const viewerToken = "a-viewer-token-for-events";
+const viewerToken = "a-viewer-token-for-events-0123456789";
 // An event recorded again under another id, as a replica that lost track of a status would.
 const repeatedId = "ezzzzzzzzzzzzzzzzzzzz";
 const replicas = { path: "/spec/replicas", desired: "3", live: "5", manager: "kubectl-edit" };

@@ -21,7 +21,7 @@ import { binaries, buildBinary } from "./sea.js";
 
 const execFileAsync = promisify(execFile);
 const fixture = join(repoRoot, "e2e/fixtures/plain-fleet");
-const adminToken = "packaged-product-admin-token";
+const adminToken = "packaged-product-admin-token-0123456789";
 
 const skip = skipUnlessTool(
   process.env["GITFLEET_KUBE_APISERVER_BIN"] && process.env["GITFLEET_NATS_SERVER_BIN"]

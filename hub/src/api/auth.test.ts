@@ -10,31 +10,31 @@ void describe("API tokens", () => {
   void it("reads role:sha256 entries and hashes plain secrets", () => {
     const hash = sha256Hex("viewer-secret-0123456789");
     assert.deepEqual(parseApiToken(`viewer:${hash}`, "admin", "X"), { name: `viewer-${hash.slice(0, 8)}`, role: "viewer", hash });
-    const adminHash = sha256Hex("admin-secret-0123456789");
-    assert.deepEqual(parseApiToken("admin-secret-0123456789", "admin", "X"), {
+    const adminHash = sha256Hex("admin-secret-0123456789-abcdefghij");
+    assert.deepEqual(parseApiToken("admin-secret-0123456789-abcdefghij", "admin", "X"), {
       name: `admin-${adminHash.slice(0, 8)}`,
       role: "admin",
       hash: adminHash,
     });
-    assert.equal(parseApiTokenList(" a-long-viewer-secret-1 , ,a-long-viewer-secret-2", "viewer", "X").length, 2);
+    assert.equal(parseApiTokenList(" a-long-viewer-secret-1-0123456789 , ,a-long-viewer-secret-2-0123456789", "viewer", "X").length, 2);
   });
 
   void it("reads named entries: name=secret and name=role:sha256", () => {
     const hash = sha256Hex("viewer-secret-0123456789");
-    assert.deepEqual(parseApiToken("alice=admin-secret-0123456789", "admin", "X"), {
+    assert.deepEqual(parseApiToken("alice=admin-secret-0123456789-abcdefghij", "admin", "X"), {
       name: "alice",
       role: "admin",
-      hash: sha256Hex("admin-secret-0123456789"),
+      hash: sha256Hex("admin-secret-0123456789-abcdefghij"),
     });
     assert.deepEqual(parseApiToken(` ci.bot-2=viewer:${hash} `, "admin", "X"), { name: "ci.bot-2", role: "viewer", hash });
     assert.deepEqual(
-      parseApiTokenList(`alice=a-long-viewer-secret-1,bob=viewer:${hash}`, "viewer", "X").map((t) => t.name),
+      parseApiTokenList(`alice=a-long-viewer-secret-1-0123456789,bob=viewer:${hash}`, "viewer", "X").map((t) => t.name),
       ["alice", "bob"],
     );
     // Base64 padding is no name: a secret ending in "=" or "==" stays one plain secret.
-    const padded = "QUJDREVGR0hJSktMTU5PUA==";
+    const padded = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY==";
     assert.deepEqual(parseApiToken(padded, "viewer", "X"), { name: `viewer-${sha256Hex(padded).slice(0, 8)}`, role: "viewer", hash: sha256Hex(padded) });
-    assert.throws(() => parseApiToken("alice=short", "admin", "GITFLEET_ADMIN_TOKEN"), /GITFLEET_ADMIN_TOKEN: a token must be at least 16 characters long \(token alice\)/);
+    assert.throws(() => parseApiToken("alice=short", "admin", "GITFLEET_ADMIN_TOKEN"), /GITFLEET_ADMIN_TOKEN: a token must be at least 32 characters long \(token alice\) \(has 5\)/);
     assert.throws(() => parseApiToken("bob=admin:abc", "admin", "X"), /"admin:\.\.\." must be followed by a SHA-256/);
   });
 
@@ -46,7 +46,9 @@ void describe("API tokens", () => {
   });
 
   void it("refuses short secrets and malformed hashes, naming the setting", () => {
-    assert.throws(() => parseApiToken("short", "admin", "GITFLEET_ADMIN_TOKEN"), /^HubError: GITFLEET_ADMIN_TOKEN: a token must be at least 16/);
+    assert.throws(() => parseApiToken("short", "admin", "GITFLEET_ADMIN_TOKEN"), /^HubError: GITFLEET_ADMIN_TOKEN: a token must be at least 32/);
+    assert.throws(() => parseApiToken("x".repeat(31), "admin", "X"), /at least 32 characters long \(has 31\)/);
+    assert.equal(parseApiToken("x".repeat(32), "admin", "X").role, "admin");
     assert.throws(() => parseApiToken("viewer:abc", "viewer", "GITFLEET_VIEWER_TOKENS"), /GITFLEET_VIEWER_TOKENS: "viewer:..." must be followed by a SHA-256/);
   });
 

@@ -20,6 +20,8 @@ export interface ApiCaller {
 }
 
 const hashedEntry = /^(viewer|admin):([0-9a-f]{64})$/;
+/** The shortest secret accepted: enough that guessing it online is hopeless, even unthrottled. */
+export const minApiTokenLength = 32;
 /** `name=rest`, where rest does not start with "=": base64 padding at a secret's end is no name. */
 const namedEntry = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=([^=].*)$/s;
 
@@ -44,8 +46,11 @@ export function parseApiToken(entry: string, defaultRole: Role, where: string): 
   if (/^(viewer|admin):/.test(token)) {
     throw new HubError("invalid-argument", `${where}: "${token.split(":")[0]}:..." must be followed by a SHA-256 hex digest (64 characters)`);
   }
-  if (token.length < 16) {
-    throw new HubError("invalid-argument", `${where}: a token must be at least 16 characters long${name !== undefined ? ` (token ${name})` : ""}`);
+  if (token.length < minApiTokenLength) {
+    throw new HubError(
+      "invalid-argument",
+      `${where}: a token must be at least ${minApiTokenLength} characters long${name !== undefined ? ` (token ${name})` : ""} (has ${token.length}); generate one with: openssl rand -base64 32`,
+    );
   }
   return withName(defaultRole, sha256Hex(token));
 }
