@@ -19,12 +19,31 @@ function codeForStatus(status: number): HubErrorCode {
   }
 }
 
+/**
+ * The message of a 5xx answer: the request id to find the logged error by, and nothing of the
+ * error itself (driver, NATS or Git text can name hosts, paths and internals).
+ */
+export function generic5xxMessage(requestId: string): string {
+  return `the hub could not complete the request; its log has the details under request id ${requestId}`;
+}
+
+/**
+ * Whether a 5xx HubError's own message may be shown: one the hub wrote for the caller ("try
+ * again", "this hub has no Git source"), not one that wraps another error (its cause), whose
+ * text would leak, and never an internal error.
+ */
+function showable(err: HubError): boolean {
+  return err.code !== "internal" && err.cause === undefined;
+}
+
 /** Installs the error and not-found handlers on `app`. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HubError | Error, request, reply) => {
     if (err instanceof HubError) {
       const status = httpStatusOf[err.code];
-      if (status >= 500) request.log.error({ err }, "request failed");
+      if (status < 500) return reply.status(status).send({ ...err.details, error: { code: err.code, message: err.message } });
+      request.log.error({ err }, "request failed");
+      if (!showable(err)) return reply.status(status).send({ error: { code: err.code, message: generic5xxMessage(request.id) } });
       return reply.status(status).send({ ...err.details, error: { code: err.code, message: err.message } });
     }
     const fastifyError = err as FastifyError;
@@ -37,7 +56,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.status(status).send({ error: { code: codeForStatus(status), message: fastifyError.message } });
     }
     request.log.error({ err }, "request failed");
-    return reply.status(500).send({ error: { code: "internal", message: "internal error; see the hub's log" } });
+    return reply.status(500).send({ error: { code: "internal", message: generic5xxMessage(request.id) } });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),

@@ -1,4 +1,5 @@
 // The hub's HTTP server: the admin API under /api/v1, health, and the OpenAPI document.
+import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -87,10 +88,17 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
     loggerInstance,
+    // A request id that says nothing about how many requests came before; sent back as a header
+    // so a caller can quote it, and logged with every line of the request.
+    genReqId: () => randomUUID(),
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
+  app.addHook("onRequest", (request, reply, done) => {
+    void reply.header("x-request-id", request.id);
+    done();
+  });
   // PATCH bodies are JSON merge patches; accept their own media type as well as plain JSON.
   app.addContentTypeParser("application/merge-patch+json", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
 
