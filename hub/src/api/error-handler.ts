@@ -2,8 +2,13 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { HubError, httpStatusOf, type HubErrorCode } from "../errors.js";
 
-function codeForStatus(status: number): HubErrorCode {
+/** The `code` of an answer Fastify or a plugin refused: a HubError code, or one of the HTTP-only ones. */
+function codeForStatus(status: number): HubErrorCode | "payload-too-large" | "rate-limited" {
   switch (status) {
+    case 413:
+      return "payload-too-large";
+    case 429:
+      return "rate-limited";
     case 401:
       return "unauthenticated";
     case 403:

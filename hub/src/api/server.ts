@@ -30,6 +30,9 @@ import { registrationTokenRoutes } from "./routes/registration-tokens.js";
 import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
+/** The largest JSON body any admin route reads; the Git webhook has its own limit. */
+export const jsonBodyLimit = 64 * 1024;
+
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions {
   logger: Logger;
@@ -91,6 +94,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // A request id that says nothing about how many requests came before; sent back as a header
     // so a caller can quote it, and logged with every line of the request.
     genReqId: () => randomUUID(),
+    // JSON bodies of this API are small (a token, a label patch); routes that need more say so.
+    bodyLimit: jsonBodyLimit,
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
