@@ -3,6 +3,7 @@
 // (gRPC and the admin API). Each step takes what the steps before it gave back and registers
 // how to stop what it started on a StopStack, so the hub stops in the reverse order and a
 // failed start undoes exactly what had begun.
+import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Logger } from "pino";
@@ -269,6 +270,7 @@ export async function serveApi(
     /** Promotions and pipelines; their routes answer 503 without. */
     promotion?: { service: PromotionService; pipelines: PipelineViews } | undefined;
     webhookSecret: string | undefined;
+    failedAuthLimit: FailedAuthLimit | undefined;
     staleAfterMs: number;
     version: string;
     logger: Logger;
@@ -307,6 +309,7 @@ export async function serveApi(
       status: status.isReady ? "ok" : "loading",
     }),
     webhookSecret: input.webhookSecret,
+    failedAuthLimit: input.failedAuthLimit,
     onGitPush: () => {
       if (!delivery) {
         logger.warn("Git push received, but no delivery part is configured");

@@ -1,5 +1,6 @@
 // createHub: the hub's composition root. start() runs the steps of hub-steps.ts in order
 // (NATS, stores, access, agent link, delivery, gRPC, admin API); stop() undoes them in reverse.
+import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { ApiToken } from "./api/auth.js";
@@ -46,6 +47,8 @@ export interface HubOptions {
   apiTokens?: readonly ApiToken[];
   /** Shared secret of the Git push webhook; the webhook is off without it. */
   webhookSecret?: string | undefined;
+  /** Failed API authentications allowed per client address; default 20 a minute. */
+  apiFailedAuthLimit?: FailedAuthLimit | undefined;
   /** Lifetime of agent credentials; default 1 hour. */
   credentialTtlMs?: number;
   /** Heartbeat interval agents are told; default 15 s. A cluster silent for 3 intervals is stale. */
@@ -173,6 +176,7 @@ export function createHub(options: HubOptions): Hub {
         history: history.log,
         promotion,
         webhookSecret: options.webhookSecret,
+        failedAuthLimit: options.apiFailedAuthLimit,
         staleAfterMs,
         version,
         logger,

@@ -30,7 +30,7 @@ void describe("5xx answers", () => {
     for (const [url, status] of [["/crash", 500], ["/store", 503], ["/internal", 500]] as const) {
       const res = await app.inject({ url });
       assert.equal(res.statusCode, status, url);
-      const message = (res.json() as { error: { message: string } }).error.message;
+      const message = res.json<{ error: { message: string } }>().error.message;
       assert.doesNotMatch(message, /10\.0\.0\.7|secret-path|ECONNREFUSED|KV key|permissions/, url);
       assert.match(message, /request id [0-9a-f-]{36}$/, url);
       const requestId = /request id (\S+)$/.exec(message)?.[1] ?? "";

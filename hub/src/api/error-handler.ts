@@ -1,5 +1,6 @@
 // The one place where errors become HTTP answers: `{ error: { code, message } }`.
 import type { FastifyError, FastifyInstance } from "fastify";
+import type { FailedAuthCounter } from "./failed-auth-limit.js";
 import { HubError, httpStatusOf, type HubErrorCode } from "../errors.js";
 
 /** The `code` of an answer Fastify or a plugin refused: a HubError code, or one of the HTTP-only ones. */
@@ -41,11 +42,27 @@ function showable(err: HubError): boolean {
   return err.code !== "internal" && err.cause === undefined;
 }
 
+/** Options of {@link installErrorHandler}. */
+export interface ErrorHandlerOptions {
+  /** Counts each 401; over its limit, the caller's address is answered 429 with Retry-After. */
+  countFailedAuth?: FailedAuthCounter | undefined;
+}
+
 /** Installs the error and not-found handlers on `app`. */
-export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | HubError | Error, request, reply) => {
+export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}): void {
+  app.setErrorHandler(async (err: FastifyError | HubError | Error, request, reply) => {
     if (err instanceof HubError) {
       const status = httpStatusOf[err.code];
+      if (status === 401 && options.countFailedAuth) {
+        const waitSeconds = await options.countFailedAuth(request);
+        if (waitSeconds !== undefined) {
+          request.log.warn({ ip: request.ip, retryAfterSeconds: waitSeconds }, "too many failed authentications from one address");
+          return reply
+            .status(429)
+            .header("retry-after", String(waitSeconds))
+            .send({ error: { code: "rate-limited", message: `too many failed authentications from this address; try again in ${waitSeconds} s` } });
+        }
+      }
       if (status < 500) return reply.status(status).send({ ...err.details, error: { code: err.code, message: err.message } });
       request.log.error({ err }, "request failed");
       if (!showable(err)) return reply.status(status).send({ error: { code: err.code, message: generic5xxMessage(request.id) } });

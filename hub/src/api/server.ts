@@ -16,6 +16,7 @@ import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
 import type { ApiAuthenticator } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
+import { installFailedAuthLimit, type FailedAuthLimit } from "./failed-auth-limit.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
 import { diffRoutes } from "./routes/diff.js";
@@ -64,6 +65,8 @@ export interface ApiServerOptions {
   staleAfterMs: number;
   /** The hub's version: served at /api/v1/version and shown in the OpenAPI document. */
   version: string;
+  /** Failed authentications allowed per client address; default 20 a minute. */
+  failedAuthLimit?: FailedAuthLimit | undefined;
   now?: () => Date;
 }
 
@@ -99,7 +102,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  installErrorHandler(app);
+  installErrorHandler(app, { countFailedAuth: await installFailedAuthLimit(app, options.failedAuthLimit) });
   app.addHook("onRequest", (request, reply, done) => {
     void reply.header("x-request-id", request.id);
     done();
