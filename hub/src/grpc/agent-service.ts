@@ -1,5 +1,6 @@
 // The hub's AgentService: Register, Connect and Renew, the sessions Connect opens, and the
 // commands the rest of the hub sends through them.
+import { clip, maxLoggedName, maxLoggedReason } from "./log-clip.js";
 import { GrpcStatus, RpcError, type AgentEvent, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
@@ -92,7 +93,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           request,
         );
       } catch (err) {
-        logger.info({ cluster: request.clusterName, reason: messageOf(err) }, "Register refused");
+        logger.info({ cluster: clip(request.clusterName, maxLoggedName), reason: clip(messageOf(err), maxLoggedReason) }, "Register refused");
         throw toAgentRpcError(err);
       }
     },
@@ -116,7 +117,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
         return await renew({ clusters: options.clusters, issuer: options.issuer, logger, now }, request);
       } catch (err) {
         logger.info(
-          { clusterId: request.clusterId.slice(0, 64), peer: call.getPeer(), reason: messageOf(err) },
+          { clusterId: clip(request.clusterId, maxLoggedName), peer: call.getPeer(), reason: clip(messageOf(err), maxLoggedReason) },
           "Renew refused",
         );
         throw toAgentRpcError(err);

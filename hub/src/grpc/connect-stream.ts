@@ -1,5 +1,6 @@
 // AgentService.Connect: one agent's status stream. The cluster is the one in the
 // agent's gRPC token, never a field the agent sends.
+import { clip, maxLoggedReason } from "./log-clip.js";
 import {
   GrpcStatus,
   RpcError,
@@ -63,7 +64,7 @@ export async function connect(deps: ConnectDeps, call: ConnectCall): Promise<voi
     ({ cluster } = identity);
     ({ exp, epoch } = identity.claims);
   } catch (err) {
-    deps.logger.info({ peer: call.getPeer(), reason: messageOf(err) }, "Connect refused");
+    deps.logger.info({ peer: call.getPeer(), reason: clip(messageOf(err), maxLoggedReason) }, "Connect refused");
     throw toAgentRpcError(err);
   }
   return new StreamSession(deps, call, cluster, epoch, new Date(exp * 1000)).run();
@@ -167,6 +168,11 @@ class StreamSession implements AgentSession {
   private onTaskError(err: unknown): void {
     if (err instanceof HubError && err.code === "not-found") {
       this.finish(this.deletedError());
+      return;
+    }
+    // A refusal quotes what the agent sent (a StatusReport's names and messages): clip it.
+    if (err instanceof HubError && err.code === "invalid-argument") {
+      this.logger.warn({ code: err.code, reason: clip(err.message, maxLoggedReason) }, "could not record what the agent sent");
       return;
     }
     this.logger.warn({ err }, "could not record what the agent sent");
