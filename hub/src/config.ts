@@ -25,6 +25,8 @@ export interface HubConfig {
   /** Accepted API tokens; no admin among them means the hub bootstraps one. */
   apiTokens: ApiToken[];
   webhookSecret: string | undefined;
+  /** Where a generated admin token is written; undefined: the default (see adminTokenAnnouncer). */
+  adminTokenFile: string | undefined;
   /** The fleet repository, for the delivery part; undefined when GITFLEET_GIT_URL is unset. */
   git: { url: string; branch: string; pollIntervalMs: number; auth?: { username: string; password: string } } | undefined;
   /** The kustomize binary that renders overlays with a kustomization: a path or a name on PATH. */
@@ -64,6 +66,7 @@ export const settings = {
   "grpc-tls-cert": "GITFLEET_GRPC_TLS_CERT",
   "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
   "admin-token": "GITFLEET_ADMIN_TOKEN",
+  "admin-token-file": "GITFLEET_ADMIN_TOKEN_FILE",
   "viewer-tokens": "GITFLEET_VIEWER_TOKENS",
   "webhook-secret": "GITFLEET_WEBHOOK_SECRET",
   "git-url": "GITFLEET_GIT_URL",
@@ -209,6 +212,7 @@ export async function loadConfig(
     grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
     apiTokens,
     webhookSecret: get("webhook-secret"),
+    adminTokenFile: get("admin-token-file"),
     git: gitUrl
       ? {
           url: gitUrl,

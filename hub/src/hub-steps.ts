@@ -7,7 +7,7 @@ import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Logger } from "pino";
-import { bootstrapAdminToken, printAdminToken } from "./admin-bootstrap.js";
+import { adminTokenAnnouncer, bootstrapAdminToken } from "./admin-bootstrap.js";
 import { createApiAuthenticator, type ApiToken } from "./api/auth.js";
 import { createApiServer } from "./api/server.js";
 import { createClusterRemover } from "./cluster-removal.js";
@@ -126,7 +126,7 @@ export async function prepareAccess(input: {
   const apiTokens = await bootstrapAdminToken({
     configured: input.apiTokens,
     secrets: input.secrets,
-    announce: input.announceAdminToken ?? printAdminToken,
+    announce: input.announceAdminToken ?? adminTokenAnnouncer(),
   });
   const issuer = createCredentialIssuer({
     credentialKey: await input.secrets.credentialKey(),

@@ -1,5 +1,6 @@
 // createHub: the hub's composition root. start() runs the steps of hub-steps.ts in order
 // (NATS, stores, access, agent link, delivery, gRPC, admin API); stop() undoes them in reverse.
+import { adminTokenAnnouncer } from "./admin-bootstrap.js";
 import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
@@ -67,7 +68,10 @@ export interface HubOptions {
   notificationSender?: Sender;
   /** The delivery part, or a factory that builds it from the hub's NATS connection. */
   delivery?: HubDelivery | DeliveryFactory | undefined;
-  /** Shows a generated admin token once; default: one line on stdout. */
+  /**
+   * Shows a generated admin token once; default: written to a file only this user reads
+   * (see adminTokenAnnouncer), or printed when stdout is a terminal. Never logged.
+   */
   announceAdminToken?: (secret: string) => void;
   /** How long start() waits for the stores' initial load; default 30 s. */
   readyTimeoutMs?: number;
@@ -125,7 +129,7 @@ export function createHub(options: HubOptions): Hub {
     const { apiTokens, issuer } = await prepareAccess({
       secrets: stores.secrets,
       apiTokens: options.apiTokens ?? [],
-      announceAdminToken: options.announceAdminToken,
+      announceAdminToken: options.announceAdminToken ?? adminTokenAnnouncer({ logger }),
       account: options.account,
       natsServers: options.agentNatsServers ?? [options.nats.servers].flat(),
       credentialTtlMs: options.credentialTtlMs ?? 3_600_000,

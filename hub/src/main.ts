@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // gitfleet-hub: reads the configuration, starts the hub, stops it cleanly on SIGINT/SIGTERM.
+import { adminTokenAnnouncer } from "./admin-bootstrap.js";
 import { pino } from "pino";
 import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import { ConfigError, HelpRequested, loadConfig, usage, VersionRequested, type HubConfig } from "./config.js";
@@ -38,6 +39,7 @@ async function main(): Promise<number> {
     grpcTls: config.grpcTls,
     apiTokens: config.apiTokens,
     webhookSecret: config.webhookSecret,
+    announceAdminToken: adminTokenAnnouncer({ file: config.adminTokenFile, logger }),
     credentialTtlMs: config.credentialTtlMs,
     heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
     eventLimits: config.eventLimits,

@@ -2,7 +2,7 @@
 // admin token, TLS for agents, and a clean stop on SIGTERM.
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,7 +89,7 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
     assert.equal(proc.stderr, 'gitfleet-hub: GITFLEET_CREDENTIAL_TTL: "forever" is not a duration; use seconds ("3600") or units like "1h", "30m", "1h30m", "90s"\n');
   });
 
-  void it("prints the generated admin token once, serves TLS to agents, and stops on SIGTERM", { skip: skipUnlessTool(hasOpenssl ? false : "openssl is not installed") }, async () => {
+  void it("writes the generated admin token to its file once, never to the log, serves TLS to agents, and stops on SIGTERM", { skip: skipUnlessTool(hasOpenssl ? false : "openssl is not installed") }, async () => {
     const cert = join(dir, "tls.crt");
     const key = join(dir, "tls.key");
     const made = spawnSync("openssl", [
@@ -97,15 +97,17 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
       "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
     ]);
     assert.equal(made.status, 0, made.stderr.toString());
-    const tlsEnv = { ...env, GITFLEET_GRPC_TLS_CERT: cert, GITFLEET_GRPC_TLS_KEY: key };
+    const tokenFile = join(dir, "admin-token");
+    const tlsEnv = { ...env, GITFLEET_GRPC_TLS_CERT: cert, GITFLEET_GRPC_TLS_KEY: key, GITFLEET_ADMIN_TOKEN_FILE: tokenFile };
 
     const first = runHub(tlsEnv);
     const ports = await waitFor(() => startedLine(first), { what: `the "hub started" line (stderr: ${first.stderr})`, timeoutMs: 20_000 });
-    const tokenLines = first.stdout.filter((l) => l.startsWith("gitfleet-hub: generated the admin API token"));
-    assert.equal(tokenLines.length, 1);
-    const adminToken = /(gf_adm_[A-Za-z0-9_-]{43})$/.exec(tokenLines[0] ?? "")?.[1];
-    assert.ok(adminToken, "the line ends with the token");
-    assert.ok(!first.stdout.some((l) => l.startsWith("{") && l.includes(adminToken)), "the token is not in the structured log");
+    const adminToken = /^(gf_adm_[A-Za-z0-9_-]{43})\n$/.exec(await readFile(tokenFile, "utf8"))?.[1];
+    assert.ok(adminToken, "the file holds the token");
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600, "only the hub's user can read the file");
+    assert.ok(!`${first.stdout.join("\n")}${first.stderr}`.includes(adminToken), "the token is nowhere in the hub's output");
+    assert.ok(first.stdout.some((l) => l.includes("generated the admin API token") && l.includes(tokenFile)), "the log says where it is");
+    await rm(tokenFile);
 
     const created = await fetch(`http://127.0.0.1:${ports.httpPort}/api/v1/registration-tokens`, {
       method: "POST",
@@ -144,7 +146,8 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
 
     const second = runHub(tlsEnv);
     await waitFor(() => startedLine(second), { what: "the second start", timeoutMs: 20_000 });
-    assert.ok(!second.stdout.some((l) => l.includes("generated the admin API token")), "a restart prints no token");
+    assert.ok(!second.stdout.some((l) => l.includes("generated the admin API token")), "a restart generates no token");
+    await assert.rejects(stat(tokenFile), "a restart writes no token file");
     second.child.kill("SIGINT");
     assert.equal(await second.exit, 0);
   });
