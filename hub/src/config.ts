@@ -22,6 +22,8 @@ export interface HubConfig {
   httpAddress: string;
   grpcAddress: string;
   grpcTls: { certPath: string; keyPath: string } | undefined;
+  /** HTTPS for the admin API (GITFLEET_API_TLS_CERT/KEY); plain HTTP when unset. */
+  apiTls: { certPath: string; keyPath: string } | undefined;
   /** Accepted API tokens; no admin among them means the hub bootstraps one. */
   apiTokens: ApiToken[];
   webhookSecret: string | undefined;
@@ -67,6 +69,8 @@ export const settings = {
   "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
   "admin-token": "GITFLEET_ADMIN_TOKEN",
   "admin-token-file": "GITFLEET_ADMIN_TOKEN_FILE",
+  "api-tls-cert": "GITFLEET_API_TLS_CERT",
+  "api-tls-key": "GITFLEET_API_TLS_KEY",
   "viewer-tokens": "GITFLEET_VIEWER_TOKENS",
   "webhook-secret": "GITFLEET_WEBHOOK_SECRET",
   "git-url": "GITFLEET_GIT_URL",
@@ -174,6 +178,12 @@ export async function loadConfig(
     throw new ConfigError(`${name("grpc-tls-cert")} and ${name("grpc-tls-key")} must be set together`);
   }
 
+  const apiCertPath = get("api-tls-cert");
+  const apiKeyPath = get("api-tls-key");
+  if ((apiCertPath === undefined) !== (apiKeyPath === undefined)) {
+    throw new ConfigError(`${name("api-tls-cert")} and ${name("api-tls-key")} must be set together`);
+  }
+
   const apiTokens: ApiToken[] = [];
   const admin = get("admin-token");
   if (admin) apiTokens.push(wrap(name("admin-token"), () => parseApiToken(admin, "admin", name("admin-token"))));
@@ -210,6 +220,7 @@ export async function loadConfig(
     httpAddress,
     grpcAddress,
     grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
+    apiTls: apiCertPath && apiKeyPath ? { certPath: apiCertPath, keyPath: apiKeyPath } : undefined,
     apiTokens,
     webhookSecret: get("webhook-secret"),
     adminTokenFile: get("admin-token-file"),

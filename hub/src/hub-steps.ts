@@ -3,6 +3,7 @@
 // (gRPC and the admin API). Each step takes what the steps before it gave back and registers
 // how to stop what it started on a StopStack, so the hub stops in the reverse order and a
 // failed start undoes exactly what had begun.
+import { readFile } from "node:fs/promises";
 import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -271,6 +272,7 @@ export async function serveApi(
     promotion?: { service: PromotionService; pipelines: PipelineViews } | undefined;
     webhookSecret: string | undefined;
     failedAuthLimit: FailedAuthLimit | undefined;
+    tls: { certPath: string; keyPath: string } | undefined;
     staleAfterMs: number;
     version: string;
     logger: Logger;
@@ -310,6 +312,9 @@ export async function serveApi(
     }),
     webhookSecret: input.webhookSecret,
     failedAuthLimit: input.failedAuthLimit,
+    tls: input.tls
+      ? { certPem: await readFile(input.tls.certPath, "utf8"), keyPem: await readFile(input.tls.keyPath, "utf8") }
+      : undefined,
     onGitPush: () => {
       if (!delivery) {
         logger.warn("Git push received, but no delivery part is configured");

@@ -48,6 +48,8 @@ export interface HubOptions {
   apiTokens?: readonly ApiToken[];
   /** Shared secret of the Git push webhook; the webhook is off without it. */
   webhookSecret?: string | undefined;
+  /** Serve the admin API over HTTPS with this certificate and key (PEM files); plain HTTP without. */
+  apiTls?: { certPath: string; keyPath: string } | undefined;
   /** Failed API authentications allowed per client address; default 20 a minute. */
   apiFailedAuthLimit?: FailedAuthLimit | undefined;
   /** Lifetime of agent credentials; default 1 hour. */
@@ -181,6 +183,7 @@ export function createHub(options: HubOptions): Hub {
         promotion,
         webhookSecret: options.webhookSecret,
         failedAuthLimit: options.apiFailedAuthLimit,
+        tls: options.apiTls,
         staleAfterMs,
         version,
         logger,

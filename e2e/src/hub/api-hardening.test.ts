@@ -1,8 +1,16 @@
 // Scenario: the admin API under attack: token guessing, oversized bodies, unsigned webhooks.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { get as httpsGet } from "node:https";
 import { connect as connectTcp } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { skipUnlessTool } from "../lab/skip.js";
 import { api, skipWithoutNats, startHub, startNatsFixture, type HubFixture, type NatsFixture } from "./harness.js";
+
+const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 
 /** Sends only the request line and headers and answers the status line the hub sends back without waiting for a body. */
 function headersOnly(baseUrl: string, head: string): Promise<string> {
@@ -72,5 +80,45 @@ void describe("the admin API holds against guessing and flooding", { skip: skipW
     for (let n = 0; n < 10; n++) {
       assert.equal((await api(fixture.baseUrl, "GET", "/api/v1/clusters", { token: fixture.adminToken })).status, 200, "a valid token is never limited");
     }
+  });
+});
+
+void describe("the admin API over TLS", { skip: skipWithoutNats || skipUnlessTool(hasOpenssl ? false : "openssl is not installed") }, () => {
+  let nats: NatsFixture;
+  let fixture: HubFixture;
+  let dir: string;
+  let ca: string;
+
+  void before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gitfleet-api-tls-"));
+    const certPath = join(dir, "tls.crt");
+    const keyPath = join(dir, "tls.key");
+    const made = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyPath, "-out", certPath,
+    ]);
+    assert.equal(made.status, 0, made.stderr.toString());
+    ca = await readFile(certPath, "utf8");
+    nats = await startNatsFixture();
+    fixture = await startHub(nats, { apiTls: { certPath, keyPath } });
+  });
+
+  void after(async () => {
+    await fixture?.stop();
+    await nats?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  void it("serves HTTPS with the configured certificate, and no plain HTTP", async () => {
+    const port = new URL(fixture.baseUrl).port;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpsGet({ host: "127.0.0.1", port, path: "/api/v1/clusters", ca, servername: "localhost", headers: { authorization: `Bearer ${fixture.adminToken}` } }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      }).on("error", reject);
+    });
+    assert.equal(answer.status, 200, answer.body);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), "plain HTTP gets no answer");
   });
 });

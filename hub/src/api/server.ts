@@ -1,5 +1,7 @@
 // The hub's HTTP server: the admin API under /api/v1, health, and the OpenAPI document.
 import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -65,6 +67,8 @@ export interface ApiServerOptions {
   staleAfterMs: number;
   /** The hub's version: served at /api/v1/version and shown in the OpenAPI document. */
   version: string;
+  /** Serve HTTPS with this certificate chain and key (PEM); plain HTTP without. */
+  tls?: { certPem: string; keyPem: string } | undefined;
   /** Failed authentications allowed per client address; default 20 a minute. */
   failedAuthLimit?: FailedAuthLimit | undefined;
   now?: () => Date;
@@ -97,6 +101,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // A request id that says nothing about how many requests came before; sent back as a header
     // so a caller can quote it, and logged with every line of the request.
     genReqId: () => randomUUID(),
+    ...(options.tls
+      ? {
+          // Fastify types its default server as http.Server; an https.Server serves the same handler.
+          serverFactory: (handler: Parameters<typeof createHttpsServer>[1]) =>
+            createHttpsServer({ cert: options.tls?.certPem, key: options.tls?.keyPem }, handler) as unknown as Server,
+        }
+      : {}),
     // JSON bodies of this API are small (a token, a label patch); routes that need more say so.
     bodyLimit: jsonBodyLimit,
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
