@@ -107,7 +107,9 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
       if (!res.ok) throw new Error(`the hub's webhook answered ${res.status}`);
     },
     async startAgent(cluster, labels, env = {}) {
-      const token = await api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1 });
+      // The token sets the cluster's labels: agents may only ask for what their token allows.
+      const preset = Object.fromEntries(labels.split(",").filter(Boolean).map((pair) => pair.split("=", 2) as [string, string]));
+      const token = await api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 1, labels: preset });
       const kubeconfig = info.clusters.find((x) => x.name === cluster)?.kubeconfig ?? "";
       // The agent's name in its log file: a restarted agent appends to the same file.
       return start(`agent-${cluster}`, "agent/dist/main.js", [

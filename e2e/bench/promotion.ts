@@ -59,7 +59,7 @@ async function onTheLab(): Promise<{ rows: string[][]; loads: number[] }> {
   try {
     const clusters = ["staging-us", "prod-us"] as const;
     fleet = await startFleet({ clusters: [...clusters], seed, webhookOnPush: true, logLevel: "info", progress: say });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 2 });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 2, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
     for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
     const head = await fleet.head();
     for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);

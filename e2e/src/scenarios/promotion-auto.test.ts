@@ -91,7 +91,7 @@ describe("automatic promotion and rollback", { timeout: 900_000 }, () => {
     // Both stages start at the same values: nothing to promote until a story changes staging.
     seed = await demoSeed({ "fleet.yaml": fleetYaml, [overlayFile("staging")]: withTag(await demoFile(overlayFile("staging")), "1.4.0"), ...apiFiles });
     fleet = await startFleet({ clusters: [...clusters], seed, webhookOnPush: true });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
     for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
     const head = await fleet.head();
     for (const c of clusters) {

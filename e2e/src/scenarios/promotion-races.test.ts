@@ -78,7 +78,7 @@ describe("promotions racing", { timeout: 600_000 }, () => {
         await hook();
       },
     });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
     for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
     const head = await fleet.head();
     for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);

@@ -76,7 +76,7 @@ describe("promotion from stage to stage", { timeout: 900_000 }, () => {
   before(async () => {
     seed = await demoSeed({ "fleet.yaml": fleetYaml });
     fleet = await startFleet({ clusters, seed, webhookOnPush: true });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
     for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
     const head = await fleet.head();
     for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
