@@ -13,9 +13,8 @@ import { create, DriftMode, DriftState, HealthState, StatusReportSchema, SyncSta
 import { Kvm } from "@nats-io/kv";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { pino } from "pino";
-import { stringify } from "yaml";
 import { startFleet, type Fleet } from "../src/fleet/fleet.js";
-import { demoClusters, demoFile, demoSeed, overlayFile, waitForPromotionState, waitForWebHealthy, webImage, withTag } from "../src/fleet/promotions.js";
+import { demoFile, demoSeed, overlayFile, startDemoAgents, waitForPromotionState, waitForWebHealthy, webPipelineFleet, withTag } from "../src/fleet/promotions.js";
 import { fleetClusterRecord } from "../src/hub/drift-fleet.js";
 import { ensureBinary } from "../src/lab/binaries.js";
 import { startGitServer } from "../src/lab/git-server.js";
@@ -34,23 +33,8 @@ const percentile = (sorted: readonly number[], p: number): number => sorted[Math
 process.env["GITFLEET_KUSTOMIZE"] ??= await ensureBinary("kustomize", say);
 
 const fleetYaml = (stagingSelector: Record<string, string>): string =>
-  stringify({
-    apiVersion: "gitfleet.dev/v1",
-    kind: "Fleet",
-    bundles: [
-      {
-        name: "web",
-        path: "apps/web",
-        namespace: "web",
-        substitute: true,
-        targets: [
-          { name: "staging", clusterSelector: { matchLabels: stagingSelector }, overlay: "staging" },
-          { name: "prod-us", clusterSelector: { matchLabels: { env: "prod", region: "us" } }, overlay: "prod-us" },
-        ],
-      },
-    ],
-    pipelines: [{ name: "web", bundle: "web", promote: { images: [webImage] }, stages: [{ name: "staging", target: "staging" }, { name: "prod-us", target: "prod-us", verify: { timeout: "5m" } }] }],
-  });
+  webPipelineFleet([{ name: "staging", selector: stagingSelector }, { name: "prod-us", fields: { verify: { timeout: "5m" } } }]);
+;
 
 /** Part 1: promotions on the lab, one staging and one prod-us cluster running the pods. */
 async function onTheLab(): Promise<{ rows: string[][]; loads: number[] }> {
@@ -59,10 +43,7 @@ async function onTheLab(): Promise<{ rows: string[][]; loads: number[] }> {
   try {
     const clusters = ["staging-us", "prod-us"] as const;
     fleet = await startFleet({ clusters: [...clusters], seed, webhookOnPush: true, logLevel: "info", progress: say });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: 2, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
-    for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
-    const head = await fleet.head();
-    for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+    await startDemoAgents(fleet, clusters);
     const staging = await demoFile(overlayFile("staging"));
     const answered: number[] = [];
     const pushed: number[] = [];

@@ -5,10 +5,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HubClient } from "@gitfleet/hub";
+import { stringify } from "yaml";
 import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
 import { readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { clusterDetail } from "./drift-views.js";
+import type { Fleet } from "./fleet.js";
 
 const demoFleet = fileURLToPath(new URL("../../fixtures/demo-fleet", import.meta.url));
 
@@ -21,6 +23,66 @@ export const demoClusters = {
 
 /** The image the demo's web app promotes. */
 export const webImage = "registry.example.com/web";
+
+/** A stage of {@link webPipelineFleet}: its name (also its target and overlay), and what differs from the default. */
+export interface WebStage {
+  name: "staging" | "prod-us" | "prod-eu";
+  /** The target's clusterSelector labels; default the demo's labels of the stage's cluster. */
+  selector?: Record<string, string>;
+  /** More fields of the pipeline stage (gates, auto, verify). */
+  fields?: Record<string, unknown>;
+}
+
+const stageLabels: Record<WebStage["name"], Record<string, string>> = {
+  staging: demoClusters["staging-us"],
+  "prod-us": demoClusters["prod-us"],
+  "prod-eu": demoClusters["prod-eu"],
+};
+
+/**
+ * A fleet.yaml with only the demo's web bundle, one target per stage, and pipeline `web` through
+ * those stages promoting the web image; stages after the first verify within 2 minutes unless
+ * their `fields` say otherwise.
+ */
+export function webPipelineFleet(stages: readonly WebStage[]): string {
+  return stringify({
+    apiVersion: "gitfleet.dev/v1",
+    kind: "Fleet",
+    bundles: [
+      {
+        name: "web",
+        path: "apps/web",
+        namespace: "web",
+        substitute: true,
+        targets: stages.map((s) => ({ name: s.name, clusterSelector: { matchLabels: { ...(s.selector ?? stageLabels[s.name]) } }, overlay: s.name })),
+      },
+    ],
+    pipelines: [
+      {
+        name: "web",
+        bundle: "web",
+        promote: { images: [webImage] },
+        stages: stages.map((s, i) => ({ name: s.name, target: s.name, ...(i > 0 ? { verify: { timeout: "2m" } } : {}), ...s.fields })),
+      },
+    ],
+  });
+}
+
+/**
+ * Registers the demo clusters with one token that grants their labels, starts their agents, and
+ * waits until each runs `apps` (default the web app) healthy at the head; returns the head.
+ */
+export async function startDemoAgents(fleet: Fleet, clusters: readonly (keyof typeof demoClusters)[], apps: readonly string[] = ["web"]): Promise<string> {
+  const token = await fleet.api.post<{ secret: string }>("/registration-tokens", {
+    ttl: "1h",
+    maxUses: clusters.length,
+    allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] },
+  });
+  for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
+  const head = await fleet.head();
+  for (const c of clusters) for (const app of apps) await waitForWebHealthy(fleet.api, c, head, 180_000, app);
+  return head;
+}
 
 /** A copy of the demo fleet with `files` written over it (path -> content); returns its folder. */
 export async function demoSeed(files: Record<string, string>): Promise<string> {

@@ -10,15 +10,14 @@ import { kubeConfigFor } from "../kube-client.js";
 import { startFleet, waitForSynced, type Fleet } from "../fleet/fleet.js";
 import {
   callAs,
-  demoClusters,
   demoFile,
   demoSeed,
   derivedApp,
   overlayFile,
   promotionOf,
   promotionsOf,
+  startDemoAgents,
   waitForPromotionState,
-  waitForWebHealthy,
   waitForWebImage,
   webImage,
   withTag,
@@ -91,13 +90,7 @@ describe("automatic promotion and rollback", { timeout: 900_000 }, () => {
     // Both stages start at the same values: nothing to promote until a story changes staging.
     seed = await demoSeed({ "fleet.yaml": fleetYaml, [overlayFile("staging")]: withTag(await demoFile(overlayFile("staging")), "1.4.0"), ...apiFiles });
     fleet = await startFleet({ clusters: [...clusters], seed, webhookOnPush: true });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
-    for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
-    const head = await fleet.head();
-    for (const c of clusters) {
-      await waitForWebHealthy(fleet.api, c, head, 180_000);
-      await waitForWebHealthy(fleet.api, c, head, 180_000, "api");
-    }
+    await startDemoAgents(fleet, clusters, ["web", "api"]);
     assert.deepEqual(await promotionsOf(fleet.api), [], "nothing promoted while the stages agree");
   });
 

@@ -5,49 +5,23 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { stringify } from "yaml";
 import { startFleet, type Fleet } from "../fleet/fleet.js";
 import {
   callAs,
-  demoClusters,
   demoFile,
   demoSeed,
   overlayFile,
   promotionsOf,
+  startDemoAgents,
   waitForPromotionState,
   waitForWebHealthy,
-  webImage,
+  webPipelineFleet,
   withTag,
   type PromotionRecordView,
 } from "../fleet/promotions.js";
 
-const fleetYaml = stringify({
-  apiVersion: "gitfleet.dev/v1",
-  kind: "Fleet",
-  bundles: [
-    {
-      name: "web",
-      path: "apps/web",
-      namespace: "web",
-      substitute: true,
-      targets: [
-        { name: "staging", clusterSelector: { matchLabels: { env: "staging" } }, overlay: "staging" },
-        { name: "prod-us", clusterSelector: { matchLabels: { env: "prod", region: "us" } }, overlay: "prod-us" },
-      ],
-    },
-  ],
-  pipelines: [
-    {
-      name: "web",
-      bundle: "web",
-      promote: { images: [webImage] },
-      stages: [
-        { name: "staging", target: "staging" },
-        { name: "prod-us", target: "prod-us", verify: { timeout: "2m" } },
-      ],
-    },
-  ],
-});
+const fleetYaml = webPipelineFleet([{ name: "staging" }, { name: "prod-us" }]);
+
 
 const clusters = ["staging-us", "prod-us"] as const;
 
@@ -78,10 +52,7 @@ describe("promotions racing", { timeout: 600_000 }, () => {
         await hook();
       },
     });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
-    for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
-    const head = await fleet.head();
-    for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+    await startDemoAgents(fleet, clusters);
   });
 
   after(async () => {

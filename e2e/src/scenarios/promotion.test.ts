@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { stringify } from "yaml";
 import { kubeConfigFor } from "../kube-client.js";
 import { startFleet, waitForSynced, type Fleet } from "../fleet/fleet.js";
 import { runGitfleet } from "../fleet/gitfleet-cli.js";
@@ -18,11 +17,13 @@ import {
   overlayFile,
   promotionOf,
   promotionsOf,
+  startDemoAgents,
   waitForPromotionState,
   waitForWebHealthy,
   waitForWebImage,
   webImage,
   webImageIn,
+  webPipelineFleet,
   withTag,
   type GatesView,
   type PromotionRecordView,
@@ -30,35 +31,8 @@ import {
 import { waitFor } from "../lab/process.js";
 
 /** The demo's web bundle with a pipeline of its own: short verification, so failures show fast. */
-const fleetYaml = stringify({
-  apiVersion: "gitfleet.dev/v1",
-  kind: "Fleet",
-  bundles: [
-    {
-      name: "web",
-      path: "apps/web",
-      namespace: "web",
-      substitute: true,
-      targets: [
-        { name: "staging", clusterSelector: { matchLabels: { env: "staging" } }, overlay: "staging" },
-        { name: "prod-us", clusterSelector: { matchLabels: { env: "prod", region: "us" } }, overlay: "prod-us" },
-        { name: "prod-eu", clusterSelector: { matchLabels: { env: "prod", region: "eu" } }, overlay: "prod-eu" },
-      ],
-    },
-  ],
-  pipelines: [
-    {
-      name: "web",
-      bundle: "web",
-      promote: { images: [webImage] },
-      stages: [
-        { name: "staging", target: "staging" },
-        { name: "prod-us", target: "prod-us", verify: { timeout: "2m" } },
-        { name: "prod-eu", target: "prod-eu", verify: { timeout: "2m" } },
-      ],
-    },
-  ],
-});
+const fleetYaml = webPipelineFleet([{ name: "staging" }, { name: "prod-us" }, { name: "prod-eu" }]);
+
 
 const clusters = Object.keys(demoClusters) as (keyof typeof demoClusters)[];
 
@@ -76,10 +50,7 @@ describe("promotion from stage to stage", { timeout: 900_000 }, () => {
   before(async () => {
     seed = await demoSeed({ "fleet.yaml": fleetYaml });
     fleet = await startFleet({ clusters, seed, webhookOnPush: true });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: clusters.length, allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] } });
-    for (const c of clusters) await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
-    const head = await fleet.head();
-    for (const c of clusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+    await startDemoAgents(fleet, clusters);
   });
 
   after(async () => {
