@@ -8,6 +8,7 @@ import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
 import { parseHostPort } from "./api/server.js";
 import { HubError } from "./errors.js";
+import { plaintextGrpcProblem } from "./grpc/server.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
 import { defaultHistoryLimit } from "./history/index.js";
 import type { HubNatsOptions } from "./nats-connection.js";
@@ -22,6 +23,8 @@ export interface HubConfig {
   httpAddress: string;
   grpcAddress: string;
   grpcTls: { certPath: string; keyPath: string } | undefined;
+  /** Serve plaintext gRPC on a non-loopback address (GITFLEET_GRPC_ALLOW_PLAINTEXT); refused otherwise. */
+  grpcAllowPlaintext: boolean;
   /** HTTPS for the admin API (GITFLEET_API_TLS_CERT/KEY); plain HTTP when unset. */
   apiTls: { certPath: string; keyPath: string } | undefined;
   /** Accepted API tokens; no admin among them means the hub bootstraps one. */
@@ -67,6 +70,7 @@ export const settings = {
   "grpc-addr": "GITFLEET_GRPC_ADDR",
   "grpc-tls-cert": "GITFLEET_GRPC_TLS_CERT",
   "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
+  "grpc-allow-plaintext": "GITFLEET_GRPC_ALLOW_PLAINTEXT",
   "admin-token": "GITFLEET_ADMIN_TOKEN",
   "admin-token-file": "GITFLEET_ADMIN_TOKEN_FILE",
   "api-tls-cert": "GITFLEET_API_TLS_CERT",
@@ -89,6 +93,9 @@ export const settings = {
 } as const;
 
 type Setting = keyof typeof settings;
+
+// Settings that are switches: `--flag` alone means true; the environment variable says true or false.
+const switches: ReadonlySet<Setting> = new Set<Setting>(["grpc-allow-plaintext"]);
 
 /** Thrown when `--help` was given; main prints {@link usage}. */
 export class HelpRequested extends Error {}
@@ -124,8 +131,8 @@ export async function loadConfig(
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<HubConfig> {
   const options = Object.fromEntries(
-    Object.keys(settings).map((flag) => [flag, { type: "string" as const }]),
-  ) as Record<Setting, { type: "string" }>;
+    Object.keys(settings).map((flag) => [flag, { type: switches.has(flag as Setting) ? ("boolean" as const) : ("string" as const) }]),
+  ) as Record<Setting, { type: "string" | "boolean" }>;
   let values: Partial<Record<Setting | "help" | "version", string | boolean>>;
   try {
     ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" }, version: { type: "boolean" } }, strict: true }));
@@ -136,7 +143,7 @@ export async function loadConfig(
   if (values.version) throw new VersionRequested();
   const get = (setting: Setting): string | undefined => {
     const flag = values[setting];
-    const value = typeof flag === "string" ? flag : env[settings[setting]];
+    const value = typeof flag === "string" ? flag : typeof flag === "boolean" ? String(flag) : env[settings[setting]];
     return value === undefined || value.trim() === "" ? undefined : value.trim();
   };
   const name = (setting: Setting): string => settings[setting];
@@ -176,6 +183,11 @@ export async function loadConfig(
   const keyPath = get("grpc-tls-key");
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new ConfigError(`${name("grpc-tls-cert")} and ${name("grpc-tls-key")} must be set together`);
+  }
+  const grpcAllowPlaintext = switchOf(get("grpc-allow-plaintext"), name("grpc-allow-plaintext"));
+  if (certPath === undefined) {
+    const problem = plaintextGrpcProblem(grpcAddress, grpcAllowPlaintext);
+    if (problem !== undefined) throw new ConfigError(problem);
   }
 
   const apiCertPath = get("api-tls-cert");
@@ -220,6 +232,7 @@ export async function loadConfig(
     httpAddress,
     grpcAddress,
     grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
+    grpcAllowPlaintext,
     apiTls: apiCertPath && apiKeyPath ? { certPath: apiCertPath, keyPath: apiKeyPath } : undefined,
     apiTokens,
     webhookSecret: get("webhook-secret"),
@@ -244,6 +257,13 @@ export async function loadConfig(
     notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
+}
+
+function switchOf(value: string | undefined, what: string): boolean {
+  if (value === undefined) return false;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${what} must be true or false (got ${value})`);
 }
 
 function eventLimitsOf(get: (s: Setting) => string | undefined, name: (s: Setting) => string): EventLogLimits {

@@ -148,7 +148,7 @@ export interface AgentLink {
 
 /** Builds the AgentService (served later by {@link serveGrpc}) and starts the resync broadcast. */
 export function startAgentLink(
-  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; version: string; logger: Logger; now: () => Date },
+  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; connectProofTimeoutMs?: number | undefined; version: string; logger: Logger; now: () => Date },
   stops: StopStack,
 ): AgentLink {
   const { stores, events, logger } = input;
@@ -159,6 +159,7 @@ export function startAgentLink(
     issuer: input.issuer,
     logger,
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
+    connectProofTimeoutMs: input.connectProofTimeoutMs,
     hubVersion: input.version,
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
     onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
@@ -244,11 +245,17 @@ export async function startDelivery(delivery: HubDelivery | undefined, stops: St
 
 /** Serves the AgentService over gRPC; resolves with the bound port. */
 export async function serveGrpc(
-  input: { address: string; tls: GrpcTlsOptions | undefined; agents: AgentLink; logger: Logger },
+  input: { address: string; tls: GrpcTlsOptions | undefined; allowPlaintext?: boolean | undefined; agents: AgentLink; logger: Logger },
   stops: StopStack,
 ): Promise<number> {
   const { agents } = input;
-  const grpc = createGrpcServer({ address: input.address, implementation: agents.service.implementation, tls: input.tls, logger: input.logger });
+  const grpc = createGrpcServer({
+    address: input.address,
+    implementation: agents.service.implementation,
+    tls: input.tls,
+    allowPlaintext: input.allowPlaintext,
+    logger: input.logger,
+  });
   const port = await grpc.start();
   // Streams end before the server shuts down, so tryShutdown does not wait for them.
   stops.push("grpc", async () => {

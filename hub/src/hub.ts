@@ -44,6 +44,8 @@ export interface HubOptions {
   /** `host:port` of the gRPC AgentService; default 127.0.0.1:9090 (port 0 picks one). */
   grpcAddress?: string;
   grpcTls?: GrpcTlsOptions | undefined;
+  /** Serve plaintext gRPC on a non-loopback address (without `grpcTls`); refused otherwise. */
+  grpcAllowPlaintext?: boolean | undefined;
   /** Accepted API tokens; without an admin token one is generated on the first start. */
   apiTokens?: readonly ApiToken[];
   /** Shared secret of the Git push webhook; the webhook is off without it. */
@@ -56,6 +58,8 @@ export interface HubOptions {
   credentialTtlMs?: number;
   /** Heartbeat interval agents are told; default 15 s. A cluster silent for 3 intervals is stale. */
   heartbeatIntervalSeconds?: number;
+  /** How long a new Connect stream may take to prove the agent's signing key before it is closed; default 10 s. */
+  connectProofTimeoutMs?: number;
   /** Limits of the fleet event log; default 7 days and 100,000 events. */
   eventLimits?: EventLogLimits;
   /** Entries of each cluster's history kept; default 100. */
@@ -137,7 +141,10 @@ export function createHub(options: HubOptions): Hub {
       credentialTtlMs: options.credentialTtlMs ?? 3_600_000,
       now,
     });
-    const agents = startAgentLink({ nats, stores, issuer, events, heartbeatIntervalSeconds, version, logger, now }, stops);
+    const agents = startAgentLink(
+      { nats, stores, issuer, events, heartbeatIntervalSeconds, connectProofTimeoutMs: options.connectProofTimeoutMs, version, logger, now },
+      stops,
+    );
     const alerts = await startAlerts(
       {
         nats,
@@ -170,7 +177,7 @@ export function createHub(options: HubOptions): Hub {
     stops.push("history", () => history.stop());
     await startDelivery(delivery, stops);
     const promotion = await startPromotion({ nats, replicas, stores, delivery, history: history.recorder, intervalMs: options.promotionIntervalMs, logger, now }, stops);
-    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, agents, logger }, stops);
+    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, allowPlaintext: options.grpcAllowPlaintext, agents, logger }, stops);
     const httpPort = await serveApi(
       {
         address: options.httpAddress ?? "127.0.0.1:8080",

@@ -37,6 +37,7 @@ async function main(): Promise<number> {
     httpAddress: config.httpAddress,
     grpcAddress: config.grpcAddress,
     grpcTls: config.grpcTls,
+    grpcAllowPlaintext: config.grpcAllowPlaintext,
     apiTls: config.apiTls,
     apiTokens: config.apiTokens,
     webhookSecret: config.webhookSecret,
