@@ -6,6 +6,7 @@ import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { ApiToken } from "./api/auth.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
+import { createNatsRevoker } from "./credentials/nats-revocation.js";
 import { HubError } from "./errors.js";
 import { createHubEvents, type HubEvents } from "./events.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
@@ -35,8 +36,15 @@ import type { Sender, SinkConfig } from "./notifications/index.js";
 export interface HubOptions {
   logger: Logger;
   nats: HubNatsOptions;
-  /** The gitfleet account: its public key and the seed of a signing key, to mint agent users. */
-  account: { publicKey: string; signingSeed: string };
+  /**
+   * The hub's account: its public key and the seed of a signing key, which mints agent users
+   * only when `agentAccount` is not given (agents then share the hub's account).
+   */
+  account: { publicKey: string; signingSeed?: string | undefined };
+  /** The agents account and its scoped signing key (docs/security.md, "NATS accounts"). */
+  agentAccount?: { publicKey: string; signingSeed: string } | undefined;
+  /** Revokes a deleted cluster's NATS user at once; without it the user lasts until its JWT expires. */
+  natsRevocation?: { operatorSigningSeed: string; systemCreds: string } | undefined;
   /** NATS URLs handed to agents; default `nats.servers`. */
   agentNatsServers?: readonly string[];
   /** `host:port` of the admin API; default 127.0.0.1:8080 (port 0 picks one). */
@@ -129,6 +137,21 @@ export function createHub(options: HubOptions): Hub {
   // Every started part registers how to stop it, so a failed start undoes itself.
   const stops = createStopStack(logger);
 
+  // The agents account's revocations, when the hub is given what pushing them takes.
+  const natsRevoker = (stores: HubStores): ((userPublicKey: string) => Promise<void>) | undefined => {
+    if (!options.natsRevocation || !options.agentAccount) return undefined;
+    const revoker = createNatsRevoker({
+      kv: stores.hubKv,
+      servers: options.nats.servers,
+      agentAccountPublicKey: options.agentAccount.publicKey,
+      operatorSigningSeed: options.natsRevocation.operatorSigningSeed,
+      systemCreds: options.natsRevocation.systemCreds,
+      maxUserJwtLifetimeMs: options.credentialTtlMs ?? 3_600_000,
+      now,
+    });
+    return (key) => revoker.revoke(key);
+  };
+
   const start = async (): Promise<Running> => {
     const nats = await connectNats(options.nats, logger, stops);
     const stores = await openStores({ nats, replicas, readyTimeoutMs: options.readyTimeoutMs ?? 30_000, staleAfterMs, logger, now }, stops);
@@ -137,11 +160,17 @@ export function createHub(options: HubOptions): Hub {
       apiTokens: options.apiTokens ?? [],
       announceAdminToken: options.announceAdminToken ?? adminTokenAnnouncer({ logger }),
       account: options.account,
+      agentAccount: options.agentAccount,
       natsServers: options.agentNatsServers ?? [options.nats.servers].flat(),
       credentialTtlMs: options.credentialTtlMs ?? 3_600_000,
       now,
     });
-    const agents = startAgentLink(
+    if (!options.agentAccount) {
+      logger.warn("agents share the hub's NATS account (GITFLEET_NATS_AGENT_ACCOUNT is not set); see docs/security.md, \"NATS accounts\"");
+    } else if (!options.natsRevocation) {
+      logger.warn("NATS revocation is not configured (GITFLEET_NATS_OPERATOR_SIGNING_SEED, GITFLEET_NATS_SYSTEM_CREDS): a deleted cluster's NATS user lasts until its JWT expires");
+    }
+        const agents = startAgentLink(
       { nats, stores, issuer, events, heartbeatIntervalSeconds, connectProofTimeoutMs: options.connectProofTimeoutMs, version, logger, now },
       stops,
     );
@@ -191,6 +220,7 @@ export function createHub(options: HubOptions): Hub {
         webhookSecret: options.webhookSecret,
         failedAuthLimit: options.apiFailedAuthLimit,
         tls: options.apiTls,
+        revokeNatsUser: natsRevoker(stores),
         staleAfterMs,
         version,
         logger,

@@ -33,6 +33,8 @@ async function main(): Promise<number> {
     logger,
     nats: config.nats,
     account: config.account,
+    agentAccount: config.agentAccount,
+    natsRevocation: config.natsRevocation,
     agentNatsServers: config.agentNatsServers,
     httpAddress: config.httpAddress,
     grpcAddress: config.grpcAddress,
