@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     account: config.account,
     agentNatsServers: config.agentNatsServers,
     httpAddress: config.httpAddress,
+    metricsAddress: config.metricsAddress,
     grpcAddress: config.grpcAddress,
     grpcTls: config.grpcTls,
     apiTls: config.apiTls,
