@@ -29,6 +29,8 @@ export interface HubConfig {
   /** What revoking a deleted cluster's NATS user takes; undefined: users expire on their own. */
   natsRevocation: { operatorSigningSeed: string; systemCreds: string } | undefined;
   httpAddress: string;
+  /** Where GET /metrics is served apart from the API (GITFLEET_METRICS_ADDRESS); undefined: on the API port. */
+  metricsAddress: string | undefined;
   grpcAddress: string;
   grpcTls: { certPath: string; keyPath: string } | undefined;
   /** Serve plaintext gRPC on a non-loopback address (GITFLEET_GRPC_ALLOW_PLAINTEXT); refused otherwise. */
@@ -81,6 +83,7 @@ export const settings = {
   "nats-public-url": "GITFLEET_NATS_PUBLIC_URL",
   "nats-replicas": "GITFLEET_NATS_REPLICAS",
   "http-addr": "GITFLEET_HTTP_ADDR",
+  "metrics-addr": "GITFLEET_METRICS_ADDRESS",
   "grpc-addr": "GITFLEET_GRPC_ADDR",
   "grpc-tls-cert": "GITFLEET_GRPC_TLS_CERT",
   "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
@@ -220,6 +223,11 @@ export async function loadConfig(
 
   const httpAddress = get("http-addr") ?? "127.0.0.1:8080";
   wrap(name("http-addr"), () => parseHostPort(httpAddress, name("http-addr")));
+  const metricsAddress = get("metrics-addr");
+  if (metricsAddress !== undefined) {
+    wrap(name("metrics-addr"), () => parseHostPort(metricsAddress, name("metrics-addr")));
+    if (metricsAddress === httpAddress) throw new ConfigError(`${name("metrics-addr")} must differ from ${name("http-addr")} (${httpAddress}); leave it unset to serve /metrics on the API port`);
+  }
   const grpcAddress = get("grpc-addr") ?? "127.0.0.1:9090";
   wrap(name("grpc-addr"), () => parseHostPort(grpcAddress, name("grpc-addr")));
   const certPath = get("grpc-tls-cert");
@@ -275,6 +283,7 @@ export async function loadConfig(
     agentAccount,
     natsRevocation,
     httpAddress,
+    metricsAddress,
     grpcAddress,
     grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
     grpcAllowPlaintext,

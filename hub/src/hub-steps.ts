@@ -23,6 +23,7 @@ import type { PipelineViews, PromotionService } from "./promotion/index.js";
 import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
 import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
+import { startMetricsServer, type HubMetrics, type MetricsSource } from "./metrics/index.js";
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
 import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
@@ -58,8 +59,8 @@ export function createStopStack(logger: Logger): StopStack {
 }
 
 /** Connects to NATS; the connection closes last. */
-export async function connectNats(options: HubNatsOptions, logger: Logger, stops: StopStack): Promise<HubNatsConnection> {
-  const nats = await connectHubNats(options, logger.child({ component: "nats" }));
+export async function connectNats(options: HubNatsOptions, logger: Logger, stops: StopStack, metrics?: Pick<HubMetrics, "natsError">): Promise<HubNatsConnection> {
+  const nats = await connectHubNats(options, logger.child({ component: "nats" }), (kind) => metrics?.natsError(kind));
   stops.push("nats", () => nats.close());
   return nats;
 }
@@ -205,6 +206,7 @@ export function buildDelivery(input: {
   clusters: ClusterStore;
   events: HubEvents;
   resync: ResyncBroadcast;
+  metrics?: HubMetrics | undefined;
   logger: Logger;
 }): HubDelivery | undefined {
   const { delivery, resync } = input;
@@ -215,6 +217,7 @@ export function buildDelivery(input: {
     clusters: clusterDirectory(input.clusters),
     events: input.events,
     replicas: input.replicas,
+    ...(input.metrics ? { metrics: input.metrics.delivery } : {}),
     resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
   });
 }
@@ -282,6 +285,36 @@ export async function serveGrpc(
   return port;
 }
 
+/** The readiness checks of /readyz and gitfleet_hub_ready: check name to "ok" or what is wrong. */
+export function readinessOf(nats: HubNatsConnection, stores: Pick<HubStores, "clusters" | "status">): Record<string, string> {
+  return {
+    nats: nats.connected ? "ok" : "disconnected",
+    clusters: stores.clusters.isReady ? "ok" : "loading",
+    status: stores.status.isReady ? "ok" : "loading",
+  };
+}
+
+/**
+ * Connects the metrics' scrape-time gauges to the running hub and, when `address` is set, serves
+ * them on a port of their own; resolves with that port (undefined: /metrics is on the API port).
+ */
+export async function serveMetrics(
+  input: { metrics: HubMetrics; address: string | undefined; nats: HubNatsConnection; stores: HubStores; agents: AgentLink; logger: Logger },
+  stops: StopStack,
+): Promise<number | undefined> {
+  const { metrics, nats, stores, agents } = input;
+  metrics.bind({
+    tally: () => stores.drift.tally(),
+    openStreams: () => agents.service.sessions.size,
+    readiness: () => readinessOf(nats, stores),
+  });
+  if (input.address === undefined) return undefined;
+  const server = await startMetricsServer({ address: input.address, source: metrics, logger: input.logger });
+  stops.push("metrics server", () => server.close());
+  input.logger.info({ address: input.address, port: server.port }, "serving /metrics");
+  return server.port;
+}
+
 /** Serves the admin API (and the Git push webhook); resolves with the bound port. */
 export async function serveApi(
   input: {
@@ -301,6 +334,8 @@ export async function serveApi(
     revokeNatsUser?: ((userPublicKey: string) => Promise<void>) | undefined;
     staleAfterMs: number;
     version: string;
+    /** Served at /metrics on the API port; undefined when metrics have a port of their own. */
+    metrics: MetricsSource | undefined;
     logger: Logger;
     now: () => Date;
   },
@@ -332,11 +367,7 @@ export async function serveApi(
       purgeDesired: delivery?.purge ? (id) => delivery.purge?.(id) ?? Promise.resolve() : undefined,
       revokeNatsUser: input.revokeNatsUser,
     }),
-    readiness: () => ({
-      nats: nats.connected ? "ok" : "disconnected",
-      clusters: clusters.isReady ? "ok" : "loading",
-      status: status.isReady ? "ok" : "loading",
-    }),
+    readiness: () => readinessOf(nats, stores),
     webhookSecret: input.webhookSecret,
     failedAuthLimit: input.failedAuthLimit,
     tls: input.tls
@@ -353,6 +384,7 @@ export async function serveApi(
     },
     staleAfterMs: input.staleAfterMs,
     version: input.version,
+    metrics: input.metrics,
     now: input.now,
   });
   stops.push("api", () => api.close());

@@ -79,6 +79,10 @@ export type {
   WithLockOptions,
 } from "./promotion/index.js";
 
+// Prometheus metrics (docs/metrics.md): the hub's registry, for tests and the chart's cross-check.
+export { createHubMetrics, parseExposition, sampleValue, startMetricsServer } from "./metrics/index.js";
+export type { HubMetrics, HubMetricSources, MetricsServer, Sample } from "./metrics/index.js";
+
 // Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
 export { createDriftIndex, feedDriftIndex } from "./drift/index.js";
 export type { DriftFilter, DriftIndex, DriftIndexOptions, DriftItem, DriftPage, DriftSummary, DriftTotals } from "./drift/index.js";

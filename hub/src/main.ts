@@ -37,6 +37,7 @@ async function main(): Promise<number> {
     natsRevocation: config.natsRevocation,
     agentNatsServers: config.agentNatsServers,
     httpAddress: config.httpAddress,
+    metricsAddress: config.metricsAddress,
     grpcAddress: config.grpcAddress,
     grpcTls: config.grpcTls,
     grpcAllowPlaintext: config.grpcAllowPlaintext,
