@@ -45,6 +45,7 @@ const now = new Date("2026-05-01T12:00:00Z");
 const signing = createUser();
 const account = createAccount();
 const natsUser = createUser().getPublicKey();
+const silent = pino({ level: "silent" });
 const realIssuer = createCredentialIssuer({
   credentialKey: new Uint8Array(32).fill(7),
   accountPublicKey: account.getPublicKey(),
@@ -192,7 +193,7 @@ void test("gRPC: arbitrary RegisterRequests into validation and Register", () =>
               tokens: { check: () => Promise.reject(refusal) } as unknown as RegistrationTokenStore,
               clusters: memoryClusters(clusterRecord()),
               issuer,
-              logger: pino({ level: "silent" }),
+              logger: silent,
               heartbeatIntervalSeconds: 15,
               hubVersion: "0.1.0",
               onRegistered: () => assert.fail("nothing may be registered with a refused token"),
@@ -216,7 +217,7 @@ void test("gRPC: arbitrary RenewRequests, signed and unsigned, into Renew", () =
       if (sign && request.signedAt && renewSignedAtMs(request.signedAt) !== undefined) {
         request.signature = signing.sign(renewSignaturePayload({ clusterId: request.clusterId, signedAt: request.signedAt, natsUserPublicKey: request.natsUserPublicKey }));
       }
-      await refusesTypedAsync(() => renew({ clusters: memoryClusters(record), issuer, logger: pino({ level: "silent" }), now: () => now }, request), [HubError]);
+      await refusesTypedAsync(() => renew({ clusters: memoryClusters(record), issuer, logger: silent, now: () => now }, request), [HubError]);
     }),
   ));
 
