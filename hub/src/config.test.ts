@@ -75,6 +75,32 @@ void describe("hub configuration", () => {
     }
   });
 
+  void it("refuses plaintext gRPC on a non-loopback address unless GITFLEET_GRPC_ALLOW_PLAINTEXT says so", async () => {
+    for (const address of ["0.0.0.0:9090", "[::]:9090", "10.1.2.3:9090", "hub.example.com:9090", ":9090"]) {
+      await assert.rejects(
+        loadConfig({ ...base, GITFLEET_GRPC_ADDR: address }, []),
+        configError(/^refusing to serve plaintext gRPC on .* \(not a loopback address\).*GITFLEET_GRPC_TLS_CERT.*GITFLEET_GRPC_ALLOW_PLAINTEXT=true \(--grpc-allow-plaintext\)/),
+        address,
+      );
+    }
+    for (const address of ["127.0.0.1:0", "127.0.0.2:9090", "[::1]:9090", "localhost:9090"]) {
+      assert.equal((await loadConfig({ ...base, GITFLEET_GRPC_ADDR: address }, [])).grpcAllowPlaintext, false, address);
+    }
+    const allowed = await loadConfig({ ...base, GITFLEET_GRPC_ADDR: "0.0.0.0:9090", GITFLEET_GRPC_ALLOW_PLAINTEXT: "true" }, []);
+    assert.equal(allowed.grpcAllowPlaintext, true);
+    assert.equal((await loadConfig({ ...base, GITFLEET_GRPC_ADDR: "0.0.0.0:9090" }, ["--grpc-allow-plaintext"])).grpcAllowPlaintext, true);
+    await assert.rejects(
+      loadConfig({ ...base, GITFLEET_GRPC_ADDR: "0.0.0.0:9090", GITFLEET_GRPC_ALLOW_PLAINTEXT: "false" }, []),
+      configError(/refusing to serve plaintext gRPC/),
+    );
+    await assert.rejects(
+      loadConfig({ ...base, GITFLEET_GRPC_ALLOW_PLAINTEXT: "sure" }, []),
+      configError(/^GITFLEET_GRPC_ALLOW_PLAINTEXT must be true or false \(got sure\)$/),
+    );
+    const tls = await loadConfig({ ...base, GITFLEET_GRPC_ADDR: "0.0.0.0:9090", GITFLEET_GRPC_TLS_CERT: "/tls.crt", GITFLEET_GRPC_TLS_KEY: "/tls.key" }, []);
+    assert.deepEqual(tls.grpcTls, { certPath: "/tls.crt", keyPath: "/tls.key" }, "TLS needs no flag on any address");
+  });
+
   void it("takes the kustomize binary from GITFLEET_KUSTOMIZE or --kustomize", async () => {
     assert.equal((await loadConfig({ ...base, GITFLEET_KUSTOMIZE: "/opt/kustomize" }, [])).kustomize, "/opt/kustomize");
     assert.equal((await loadConfig({ ...base, GITFLEET_KUSTOMIZE: "/opt/kustomize" }, ["--kustomize", "kustomize-5.8"])).kustomize, "kustomize-5.8");

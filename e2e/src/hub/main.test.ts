@@ -89,6 +89,31 @@ void describe("the gitfleet-hub command", { skip: skipWithoutNats }, () => {
     assert.equal(proc.stderr, 'gitfleet-hub: GITFLEET_CREDENTIAL_TTL: "forever" is not a duration; use seconds ("3600") or units like "1h", "30m", "1h30m", "90s"\n');
   });
 
+  void it("refuses to serve plaintext gRPC on 0.0.0.0 unless GITFLEET_GRPC_ALLOW_PLAINTEXT=true, naming the flag", async () => {
+    const refused = runHub({ ...env, GITFLEET_GRPC_ADDR: "0.0.0.0:0" });
+    assert.equal(await refused.exit, 2);
+    assert.match(refused.stderr, /^gitfleet-hub: refusing to serve plaintext gRPC on 0\.0\.0\.0:0 \(not a loopback address\)/);
+    assert.match(refused.stderr, /GITFLEET_GRPC_TLS_CERT and GITFLEET_GRPC_TLS_KEY/);
+    assert.match(refused.stderr, /GITFLEET_GRPC_ALLOW_PLAINTEXT=true \(--grpc-allow-plaintext\)\n$/);
+    assert.equal(startedLine(refused), undefined);
+
+    const allowed = runHub({
+      ...env,
+      GITFLEET_GRPC_ADDR: "0.0.0.0:0",
+      GITFLEET_GRPC_ALLOW_PLAINTEXT: "true",
+      // A configured admin token: the first-start token is left for the test below.
+      GITFLEET_ADMIN_TOKEN: "plaintext-test-admin-token-0123456789abcdef",
+    });
+    try {
+      const ports = await waitFor(() => startedLine(allowed), { what: `the "hub started" line (stderr: ${allowed.stderr})`, timeoutMs: 20_000 });
+      assert.ok(ports.grpcPort > 0);
+      assert.ok(allowed.stdout.some((l) => l.includes("serving plaintext gRPC as allowed by GITFLEET_GRPC_ALLOW_PLAINTEXT")), "the hub warns");
+    } finally {
+      allowed.child.kill("SIGTERM");
+      await allowed.exit;
+    }
+  });
+
   void it("writes the generated admin token to its file once, never to the log, serves TLS to agents, and stops on SIGTERM", { skip: skipUnlessTool(hasOpenssl ? false : "openssl is not installed") }, async () => {
     const cert = join(dir, "tls.crt");
     const key = join(dir, "tls.key");
