@@ -1,5 +1,5 @@
 // The one place where errors become HTTP answers: `{ error: { code, message } }`.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FailedAuthCounter } from "./failed-auth-limit.js";
 import { HubError, httpStatusOf, type HubErrorCode } from "../errors.js";
 
@@ -41,6 +41,25 @@ export function generic5xxMessage(requestId: string): string {
 function showable(err: HubError): boolean {
   return err.code !== "internal" && err.cause === undefined;
 }
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a path parameter
+ * longer than the router takes, a URL that does not decode) answers with the API's error body,
+ * not Fastify's own. Without it a long cluster name got `{"error":"Bad Request","code":"FST_..."}`.
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const message =
+    err.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? `a path parameter is longer than ${maxPathParameterLength} characters; no cluster, bundle, token or promotion has a name that long`
+      : err.code === "FST_ERR_BAD_URL"
+        ? "the URL is not valid: a percent-encoded sequence does not decode"
+        : err.message;
+  void reply.status(status).send({ error: { code: codeForStatus(status), message } });
+}
+
+/** The longest path parameter the router takes (Fastify's maxParamLength, its default). */
+export const maxPathParameterLength = 100;
 
 /** Options of {@link installErrorHandler}. */
 export interface ErrorHandlerOptions {
