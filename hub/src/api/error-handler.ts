@@ -65,6 +65,11 @@ export const maxPathParameterLength = 100;
 export interface ErrorHandlerOptions {
   /** Counts each 401; over its limit, the caller's address is answered 429 with Retry-After. */
   countFailedAuth?: FailedAuthCounter | undefined;
+  /**
+   * Answers a request no route took before the JSON 404 does (the web UI's pages); returns
+   * undefined to leave it to the 404.
+   */
+  notFoundPage?: ((request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined) | undefined;
 }
 
 /** Installs the error and not-found handlers on `app`. */
@@ -99,7 +104,8 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
     request.log.error({ err }, "request failed");
     return reply.status(500).send({ error: { code: "internal", message: generic5xxMessage(request.id) } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      options.notFoundPage?.(request, reply) ?? reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
   );
 }
