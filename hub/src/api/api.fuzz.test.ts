@@ -163,7 +163,7 @@ before(async () => {
     staleAfterMs: 45_000,
     version: "0.1.0",
     // The limit itself is tested elsewhere; here it would turn most requests into 429s.
-    failedAuthLimit: { max: 1_000_000, timeWindowMs: 60_000 },
+    failedAuthLimit: { max: 1_000_000, windowMs: 60_000 },
     now: () => now,
   });
   await server.app.ready();
