@@ -43,14 +43,20 @@ process.env["GITFLEET_FUZZ_RUNS"] = String(runs);
 const stream = run({ files, concurrency: 2, cwd: root, execArgv: ["--conditions=@gitfleet/source", "--import", "tsx"] });
 stream.on("test:stdout", (data) => process.stdout.write(data.message));
 stream.on("test:stderr", (data) => process.stderr.write(data.message));
-for await (const event of stream) {
+/** The fields of node:test's test:pass / test:fail events this script reads. */
+interface TestEvent {
+  type: string;
+  data: { name: string; nesting: number; file?: string; line?: number; details: { duration_ms: number; error?: unknown } };
+}
+for await (const raw of stream as AsyncIterable<unknown>) {
+  const event = raw as TestEvent;
   if (event.type !== "test:pass" && event.type !== "test:fail") continue;
   const data = event.data;
   // Top-level tests are the targets; the file itself is reported as a test too (without a line).
   if (data.nesting !== 0 || data.file === undefined || data.line === undefined || data.name === data.file) continue;
   const file = relative(root, data.file);
   const failed = event.type === "test:fail";
-  const error = failed ? (event.data.details.error as Error & { cause?: Error }) : undefined;
+  const error = failed ? (data.details.error as (Error & { cause?: Error }) | undefined) : undefined;
   const text = `${error?.cause?.message ?? ""}\n${error?.message ?? ""}`;
   const after = /Property failed after (\d+) tests/.exec(text)?.[1];
   rows.push({ file, target: data.name, cases: failed ? `${after ?? "?"} of ${runs}` : String(runs), failures: failed ? 1 : 0, ms: data.details.duration_ms });

@@ -42,6 +42,25 @@ function showable(err: HubError): boolean {
   return err.code !== "internal" && err.cause === undefined;
 }
 
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a path parameter
+ * longer than the router takes, a URL that does not decode) answers with the API's error body,
+ * not Fastify's own. Without it a long cluster name got `{"error":"Bad Request","code":"FST_..."}`.
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const message =
+    err.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? `a path parameter is longer than ${maxPathParameterLength} characters; no cluster, bundle, token or promotion has a name that long`
+      : err.code === "FST_ERR_BAD_URL"
+        ? "the URL is not valid: a percent-encoded sequence does not decode"
+        : err.message;
+  void reply.status(status).send({ error: { code: codeForStatus(status), message } });
+}
+
+/** The longest path parameter the router takes (Fastify's maxParamLength, its default). */
+export const maxPathParameterLength = 100;
+
 /** Options of {@link installErrorHandler}. */
 export interface ErrorHandlerOptions {
   /** Counts each 401; over its limit, the caller's address is answered 429 with Retry-After. */

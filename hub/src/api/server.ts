@@ -18,7 +18,7 @@ import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
 import type { ApiAuthenticator } from "./auth.js";
-import { installErrorHandler } from "./error-handler.js";
+import { answerFrameworkError, installErrorHandler, maxPathParameterLength } from "./error-handler.js";
 import { installFailedAuthLimit, type FailedAuthLimit } from "./failed-auth-limit.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { clusterRoutes, type ClusterRemover } from "./routes/clusters.js";
@@ -120,6 +120,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       : {}),
     // JSON bodies of this API are small (a token, a label patch); routes that need more say so.
     bodyLimit: jsonBodyLimit,
+    // What the router refuses answers with the API's error body too.
+    frameworkErrors: answerFrameworkError,
+    routerOptions: { maxParamLength: maxPathParameterLength },
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
