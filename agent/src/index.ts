@@ -49,7 +49,7 @@ export { ensureIdentity } from "./registration.js";
 export type { EnsureIdentityOptions } from "./registration.js";
 export { channelCredentials, createHubClient } from "./hub-client.js";
 export type { AgentMessageInit, HubClient, HubStream, HubTls, RegisterRequestInit, RenewRequestInit } from "./hub-client.js";
-export { signRenewRequest } from "./renewal.js";
+export { signConnectProof, signRenewRequest } from "./renewal.js";
 export type { RenewSigner } from "./renewal.js";
 export { createStatusStream } from "./status-stream.js";
 export type { StatusStream, StatusStreamOptions } from "./status-stream.js";

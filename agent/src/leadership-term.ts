@@ -20,7 +20,7 @@ import type { ReconcileMetrics } from "./metrics.js";
 import { createReconciler } from "./reconcile.js";
 import type { Reconciler } from "./reconcile.js";
 import { ensureIdentity } from "./registration.js";
-import { signRenewRequest } from "./renewal.js";
+import { signConnectProof, signRenewRequest } from "./renewal.js";
 import type { StateStore } from "./state-store.js";
 import { buildStatusReport, driftedField } from "./status.js";
 import { createDriftMonitor, createKubeEventRecorder } from "./drift/index.js";
@@ -225,6 +225,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       hub,
       grpcToken: () => identity?.credentials.grpcToken ?? "",
       renewRequest: () => signRenewRequest(id, clock.now()),
+      connectProof: (nonce) => signConnectProof(id, nonce),
       credentialsLifetime: () => ({
         receivedAt: identity?.credentials.receivedAt ?? 0,
         expiresAt: identity?.credentials.expiresAt ?? 0,

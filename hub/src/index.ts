@@ -94,7 +94,9 @@ export { eventSignature, parseSinks, redactUrl, signatureHeader, timestampHeader
 export type { SinkConfig, SinkStatusView, SinkType } from "./notifications/index.js";
 
 // Credentials.
-export { agentInboxPrefix, agentNatsPermissions, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
+export { agentClusterTag, agentInboxPrefix, agentNatsPermissions, agentScopedSigningKey, agentUserLimits, agentUserTemplate, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
+export { agentsAccountClaims, agentsAccountImports, defaultAgentsAccountLimits, hubAccountExports } from "./credentials/nats-accounts.js";
+export type { AgentsAccountOptions } from "./credentials/nats-accounts.js";
 export type { AgentNatsPermissions, MintAgentNatsJwtOptions } from "./credentials/nats-user-jwt.js";
 export { grpcTokenPrefix, issueGrpcToken, verifyGrpcToken } from "./credentials/grpc-token.js";
 export type { GrpcTokenClaims } from "./credentials/grpc-token.js";

@@ -109,6 +109,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const info = lab.info();
     const logLevel = options.logLevel ?? "debug";
     const adminCreds = await readFile(lab.nats.adminCredsPath, "utf8");
+    const systemCreds = await readFile(lab.nats.systemCredsPath, "utf8");
     const logger = (name: string): Logger =>
       pino({ level: logLevel, base: { component: name } }, createWriteStream(join(lab.dir, `${name}.log`), { flags: "a" }));
 
@@ -118,7 +119,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       createHub({
         logger: logger(name),
         nats: { servers: info.nats.url, creds: adminCreds },
-        account: { publicKey: info.nats.accountPublicKey, signingSeed: info.nats.accountSigningSeed },
+        account: { publicKey: info.nats.accountPublicKey },
+        agentAccount: { publicKey: info.nats.agentAccountPublicKey, signingSeed: info.nats.agentSigningSeed },
+        natsRevocation: { operatorSigningSeed: info.nats.operatorSigningSeed, systemCreds: systemCreds },
         httpAddress: `127.0.0.1:${ports.http}`,
         grpcAddress: `127.0.0.1:${ports.grpc}`,
         grpcTls: { certPath: tls.certPath, keyPath: tls.keyPath },

@@ -33,6 +33,8 @@ import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
 import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { whoamiRoutes } from "./routes/whoami.js";
+import { defaultUiDir, webUi } from "./ui-static.js";
 
 /** The largest JSON body any admin route reads; the Git webhook has its own limit. */
 export const jsonBodyLimit = 64 * 1024;
@@ -77,6 +79,8 @@ export interface ApiServerOptions {
    * not served without it (the hub serves metrics on a port of their own then, or not at all).
    */
   metrics?: MetricsSource | undefined;
+  /** The built web UI served at `/`; default: found next to the hub (see defaultUiDir); "" serves none. */
+  uiDir?: string | undefined;
   now?: () => Date;
 }
 
@@ -119,7 +123,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  installErrorHandler(app, { countFailedAuth: await installFailedAuthLimit(app, options.failedAuthLimit) });
+  const ui = webUi(options.uiDir === undefined ? defaultUiDir() : options.uiDir || undefined);
+  installErrorHandler(app, { countFailedAuth: await installFailedAuthLimit(app, options.failedAuthLimit), notFoundPage: (request, reply) => ui.notFoundPage(request, reply) });
   app.addHook("onRequest", (request, reply, done) => {
     void reply.header("x-request-id", request.id);
     done();
@@ -143,6 +148,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       return reply.status(status).header("content-type", type).header("cache-control", "no-store").send(body);
     });
   }
+  await ui.install(app);
   await app.register(
     async (api) => {
       await api.register(registrationTokenRoutes, { tokens: options.tokens, auth: options.auth, now });
@@ -164,6 +170,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       });
       await api.register(historyRoutes, { clusters: options.clusters, history: options.history, auth: options.auth });
       await api.register(versionRoutes, { version: options.version });
+      await api.register(whoamiRoutes, { auth: options.auth });
       await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
       await api.register(driftRoutes, { drift: options.drift, auth: options.auth, now });
