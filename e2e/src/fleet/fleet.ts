@@ -75,7 +75,7 @@ export interface Fleet {
   /** Calls the hub's push webhook, signed as a Git host would. */
   webhook(): Promise<Response>;
   /** Starts another hub replica on the same NATS and Git repository, on ports of its own; stopped with the fleet. */
-  startReplica(): Promise<{ hub: Hub; url: string; api: HubClient }>;
+  startReplica(options?: Partial<Pick<HubOptions, "metricsAddress">>): Promise<{ hub: Hub; url: string; api: HubClient }>;
   /** Stops the hub and starts a new one on the same ports and NATS (a hub restart). */
   restartHub(): Promise<void>;
   /** Stops the hub (an outage); {@link Fleet.startHub} brings a new one up on the same ports. */
@@ -115,7 +115,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     let httpPort = 0;
     let grpcPort = 0;
-    const makeHub = (ports: { http: number; grpc: number } = { http: httpPort, grpc: grpcPort }, name = "hub"): Hub =>
+    const makeHub = (ports: { http: number; grpc: number } = { http: httpPort, grpc: grpcPort }, name = "hub", extra: Partial<HubOptions> = {}): Hub =>
       createHub({
         logger: logger(name),
         nats: { servers: info.nats.url, creds: adminCreds },
@@ -129,6 +129,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         webhookSecret,
         ...(options.credentialTtlMs ? { credentialTtlMs: options.credentialTtlMs } : {}),
         ...options.hub,
+        ...extra,
         // The test runner hands the lab's kustomize build over in GITFLEET_KUSTOMIZE, the hub's own setting.
         delivery: gitDelivery({ url: info.git.url, branch: "main", pollIntervalMs: options.pollIntervalMs ?? 3_600_000 }, { kustomize: process.env["GITFLEET_KUSTOMIZE"] }),
         announceAdminToken: () => {},
@@ -218,8 +219,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           body,
         });
       },
-      async startReplica() {
-        const replica = makeHub({ http: 0, grpc: 0 }, `hub-${replicas.length + 2}`);
+      async startReplica(replicaOptions = {}) {
+        const replica = makeHub({ http: 0, grpc: 0 }, `hub-${replicas.length + 2}`, replicaOptions);
         replicas.push(replica);
         await replica.start();
         const url = `http://127.0.0.1:${replica.httpPort}`;
