@@ -13,6 +13,7 @@ import type { HistoryLog } from "../history/index.js";
 import type { PipelineViews, PromotionService } from "../promotion/index.js";
 import type { Notifications } from "../notifications/index.js";
 import type { DriftIndex } from "../drift/index.js";
+import { metricsResponse, type MetricsSource } from "../metrics/index.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
@@ -73,6 +74,11 @@ export interface ApiServerOptions {
   tls?: { certPem: string; keyPem: string } | undefined;
   /** Failed authentications allowed per client address; default 20 a minute. */
   failedAuthLimit?: FailedAuthLimit | undefined;
+  /**
+   * Serve GET /metrics (Prometheus text, no token: it holds counts only, see docs/metrics.md);
+   * not served without it (the hub serves metrics on a port of their own then, or not at all).
+   */
+  metrics?: MetricsSource | undefined;
   /** The built web UI served at `/`; default: found next to the hub (see defaultUiDir); "" serves none. */
   uiDir?: string | undefined;
   now?: () => Date;
@@ -135,6 +141,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
 
   await app.register(healthRoutes, { readiness: options.readiness });
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+      const { status, type, body } = await metricsResponse(metrics, options.logger);
+      return reply.status(status).header("content-type", type).header("cache-control", "no-store").send(body);
+    });
+  }
   await ui.install(app);
   await app.register(
     async (api) => {

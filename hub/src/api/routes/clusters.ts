@@ -139,7 +139,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (a
         summary: "Delete a cluster and revoke its credentials",
         description:
           "Deletes the record, closes the agent's stream, refuses its gRPC token and purges its desired state. " +
-          "Its NATS user JWT cannot be revoked by the hub and stays valid until natsCredentialsValidUntil, " +
+          "When the hub holds the operator signing key and a system account user, its NATS user is revoked at once " +
+          "(the agent is disconnected and refused); otherwise its NATS user JWT stays valid until natsCredentialsValidUntil, " +
           "but its key space is empty by then and it grants nothing else.",
         tags: ["clusters"],
         security,
