@@ -119,8 +119,9 @@ void describe("the hub's metrics", () => {
     const json = await metrics.registry.getMetricsAsJSON();
     for (const metric of json) {
       assert.match(metric.name, /^gitfleet_[a-z_]+$/, metric.name);
-      if (metric.type === "counter") assert.match(metric.name, /_total$/, `${metric.name} is a counter`);
-      if (metric.type === "histogram") assert.match(metric.name, /_seconds$/, `${metric.name} is a histogram of durations`);
+      const type = String(metric.type);
+      if (type === "counter") assert.match(metric.name, /_total$/, `${metric.name} is a counter`);
+      if (type === "histogram") assert.match(metric.name, /_seconds$/, `${metric.name} is a histogram of durations`);
     }
     const labels = new Set(json.flatMap((m) => m.values.flatMap((v) => Object.keys(v.labels))));
     for (const forbidden of ["cluster", "cluster_id", "name", "namespace", "object", "sink", "url"]) assert.ok(!labels.has(forbidden), `no ${forbidden} label`);
