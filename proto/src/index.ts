@@ -27,6 +27,7 @@ export {
   ResourceRefSchema,
   HeartbeatSchema,
   CredentialsRequestSchema,
+  ConnectProofSchema,
   StatusReportSchema,
   BundleStatusSchema,
   ResourceStatusSchema,
@@ -67,6 +68,7 @@ export type {
   ResourceRef,
   Heartbeat,
   CredentialsRequest,
+  ConnectProof,
   StatusReport,
   BundleStatus,
   ResourceStatus,
@@ -132,6 +134,9 @@ export {
   renewSignedAtMs,
 } from "./renew-signature.js";
 export type { RenewSignedFields } from "./renew-signature.js";
+
+// The canonical text of a Connect proof, shared by the agent (signs) and the hub (verifies).
+export { CONNECT_NONCE_BYTES, CONNECT_PROOF_CONTEXT, connectProofPayload, connectProofText } from "./connect-proof.js";
 
 // Payload helpers for desired state in JetStream.
 export {

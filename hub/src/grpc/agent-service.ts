@@ -23,6 +23,8 @@ export interface AgentServiceOptions {
   logger: Logger;
   /** How often agents send heartbeats; told in RegisterResponse and Welcome. */
   heartbeatIntervalSeconds: number;
+  /** How long a new Connect stream may take to prove the agent's signing key; default 10 s. */
+  connectProofTimeoutMs?: number | undefined;
   /** The hub's version, which decides the agent versions Register accepts. */
   hubVersion: string;
   /** Called once a cluster registered through this replica is stored. */
@@ -106,6 +108,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           sessions,
           logger,
           heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+          connectProofTimeoutMs: options.connectProofTimeoutMs,
           now,
           onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
           onAgentEvents: (clusterId, events) => options.onAgentEvents?.(clusterId, events),
