@@ -53,3 +53,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "gitfleet-hub.metricsPortName" -}}
 {{- if .Values.metrics.port }}metrics{{ else }}http{{ end -}}
 {{- end }}
+
+{{/* The Secret that holds the gRPC serving certificate: the one given, or the chart's own. */}}
+{{- define "gitfleet-hub.grpcTlsSecret" -}}
+{{- .Values.tls.secretName | default (printf "%s-grpc-tls" (include "gitfleet-hub.fullname" .)) }}
+{{- end }}
+
+{{/* DNS names of the gRPC certificate: the gRPC Service's names, then tls.dnsNames. */}}
+{{- define "gitfleet-hub.grpcDnsNames" -}}
+{{- $svc := printf "%s-grpc" (include "gitfleet-hub.fullname" .) }}
+{{- $names := list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) }}
+{{- concat $names .Values.tls.dnsNames | uniq | toJson }}
+{{- end }}

@@ -3,6 +3,7 @@
 // kube-apiserver accepts every object they render (server-side dry-run: validated and admitted,
 // nothing stored).
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -165,6 +166,48 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     assert.equal(at(findObject(objects, "ServiceAccount"), "automountServiceAccountToken"), false, "the hub never calls the Kubernetes API");
   });
 
+  it("gitfleet-hub: serves agents TLS by default, with a generated CA; plaintext only when asked for twice", async () => {
+    const nats = { url: "nats://n:4222", credentialsSecret: "s" };
+    const byDefault = await helmTemplate({ chart: "gitfleet-hub", release: "gitfleet-hub", namespace: "gitfleet", values: { nats } });
+    const env = containerEnv(findObject(byDefault, "Deployment"));
+    assert.equal(env.get("GITFLEET_GRPC_TLS_CERT")?.["value"], "/etc/gitfleet/tls/tls.crt");
+    assert.equal(env.get("GITFLEET_GRPC_TLS_KEY")?.["value"], "/etc/gitfleet/tls/tls.key");
+    assert.equal(env.has("GITFLEET_GRPC_ALLOW_PLAINTEXT"), false);
+    const secret = findObject(byDefault, "Secret", "gitfleet-hub-grpc-tls");
+    assert.equal(at(secret, "type"), "kubernetes.io/tls");
+    assert.equal(at(secret, "metadata", "annotations", "helm.sh/resource-policy"), "keep", "uninstalling keeps the CA agents pinned");
+    const data = at(secret, "data") as Record<string, string>;
+    const ca = new X509Certificate(Buffer.from(data["ca.crt"] ?? "", "base64"));
+    const cert = new X509Certificate(Buffer.from(data["tls.crt"] ?? "", "base64"));
+    assert.ok(ca.ca, "ca.crt is a CA");
+    assert.ok(cert.verify(ca.publicKey), "the serving certificate is signed by the CA in ca.crt");
+    assert.match(cert.subjectAltName ?? "", /DNS:gitfleet-hub-grpc\.gitfleet\.svc\b/);
+    const volumes = at(podSpec(findObject(byDefault, "Deployment")), "volumes") as Json[];
+    assert.equal(at(volumes.find((v) => v["name"] === "tls"), "secret", "secretName"), "gitfleet-hub-grpc-tls");
+
+    const managed = await helmTemplate({
+      chart: "gitfleet-hub",
+      release: "gitfleet-hub",
+      namespace: "gitfleet",
+      values: { nats, tls: { certManager: { enabled: true, issuerRef: { name: "fleet-ca", kind: "ClusterIssuer" } }, dnsNames: ["hub.example.com"] } },
+    });
+    const certificate = findObject(managed, "Certificate");
+    assert.equal(at(certificate, "spec", "secretName"), "gitfleet-hub-grpc-tls");
+    assert.ok((at(certificate, "spec", "dnsNames") as string[]).includes("hub.example.com"));
+    assert.equal(managed.filter((o) => o.kind === "Secret").length, 0, "cert-manager writes the Secret");
+
+    const plaintext = await helmTemplate({
+      chart: "gitfleet-hub",
+      release: "gitfleet-hub",
+      namespace: "gitfleet",
+      values: { nats, tls: { enabled: false, allowPlaintext: true } },
+    });
+    const plainEnv = containerEnv(findObject(plaintext, "Deployment"));
+    assert.equal(plainEnv.get("GITFLEET_GRPC_ALLOW_PLAINTEXT")?.["value"], "true", "plaintext passes the hub's own flag");
+    assert.equal(plainEnv.has("GITFLEET_GRPC_TLS_CERT"), false);
+    assert.equal(plaintext.filter((o) => o.kind === "Secret").length, 0);
+  });
+
   it("stops with a message naming a missing required value", async () => {
     const refused = async (chart: ChartName, values: Record<string, unknown>, message: RegExp) => {
       await assert.rejects(helmTemplate({ chart, release: chart, namespace: "default", values }), (error: unknown) => {
@@ -175,7 +218,12 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     };
     await refused("gitfleet-hub", {}, /nats\.credentialsSecret is required/);
     await refused("gitfleet-hub", { nats: { credentialsSecret: "s" } }, /nats\.url is required/);
-    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, tls: { enabled: true } }, /tls\.secretName is required/);
+    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, tls: { enabled: false } }, /tls\.enabled is false: plaintext gRPC also needs tls\.allowPlaintext=true/);
+    await refused(
+      "gitfleet-hub",
+      { nats: { url: "nats://n:4222", credentialsSecret: "s" }, tls: { certManager: { enabled: true } } },
+      /tls\.certManager\.issuerRef\.name is required/,
+    );
     await refused("gitfleet-agent", { hub: { address: "h:1" } }, /clusterName is required/);
     await refused("gitfleet-agent", { clusterName: "c" }, /hub\.address is required/);
     await refused("gitfleet-agent", { clusterName: "c", hub: { address: "h:1" }, rbac: { mode: "namespaced" } }, /rbac\.namespaces must list/);
