@@ -34,6 +34,7 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       logger: context.logger,
       replicas: context.replicas,
       renderer: createOverlayRenderer({ kustomize }),
+      metrics: context.metrics,
     });
     return {
       start: () => delivery.start(),
@@ -42,7 +43,12 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
         await delivery.stop();
         await kustomize.close();
       },
-      repository: fleetRepository({ writer, afterCommit: () => delivery.triggerFetch(), logger: context.logger }),
+      repository: fleetRepository({
+        writer,
+        afterCommit: () => delivery.triggerFetch(),
+        onPushError: () => context.metrics?.gitError("push"),
+        logger: context.logger,
+      }),
       triggerFetch: () => delivery.triggerFetch(),
       onClustersChanged: () => delivery.clustersChanged(),
       purge: (clusterId) => delivery.purge(clusterId),
@@ -62,6 +68,8 @@ export interface FleetRepositoryOptions {
   writer: GitWriter;
   /** Runs after each pushed commit, so it is delivered at once (the delivery's fetch); must not reject. */
   afterCommit?: (() => Promise<void> | void) | undefined;
+  /** Told when a commit could not be made or pushed (counted by the hub's metrics). */
+  onPushError?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -83,7 +91,14 @@ export function fleetRepository(options: FleetRepositoryOptions): FleetRepositor
       }
     },
     async commit(request) {
-      const result = await writer.commit(request);
+      let result: Awaited<ReturnType<GitWriter["commit"]>>;
+      try {
+        result = await writer.commit(request);
+      } catch (err) {
+        // "nothing to change" is an answer, not a Git error.
+        if (!(err instanceof HubError && err.code === "conflict")) options.onPushError?.();
+        throw err;
+      }
       try {
         await options.afterCommit?.();
       } catch (err) {

@@ -3,7 +3,7 @@
 // built, tested and replaced alone.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { CommitInfo, FleetSpec } from "./delivery/index.js";
+import type { CommitInfo, DeliveryMetrics, FleetSpec } from "./delivery/index.js";
 import type { HubEvents } from "./events.js";
 import type { Selector } from "./labels/selector.js";
 import type { ClusterRecord } from "./store/clusters.js";
@@ -155,6 +155,8 @@ export interface DeliveryContext {
   replicas: number;
   /** Asks a cluster's agent to re-read and re-apply its desired state. */
   resync(clusterId: string, reason: string, bundles?: readonly string[]): Promise<void>;
+  /** Where the delivery part reports its timings and Git errors (the hub's metrics). */
+  metrics?: DeliveryMetrics | undefined;
 }
 
 /**

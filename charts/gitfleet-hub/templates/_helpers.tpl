@@ -55,3 +55,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $names := list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) }}
 {{- concat $names .Values.tls.dnsNames | uniq | toJson }}
 {{- end }}
+
+{{/* The port /metrics is served on: its own, or the admin API's when metrics.port is 0. */}}
+{{- define "gitfleet-hub.metricsPort" -}}
+{{- if .Values.metrics.port }}{{ .Values.metrics.port }}{{ else }}{{ .Values.ports.http }}{{ end -}}
+{{- end }}
+
+{{/* The container port name /metrics is served on. */}}
+{{- define "gitfleet-hub.metricsPortName" -}}
+{{- if .Values.metrics.port }}metrics{{ else }}http{{ end -}}
+{{- end }}

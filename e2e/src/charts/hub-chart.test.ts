@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createAgent, type Agent } from "@gitfleet/agent";
-import { createHubClient } from "@gitfleet/hub";
+import { createHubClient, parseExposition, sampleValue } from "@gitfleet/hub";
 import { selfSignedCert } from "../fleet/tls.js";
 import { waitForSynced } from "../fleet/fleet.js";
 import { kubeConfigFor } from "../kube-client.js";
@@ -30,6 +30,9 @@ const skip = skipUnlessTool(!helmBinary() ? "GITFLEET_HELM_BIN is not set (path 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const hubMain = join(root, "hub/src/main.ts");
 const NAMESPACE = "gitfleet";
+
+const at = (value: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, key) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[key] : undefined), value);
 
 const secret = (name: string, stringData: Record<string, string>, type = "Opaque"): RenderedObject => ({
   apiVersion: "v1",
@@ -84,7 +87,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
       secret("gitfleet-hub-tls", { "tls.crt": tls.certPem.toString("utf8"), "tls.key": await readFile(tls.keyPath, "utf8") }, "kubernetes.io/tls"),
       secret("gitfleet-hub-notifications", { "sinks.yaml": "sinks:\n  - name: chat\n    type: slack\n    url: http://127.0.0.1:9/services/T0/B0/hunter2\n" }),
     ];
-    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const objects = await helmTemplate({
       chart: "gitfleet-hub",
       release: "gitfleet-hub",
@@ -98,6 +101,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
         tls: { enabled: true, secretName: "gitfleet-hub-tls" },
         notifications: { existingSecret: "gitfleet-hub-notifications" },
         ports: { http: httpPort, grpc: grpcPort },
+        metrics: { port: metricsPort, prometheusScrape: true },
         logLevel: "debug",
       },
     });
@@ -118,7 +122,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
       [
         "GITFLEET_ADMIN_TOKEN", "GITFLEET_CREDENTIAL_TTL", "GITFLEET_EVENTS_MAX_AGE", "GITFLEET_EVENTS_MAX_COUNT", "GITFLEET_GIT_BRANCH",
         "GITFLEET_GIT_PASSWORD", "GITFLEET_GIT_POLL_INTERVAL", "GITFLEET_GIT_URL", "GITFLEET_GIT_USERNAME", "GITFLEET_GRPC_ADDR",
-        "GITFLEET_GRPC_TLS_CERT", "GITFLEET_GRPC_TLS_KEY", "GITFLEET_HEARTBEAT_INTERVAL", "GITFLEET_HTTP_ADDR", "GITFLEET_LOG_LEVEL",
+        "GITFLEET_GRPC_TLS_CERT", "GITFLEET_GRPC_TLS_KEY", "GITFLEET_HEARTBEAT_INTERVAL", "GITFLEET_HTTP_ADDR", "GITFLEET_LOG_LEVEL", "GITFLEET_METRICS_ADDRESS",
         "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE", "GITFLEET_NATS_CREDS", "GITFLEET_NATS_REPLICAS", "GITFLEET_NATS_URL",
         "GITFLEET_NOTIFY_SINKS_FILE", "GITFLEET_WEBHOOK_SECRET",
       ],
@@ -155,6 +159,15 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
     const head = stdout.split(/\s/)[0] ?? "";
     const synced = await waitForSynced(api, "hub-chart", head, { timeoutMs: 60_000 });
     assert.equal(synced.connected, true);
+
+    // Prometheus follows the pod's scrape annotations: they name the port and path /metrics is on.
+    const annotations = (at(deployment, "spec", "template", "metadata", "annotations") ?? {}) as Record<string, string>;
+    assert.equal(annotations["prometheus.io/scrape"], "true");
+    const scraped = await fetch(`http://127.0.0.1:${annotations["prometheus.io/port"]}${annotations["prometheus.io/path"]}`);
+    assert.equal(scraped.status, 200, "the scrape annotations point at a working /metrics");
+    const samples = parseExposition(await scraped.text());
+    assert.equal(sampleValue(samples, "gitfleet_clusters", { state: "synced" }), 1);
+    assert.equal(sampleValue(samples, "gitfleet_grpc_streams_open"), 1);
 
     const body = JSON.stringify({ ref: "refs/heads/main" });
     const webhook = await fetch(`http://127.0.0.1:${httpPort}/api/v1/webhooks/git`, {

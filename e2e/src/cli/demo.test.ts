@@ -65,6 +65,11 @@ describe("npm run demo", { timeout: 300_000 }, () => {
     assert.match(file.hub.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(file.hub.grpc, /:\d+$/);
     assert.ok(file.hub.adminToken.length > 20);
+    // The web UI's address and how to sign in are printed, and the address serves the app.
+    assert.ok(output.includes(`Web UI: ${file.hub.url}/\n  sign in with the admin token ${file.hub.adminToken}`), "the demo prints the UI's address and the token");
+    const page = await fetch(`${file.hub.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module" src="\/app\.js"><\/script>/);
     const api = createHubClient({ url: file.hub.url, token: file.hub.adminToken });
     const { items } = await api.get<{ items: { name: string; connected: boolean }[] }>("/clusters");
     assert.deepEqual(items.map((c) => c.name).sort(), ["prod-eu", "prod-us", "staging-us"]);

@@ -9,6 +9,7 @@ import { ensureBinary } from "../lab/binaries.js";
 import { serveLabControl, type LabControl } from "../lab/control.js";
 import { runningLabPid, stateDir, stateFiles } from "../lab/state.js";
 import { startFleet, waitForSynced, type Fleet } from "../fleet/fleet.js";
+import { buildWebUi } from "../fleet/web-ui.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const seed = fileURLToPath(new URL("../../fixtures/demo-fleet", import.meta.url));
@@ -51,6 +52,8 @@ try {
   );
   // The demo fleet's overlays are kustomize overlays: the hub runs the pinned kustomize build.
   process.env["GITFLEET_KUSTOMIZE"] ??= await ensureBinary("kustomize", say);
+  // The hub runs from its sources here and serves the web UI from hub/dist/ui: build it first.
+  say(await buildWebUi());
   fleet = await startFleet({
     clusters: clusters.map((c) => c.name),
     seed,
@@ -84,7 +87,7 @@ try {
     demoFile,
     JSON.stringify(
       {
-        hub: { url: fleet.hubUrl, grpc: fleet.grpcAddress, adminToken: fleet.adminToken, caFile },
+        hub: { url: fleet.hubUrl, ui: `${fleet.hubUrl}/`, grpc: fleet.grpcAddress, adminToken: fleet.adminToken, viewerToken: fleet.viewerToken, caFile },
         git: { url: fleet.lab.info().git.url },
         clusters: clusters.map((c) => ({ ...c, kubeconfig: fleet?.cluster(c.name).kubeconfig })),
       },
@@ -104,6 +107,10 @@ function nextSteps(f: Fleet): string {
   const rel = (p: string): string => relative(root, p) || p;
   const kubeconfig = f.cluster("prod-eu").kubeconfig;
   return `
+Web UI: ${f.hubUrl}/
+  sign in with the admin token ${f.adminToken}
+  (it is also "adminToken" in ${rel(demoFile)}; "viewerToken" there signs in read-only)
+
 Try next (in another terminal, from ${root}):
 
   export GITFLEET_HUB=${f.hubUrl} GITFLEET_TOKEN=${f.adminToken}

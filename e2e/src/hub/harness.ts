@@ -79,7 +79,9 @@ export async function startHub(
   const hub = createHub({
     logger: pino({ level: process.env["GITFLEET_TEST_LOG_LEVEL"] ?? "silent" }),
     nats: { servers: nats.lab.url, creds: nats.adminCreds },
-    account: { publicKey: nats.lab.accountPublicKey, signingSeed: nats.lab.accountSigningSeed },
+    account: { publicKey: nats.lab.accountPublicKey },
+    agentAccount: { publicKey: nats.lab.agentAccountPublicKey, signingSeed: nats.lab.agentSigningSeed },
+    natsRevocation: { operatorSigningSeed: nats.lab.operatorSigningSeed, systemCreds: await readFile(nats.lab.systemCredsPath, "utf8") },
     httpAddress: "127.0.0.1:0",
     grpcAddress: "127.0.0.1:0",
     announceAdminToken: (secret) => announced.push(secret),

@@ -1,10 +1,11 @@
 // `npm run build:packages`: bundles each product into its package folder, checks the committed
 // manifest against what the bundle really imports, and packs the tarball with npm.
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
+import { buildWebUi } from "../fleet/web-ui.js";
 import { bundle, type BundleResult } from "./bundle.js";
 import { outputDir, repoRoot, type Product } from "./products.js";
 
@@ -49,7 +50,9 @@ export async function manifestProblems(product: Product, built: BundleResult): P
   if (manifest.name !== product.name) problems.push(`name is ${manifest.name}, not ${product.name}`);
   if (manifest.version !== PRODUCT_VERSION) problems.push(`version is ${manifest.version}, not the product version ${PRODUCT_VERSION}`);
   if (manifest.bin?.[product.name] !== product.bundle) problems.push(`bin.${product.name} must be ${product.bundle}`);
-  for (const file of [product.bundle, "LICENSE", "README.md"]) if (!manifest.files?.includes(file)) problems.push(`files must list ${file}`);
+  for (const file of [product.bundle, "LICENSE", "README.md", ...(product.assets ? [product.assets.to] : [])]) {
+    if (!manifest.files?.includes(file)) problems.push(`files must list ${file}`);
+  }
   if (manifest.engines?.["node"] !== ">=24") problems.push('engines.node must be ">=24"');
   if (manifest.license !== "Apache-2.0") problems.push("license must be Apache-2.0");
   if (!manifest.repository) problems.push("repository is missing");
@@ -77,6 +80,12 @@ export async function packProduct(product: Product, destination: string = join(o
   if (problems.length > 0) throw new Error(`cannot pack ${product.name}:\n  ${problems.join("\n  ")}`);
   const dir = join(repoRoot, product.packageDir);
   await copyFile(join(repoRoot, "LICENSE"), join(dir, "LICENSE"));
+  if (product.assets) {
+    // Built again, so the package never ships a UI older than its sources.
+    await buildWebUi();
+    await rm(join(dir, product.assets.to), { recursive: true, force: true });
+    await cp(join(repoRoot, product.assets.from), join(dir, product.assets.to), { recursive: true });
+  }
   await mkdir(destination, { recursive: true });
   const { stdout } = await execFileAsync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", destination], { cwd: dir });
   const [packed] = JSON.parse(stdout) as { filename: string }[];

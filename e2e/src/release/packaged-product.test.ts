@@ -132,6 +132,11 @@ void describe("gitfleet installed from its packages and as single executables", 
     // The version endpoint needs no token, and says what `gitfleet --version` says.
     const version = (await (await fetch(`${hubUrl}/api/v1/version`)).json()) as { version: string; acceptedAgentVersions: string };
     assert.equal(`gitfleet ${version.version}\n`, (await run(bin["gitfleet"] ?? "", ["--version"])).stdout);
+    // The installed hub serves its web UI, shipped in the package.
+    const page = await fetch(`${hubUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /src="\/app\.js"/);
+    assert.equal((await fetch(`${hubUrl}/app.js`)).status, 200);
 
     const agentArgs = async (cluster: string, labels: string): Promise<string[]> => {
       const { stdout } = await cli(bin["gitfleet"] ?? "", "token", "create", "--max-uses", "1", "--allow-labels", labels, "-o", "json");

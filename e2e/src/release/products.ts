@@ -26,6 +26,8 @@ export interface Product {
   kind: "self-contained" | "own-code";
   /** Workspace manifests whose dependency ranges the package's dependencies must repeat. */
   sources: readonly string[];
+  /** A folder built beside the code that the package ships too (the hub's web UI): from, to in the package, relative. */
+  assets?: { from: string; to: string };
 }
 
 /** The CLI, the hub and the agent as npm packages. */
@@ -45,6 +47,8 @@ export const products: readonly Product[] = [
     bundle: "dist/gitfleet-hub.mjs",
     kind: "own-code",
     sources: ["hub/package.json", "proto/package.json"],
+    // The web UI, served by the hub from dist/ui next to its bundle.
+    assets: { from: "hub/dist/ui", to: "dist/ui" },
   },
   {
     name: "gitfleet-agent",

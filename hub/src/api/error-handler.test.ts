@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
 import { HubError } from "../errors.js";
 import { storeError } from "../store/buckets.js";
-import { installErrorHandler } from "./error-handler.js";
+import { answerFrameworkError, installErrorHandler, maxPathParameterLength } from "./error-handler.js";
 
 /** An app whose routes fail in each way a handler can, logging into `lines`. */
 async function failingApp(lines: string[]) {
@@ -49,5 +49,23 @@ void describe("5xx answers", () => {
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /body\/ttl: not a duration/);
     await app.close();
+  });
+});
+
+void describe("what the router refuses (found by fuzzing)", () => {
+  void it("answers with the API's error body, saying what is wrong", async () => {
+    const app = Fastify({ frameworkErrors: answerFrameworkError, routerOptions: { maxParamLength: maxPathParameterLength } });
+    installErrorHandler(app);
+    app.get("/clusters/:name", () => ({ ok: true }));
+    await app.ready();
+    const long = await app.inject({ method: "GET", url: `/clusters/${"a".repeat(101)}` });
+    assert.equal(long.statusCode, 414);
+    assert.deepEqual(long.json(), {
+      error: { code: "invalid-argument", message: "a path parameter is longer than 100 characters; no cluster, bundle, token or promotion has a name that long" },
+    });
+    const bad = await app.inject({ method: "GET", url: "/clusters/%zz" });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(bad.json(), { error: { code: "invalid-argument", message: "the URL is not valid: a percent-encoded sequence does not decode" } });
+    assert.equal((await app.inject({ method: "GET", url: `/clusters/${"a".repeat(100)}` })).statusCode, 200);
   });
 });

@@ -1,5 +1,5 @@
 // The one place where errors become HTTP answers: `{ error: { code, message } }`.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FailedAuthCounter } from "./failed-auth-limit.js";
 import { HubError, httpStatusOf, type HubErrorCode } from "../errors.js";
 
@@ -42,10 +42,34 @@ function showable(err: HubError): boolean {
   return err.code !== "internal" && err.cause === undefined;
 }
 
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a path parameter
+ * longer than the router takes, a URL that does not decode) answers with the API's error body,
+ * not Fastify's own. Without it a long cluster name got `{"error":"Bad Request","code":"FST_..."}`.
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const message =
+    err.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? `a path parameter is longer than ${maxPathParameterLength} characters; no cluster, bundle, token or promotion has a name that long`
+      : err.code === "FST_ERR_BAD_URL"
+        ? "the URL is not valid: a percent-encoded sequence does not decode"
+        : err.message;
+  void reply.status(status).send({ error: { code: codeForStatus(status), message } });
+}
+
+/** The longest path parameter the router takes (Fastify's maxParamLength, its default). */
+export const maxPathParameterLength = 100;
+
 /** Options of {@link installErrorHandler}. */
 export interface ErrorHandlerOptions {
   /** Counts each 401; over its limit, the caller's address is answered 429 with Retry-After. */
   countFailedAuth?: FailedAuthCounter | undefined;
+  /**
+   * Answers a request no route took before the JSON 404 does (the web UI's pages); returns
+   * undefined to leave it to the 404.
+   */
+  notFoundPage?: ((request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined) | undefined;
 }
 
 /** Installs the error and not-found handlers on `app`. */
@@ -80,7 +104,8 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
     request.log.error({ err }, "request failed");
     return reply.status(500).send({ error: { code: "internal", message: generic5xxMessage(request.id) } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      options.notFoundPage?.(request, reply) ?? reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
   );
 }
