@@ -11,7 +11,8 @@ import type { Backoff } from "./backoff.js";
 import { createWakeup, systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
-import type { DesiredStateSnapshot } from "./desired-state.js";
+import { natsTlsFor, natsTlsHint } from "./nats-tls.js";
+import type { DesiredStateSnapshot, LoadDesiredStateOptions } from "./desired-state.js";
 
 /** What the agent needs to reach NATS as itself. */
 export interface NatsAccess {
@@ -52,6 +53,10 @@ export interface NatsDesiredStateSourceOptions {
   /** Delays between sessions after a failure; default 0.5 s growing to 30 s, with jitter. */
   backoff?: Backoff;
   maxBundleBytes?: number;
+  /** CA certificates (PEM) of --nats-ca; TLS is required unless every server is loopback (nats-tls.ts). */
+  natsCaPem?: string | undefined;
+  /** Checks each pointer before its bundles are fetched (signature, key, generation); see loadDesiredState. */
+  verify?: LoadDesiredStateOptions["verify"];
 }
 
 /**
@@ -79,7 +84,9 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   let loop: Promise<void> | undefined;
 
   const runSession = async (signal: AbortSignal): Promise<void> => {
+    const security = natsTlsFor(access.servers, options.natsCaPem);
     const nc = await connect({
+      ...(security.tls ? { tls: security.tls } : {}),
       servers: access.servers,
       // Read on every (re)connect, so refreshed credentials apply without a new connection.
       authenticator: jwtAuthenticator(
@@ -91,6 +98,8 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       maxReconnectAttempts: -1,
       reconnectTimeWait: 2_000,
       timeout: 10_000,
+    }).catch((error: unknown) => {
+      throw new Error(`cannot connect to NATS at ${access.servers.join(", ")}: ${messageOf(error)}${natsTlsHint(security)}`, { cause: error });
     });
     if (session) session.nc = nc;
     const close = (): void => {
@@ -129,6 +138,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
             },
           },
           previous: force ? undefined : current,
+          verify: options.verify,
           ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
         });
         current = state;

@@ -26,6 +26,7 @@ import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./n
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
 import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
+import { createSigningKeyService, createSigningKeyring, type DesiredStateSigner, type SigningKeyring } from "./signing/index.js";
 import { createHubSecretsStore, type HubSecretsStore } from "./store/hub-secrets.js";
 import { createRegistrationTokenStore, type RegistrationTokenStore } from "./store/registration-tokens.js";
 import { createStatusStore, type StatusStore } from "./store/status.js";
@@ -67,6 +68,8 @@ export async function connectNats(options: HubNatsOptions, logger: Logger, stops
 /** The hub's state in JetStream KV. */
 export interface HubStores {
   secrets: HubSecretsStore;
+  /** The desired-state signing keys, loaded (created by the first replica) and followed. */
+  keyring: SigningKeyring;
   tokens: RegistrationTokenStore;
   clusters: ClusterStore;
   status: StatusStore;
@@ -98,8 +101,12 @@ export async function openStores(
   const drift = createDriftIndex({ staleAfterMs: input.staleAfterMs, now });
   stops.push("drift index feed", feedDriftIndex(drift, { clusters, status }));
   await withDeadline(Promise.all([clusters.ready(), status.ready()]), input.readyTimeoutMs, "loading clusters and status from JetStream");
+  const keyring = createSigningKeyring({ kv: hubKv, logger: logger.child({ component: "signing-keys" }), now });
+  await keyring.start();
+  stops.push("signing keyring", () => keyring.stop());
   return {
     secrets: createHubSecretsStore({ kv: hubKv }),
+    keyring,
     tokens: createRegistrationTokenStore({ kv: tokensKv, now }),
     clusters,
     status,
@@ -160,6 +167,7 @@ export function startAgentLink(
     logger,
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
     hubVersion: input.version,
+    trustedKeys: () => stores.keyring.trusted(),
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
     onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
     onAgentEvents: (clusterId, agentEvents) => events.emit("agent-events", clusterId, agentEvents),
@@ -171,6 +179,12 @@ export function startAgentLink(
     deliverLocal: (clusterId, request) => service.resyncLocal(clusterId, request),
   });
   stops.push("resync broadcast", () => resync.stop());
+  // A rotation or retirement through any replica reaches the agents connected here.
+  const unwatchKeys = stores.keyring.onChange(() => {
+    const sent = service.pushTrustedKeys();
+    logger.info({ streams: sent }, "sent the changed desired-state keys to connected agents");
+  });
+  stops.push("signing key push", () => unwatchKeys());
   return { service, resync };
 }
 
@@ -187,6 +201,7 @@ export function buildDelivery(input: {
   clusters: ClusterStore;
   events: HubEvents;
   resync: ResyncBroadcast;
+  signer: DesiredStateSigner;
   logger: Logger;
 }): HubDelivery | undefined {
   const { delivery, resync } = input;
@@ -197,6 +212,7 @@ export function buildDelivery(input: {
     clusters: clusterDirectory(input.clusters),
     events: input.events,
     replicas: input.replicas,
+    signer: input.signer,
     resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
   });
 }
@@ -298,6 +314,7 @@ export async function serveApi(
     promotions: input.promotion?.service,
     pipelines: input.promotion?.pipelines,
     notifications: input.alerts.notifications,
+    signingKeys: createSigningKeyService({ keyring: stores.keyring, nc: nats.nc, logger: logger.child({ component: "signing-keys" }), now: input.now }),
     removeCluster: createClusterRemover({
       clusters,
       status,

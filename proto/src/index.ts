@@ -14,6 +14,7 @@ export {
   RenewResponseSchema,
   DesiredStateLocationSchema,
   DesiredStateSchema,
+  TrustedKeySchema,
   SourceRefSchema,
   BundleRefSchema,
   BundlePayloadSchema,
@@ -56,6 +57,7 @@ export type {
   RenewResponse,
   DesiredStateLocation,
   DesiredState,
+  TrustedKey,
   SourceRef,
   BundleRef,
   BundlePayload,
@@ -132,6 +134,25 @@ export {
   renewSignedAtMs,
 } from "./renew-signature.js";
 export type { RenewSignedFields } from "./renew-signature.js";
+
+// Signed desired state: the bytes a pointer signature and a key endorsement cover, shared by the
+// hub (signs) and the agent (verifies).
+export {
+  DESIRED_SIGNATURE_CONTEXT,
+  ED25519_PUBLIC_KEY_PREFIX,
+  KEY_ENDORSEMENT_CONTEXT,
+  desiredSignaturePayload,
+  encodeSignedDesiredState,
+  generateDesiredSigningKey,
+  keyEndorsementPayload,
+  publicKeyProblem,
+  signWithDesiredKey,
+  signatureFieldBytes,
+  signingKeyId,
+  unsignedPointerBytes,
+  verifyWithPublicKey,
+} from "./desired-signature.js";
+export type { DesiredSigningKey } from "./desired-signature.js";
 
 // Payload helpers for desired state in JetStream.
 export {

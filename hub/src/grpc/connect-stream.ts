@@ -8,6 +8,7 @@ import {
   type AgentEvent,
   type AgentMessage,
   type StatusReport,
+  type TrustedKey,
 } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
@@ -30,6 +31,8 @@ export interface ConnectDeps {
   sessions: SessionRegistry;
   logger: Logger;
   heartbeatIntervalSeconds: number;
+  /** The desired-state keys agents should trust now; sent in Welcome and RefreshCredentials. */
+  trustedKeys: () => TrustedKey[];
   now: () => Date;
   /** Called after a status report was stored: the whole status after it (partial reports merged in) and before it. */
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
@@ -125,6 +128,7 @@ class StreamSession implements AgentSession {
           clusterId: this.clusterId,
           heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
           serverTime: timestampFromDate(this.deps.now()),
+          desiredStateKeys: this.deps.trustedKeys(),
         },
       },
     });
@@ -285,7 +289,7 @@ class StreamSession implements AgentSession {
     }
     const { credentials, expiresAt } = await this.deps.issuer.issue(record);
     await this.deps.clusters.update(this.clusterId, (r) => ({ ...r, credentialsExpireAt: expiresAt.toISOString() }));
-    this.send({ kind: { case: "refreshCredentials", value: { credentials } } });
+    this.send({ kind: { case: "refreshCredentials", value: { credentials, desiredStateKeys: this.deps.trustedKeys() } } });
     this.credentialsExpireAt = expiresAt;
     this.logger.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
     this.scheduleRefresh();
