@@ -27,6 +27,7 @@ import type { LoopGuardLimits } from "./drift/index.js";
 import type { LeadershipTerm } from "./leadership-term.js";
 import { createLeaseClient } from "./lease.js";
 import type { LeaseClient } from "./lease.js";
+import type { AgentMetrics } from "./metrics.js";
 import type { ReconcileReport } from "./reconcile.js";
 import { createSecretStateStore } from "./state-store.js";
 import type { AgentRbac } from "./self-guard.js";
@@ -73,6 +74,8 @@ export interface AgentOptions {
    * should exit so that it comes back as a follower (the way Kubernetes controllers do it).
    */
   onLeadershipLost?: () => void;
+  /** The agent's metrics (see metrics.ts); the agent reports to them and binds their gauges. */
+  metrics?: AgentMetrics | undefined;
   logger?: Logger;
   clock?: Clock;
 }
@@ -143,6 +146,7 @@ export function createAgent(options: AgentOptions): Agent {
       natsCaPem: options.natsCaPem,
       agentRbac: options.agentRbac,
       loopGuard: options.loopGuard,
+      metrics: options.metrics?.reconcile,
       elector,
       signal: stopping.signal,
       onLost: () => {
@@ -158,6 +162,13 @@ export function createAgent(options: AgentOptions): Agent {
     if (await kube.get(ref)) return;
     await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
   };
+
+  options.metrics?.bind({
+    lastReport: () => term?.reconciler.lastReport,
+    drift: () => term?.driftCounts() ?? { drifted: 0, missing: 0, conflict: 0 },
+    hubConnected: () => term?.hubConnected ?? false,
+    leading: () => (elector ? elector.leading : term !== undefined),
+  });
 
   const run = async (): Promise<void> => {
     try {

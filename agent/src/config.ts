@@ -101,7 +101,7 @@ export const settings = {
   "health-addr": {
     value: "[HOST]:PORT",
     env: "GITFLEET_HEALTH_ADDR",
-    description: 'serve GET /healthz and /readyz there; "off" for none',
+    description: 'serve GET /healthz, /readyz and /metrics there; "off" for none',
     default: ":8081",
   },
   "leader-elect": {

@@ -1,18 +1,19 @@
-// Follows the cluster's desired state in JetStream KV as a key-scoped NATS user: watches its own
-// `<prefix>.desired` pointer, fetches the chunks it names, and hands over complete states.
-import { Kvm } from "@nats-io/kv";
+// Follows the cluster's desired state as an agent of the agents account (docs/protocol.md, "An
+// agent's NATS permissions"): a core subscription on its own `<prefix>.desired` pointer subject
+// tells it when the pointer changes, a direct get of the pointer's last value gives the pointer
+// and its KV revision, and direct gets fetch the chunks it names.
 import { connect, jwtAuthenticator } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
 import { createBackoff } from "./backoff.js";
 import type { Backoff } from "./backoff.js";
 import { createWakeup, systemClock } from "./clock.js";
-import type { Clock } from "./clock.js";
+import type { Clock, Wakeup } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
-import { natsTlsFor, natsTlsHint } from "./nats-tls.js";
 import type { DesiredStateSnapshot, LoadDesiredStateOptions } from "./desired-state.js";
+import { natsTlsFor, natsTlsHint } from "./nats-tls.js";
 
 /** What the agent needs to reach NATS as itself. */
 export interface NatsAccess {
@@ -57,21 +58,32 @@ export interface NatsDesiredStateSourceOptions {
   natsCaPem?: string | undefined;
   /** Checks each pointer before its bundles are fetched (signature, key, generation); see loadDesiredState. */
   verify?: LoadDesiredStateOptions["verify"];
+  /**
+   * How often the pointer is read again without a notification (a put missed while the
+   * connection was down, or a lost message); default 60 s, with ±20 % jitter.
+   */
+  rereadIntervalMs?: number;
+  /** Timeout of one direct get; default 10 s. */
+  requestTimeoutMs?: number;
 }
 
 /**
- * Creates the NATS desired-state source. The KV is opened with `allow_direct` and without any
- * stream lookup, so every read is a direct get whose subject carries the key, the only kind
- * NATS permissions can scope to one cluster. The watch is an ordered consumer that resumes
- * after a reconnect without replaying, so the source tracks the pointer's revision itself;
- * each new session's watch starts with the pointer's last value and skips it when it is the
- * entry already held.
+ * Creates the NATS desired-state source. The agent's user may not create consumers or read
+ * stream info, so the source never opens the KV: it subscribes to its pointer's subject (each
+ * put of the pointer reaches it through the agents account's stream import) and reads keys with
+ * direct gets (a service import), whose subject carries the key, so permissions scope them to
+ * one cluster. A notification, a reconnect, a resync or the slow periodic timer all lead to the
+ * same read of the pointer's last value; a read whose KV revision is the one held is skipped.
  */
 export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOptions): DesiredStateSource {
   const logger = options.logger ?? pino({ level: "silent" });
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
+  const rereadMs = options.rereadIntervalMs ?? 60_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const pointerKey = `${options.keyPrefix}.desired`;
+  const keySubject = (key: string): string => `$KV.${options.bucket}.${key}`;
+  const directGetSubject = (key: string): string => `$JS.API.DIRECT.GET.KV_${options.bucket}.${keySubject(key)}`;
   const stopping = new AbortController();
   // Cuts a retry wait short when new credentials arrive: the old ones may be why it failed.
   const retryNow = createWakeup(clock);
@@ -80,8 +92,58 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   let current = options.initial;
   let lastRevision = current?.kvRevision ?? 0;
   let force = false;
-  let session: { abort: AbortController; nc?: NatsConnection } | undefined;
+  let session: { abort: AbortController; nc?: NatsConnection; readNow?: Wakeup } | undefined;
   let loop: Promise<void> | undefined;
+
+  /** The last value of `key`, or undefined when it has none (never written, deleted or purged). */
+  const directGet = async (nc: NatsConnection, key: string): Promise<{ value: Uint8Array; revision: number } | undefined> => {
+    let msg: Msg;
+    try {
+      msg = await nc.request(directGetSubject(key), undefined, { timeout: requestTimeoutMs });
+    } catch (error) {
+      throw new Error(`reading ${key} from ${options.bucket} failed: ${messageOf(error)}`, { cause: error });
+    }
+    const headers = msg.headers;
+    if (headers?.hasError) {
+      if (headers.code === 404) return undefined;
+      throw new Error(`reading ${key} from ${options.bucket} failed: ${headers.code} ${headers.description}`);
+    }
+    const operation = headers?.get("KV-Operation") ?? "";
+    if (operation === "DEL" || operation === "PURGE") return undefined;
+    const revision = Number(headers?.get("Nats-Sequence") ?? "0");
+    return { value: msg.data, revision: Number.isSafeInteger(revision) ? revision : 0 };
+  };
+
+  const readPointer = async (nc: NatsConnection): Promise<void> => {
+    const reread = force;
+    const entry = await directGet(nc, pointerKey);
+    if (!entry) {
+      if (lastRevision !== 0) logger.warn({ key: pointerKey }, "desired state pointer removed; keeping the last state");
+      return;
+    }
+    if (!reread && entry.revision === lastRevision) return;
+    if (entry.revision < lastRevision) {
+      logger.warn({ revision: entry.revision, held: lastRevision }, "the pointer's KV revision went back (bucket recreated?); taking it");
+    }
+    const state = await loadDesiredState({
+      pointer: entry.value,
+      kvRevision: entry.revision,
+      keyPrefix: options.keyPrefix,
+      reader: { get: async (key) => (await directGet(nc, key))?.value },
+      previous: reread ? undefined : current,
+      verify: options.verify,
+      ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    });
+    current = state;
+    lastRevision = entry.revision;
+    if (reread) force = false;
+    logger.info({ revision: state.revision, generation: state.generation.toString(), bundles: state.bundles.length }, "desired state received");
+    try {
+      await options.onState(state);
+    } catch (error) {
+      logger.error({ err: error }, `handling the desired state failed: ${messageOf(error)}`);
+    }
+  };
 
   const runSession = async (signal: AbortSignal): Promise<void> => {
     const security = natsTlsFor(access.servers, options.natsCaPem);
@@ -101,56 +163,49 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
     }).catch((error: unknown) => {
       throw new Error(`cannot connect to NATS at ${access.servers.join(", ")}: ${messageOf(error)}${natsTlsHint(security)}`, { cause: error });
     });
-    if (session) session.nc = nc;
+    const readNow = createWakeup(clock);
+    if (session) {
+      session.nc = nc;
+      session.readNow = readNow;
+    }
     const close = (): void => {
       nc.close().catch(() => undefined);
     };
     signal.addEventListener("abort", close, { once: true });
     if (signal.aborted) close();
-    const statusLog = logStatus(nc, logger);
+    const closed = nc.closed();
+    void closed.then(() => readNow.trigger());
+    const statusLog = logStatus(nc, logger, () => readNow.trigger());
     try {
-      const kv = await new Kvm(nc).open(options.bucket, { allow_direct: true });
-      const watch = await kv.watch({ key: pointerKey });
-      // The watch iterator does not end by itself when the connection closes for good.
-      void nc.closed().then(() => watch.stop());
-      logger.info({ servers: access.servers, key: pointerKey }, "watching the desired state");
-      backoff.reset();
-      retryNow.clear();
-      for await (const entry of watch) {
-        if (signal.aborted) break;
-        if (entry.operation !== "PUT") {
-          logger.warn({ key: entry.key, operation: entry.operation }, "desired state pointer removed; keeping the last state");
-          continue;
-        }
-        // A new session's watch starts with the pointer's last value, usually the one held.
-        if (!force && entry.revision === lastRevision) continue;
-        if (entry.revision < lastRevision) {
-          logger.warn({ revision: entry.revision, held: lastRevision }, "the pointer's KV revision went back (bucket recreated?); taking it");
-        }
-        const state = await loadDesiredState({
-          pointer: entry.value,
-          kvRevision: entry.revision,
-          keyPrefix: options.keyPrefix,
-          reader: {
-            get: async (key) => {
-              const chunk = await kv.get(key);
-              return chunk && chunk.operation === "PUT" ? chunk.value : undefined;
-            },
-          },
-          previous: force ? undefined : current,
-          verify: options.verify,
-          ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
-        });
-        current = state;
-        lastRevision = entry.revision;
-        force = false;
-        logger.info({ revision: state.revision, generation: state.generation.toString(), bundles: state.bundles.length }, "desired state received");
+      // Every put of the pointer (and a delete or purge) arrives here; the payload is not used:
+      // the direct get that follows gives the value together with its revision.
+      nc.subscribe(keySubject(pointerKey), {
+        callback: (error) => {
+          if (error) logger.warn({ err: error }, `desired state notifications failed: ${messageOf(error)}`);
+          readNow.trigger();
+        },
+      });
+      await nc.flush();
+      logger.info({ servers: access.servers, key: pointerKey }, "following the desired state");
+      let first = true;
+      while (!signal.aborted && !nc.isClosed()) {
         try {
-          await options.onState(state);
+          await readPointer(nc);
+          if (first) {
+            backoff.reset();
+            retryNow.clear();
+            first = false;
+          }
         } catch (error) {
-          logger.error({ err: error }, `handling the desired state failed: ${messageOf(error)}`);
+          if (signal.aborted || nc.isClosed()) break;
+          // The first read of a session proves the credentials; a failure there ends the session.
+          if (first) throw error;
+          logger.warn({ err: error }, `reading the desired state failed: ${messageOf(error)}`);
         }
+        await readNow.wait(rereadMs * (0.8 + Math.random() * 0.4), signal);
       }
+      const closedWith = nc.isClosed() ? await closed : undefined;
+      if (closedWith && !signal.aborted) throw closedWith;
     } finally {
       signal.removeEventListener("abort", close);
       await nc.close().catch(() => undefined);
@@ -173,7 +228,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
         session = undefined;
       }
       if (stopping.signal.aborted) break;
-      // A restart asked for (new servers, resync) goes at once; anything else backs off.
+      // A restart asked for (new servers) goes at once; anything else backs off.
       if (abort.signal.aborted) continue;
       const delay = backoff.next();
       logger.debug({ retryInMs: delay }, "reconnecting to NATS");
@@ -206,13 +261,13 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
     },
     resync() {
       force = true;
-      session?.abort.abort();
+      session?.readNow?.trigger();
     },
   };
 }
 
-// Logs connection events until the connection closes.
-async function logStatus(nc: NatsConnection, logger: Logger): Promise<void> {
+// Logs connection events until the connection closes; a reconnect asks for a read.
+async function logStatus(nc: NatsConnection, logger: Logger, onReconnect: () => void): Promise<void> {
   for await (const status of nc.status()) {
     switch (status.type) {
       case "disconnect":
@@ -220,6 +275,7 @@ async function logStatus(nc: NatsConnection, logger: Logger): Promise<void> {
         break;
       case "reconnect":
         logger.info({ server: status.server }, "reconnected to NATS");
+        onReconnect();
         break;
       case "error":
         logger.warn({ err: status.error }, "NATS error");

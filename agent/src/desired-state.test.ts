@@ -136,4 +136,12 @@ describe("desired state assembly", () => {
       (error: unknown) => error instanceof AgentError && error.code === "desired-state-invalid",
     );
   });
+
+  it("fails as invalid, not with a RangeError, when published_at is outside the range of a date (found by fuzzing)", async () => {
+    const bytes = toBinary(DesiredStateSchema, create(DesiredStateSchema, { revision: "abc123", generation: 1n, bundles: [], publishedAt: { seconds: -8640000000001n, nanos: 0 } }));
+    await assert.rejects(
+      loadDesiredState({ pointer: bytes, kvRevision: 1, keyPrefix: prefix, reader: memoryKv().reader }),
+      (error: unknown) => error instanceof AgentError && error.code === "desired-state-invalid" && /published_at -8640000000001 s, outside the range of a date/.test(error.message),
+    );
+  });
 });

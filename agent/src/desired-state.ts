@@ -120,6 +120,11 @@ export async function loadDesiredState(options: LoadDesiredStateOptions): Promis
   if (refused) {
     return { revision: pointer.revision, generation: pointer.generation, kvRevision: options.kvRevision, bundles: [], publishedAt: "", refused };
   }
+  // Checked before any chunk is read: a time no Date can hold would otherwise throw a RangeError.
+  const publishedAt = pointer.publishedAt ? timestampDate(pointer.publishedAt) : undefined;
+  if (publishedAt !== undefined && Number.isNaN(publishedAt.getTime())) {
+    throw new AgentError("desired-state-invalid", `${options.keyPrefix}.desired has published_at ${pointer.publishedAt?.seconds ?? 0n} s, outside the range of a date; the hub must not publish it`);
+  }
   const previous = new Map((options.previous?.bundles ?? []).map((b) => [b.name, b]));
   const seen = new Set<string>();
   const bundles: DesiredBundle[] = [];
@@ -143,7 +148,7 @@ export async function loadDesiredState(options: LoadDesiredStateOptions): Promis
     generation: pointer.generation,
     kvRevision: options.kvRevision,
     bundles,
-    publishedAt: pointer.publishedAt ? timestampDate(pointer.publishedAt).toISOString() : "",
+    publishedAt: publishedAt ? publishedAt.toISOString() : "",
   };
 }
 

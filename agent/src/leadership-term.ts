@@ -18,10 +18,11 @@ import type { KubeClient } from "./kube-client.js";
 import type { LeaderElector } from "./leader-election.js";
 import { checkPointer, updatePinnedKeys } from "./desired-trust.js";
 import type { HeldPointer, PointerRefusal } from "./desired-trust.js";
+import type { ReconcileMetrics } from "./metrics.js";
 import { createReconciler } from "./reconcile.js";
 import type { Reconciler } from "./reconcile.js";
 import { ensureIdentity } from "./registration.js";
-import { signRenewRequest } from "./renewal.js";
+import { signConnectProof, signRenewRequest } from "./renewal.js";
 import type { StateStore } from "./state-store.js";
 import { buildStatusReport, driftedField } from "./status.js";
 import { createDriftMonitor, createKubeEventRecorder } from "./drift/index.js";
@@ -51,6 +52,8 @@ export interface LeadershipTermOptions {
   agentRbac?: AgentRbac | undefined;
   /** Limits of the drift loop guard; defaults in drift/loop-guard.ts. */
   loopGuard?: Partial<LoopGuardLimits> | undefined;
+  /** Told how long passes and applies took. */
+  metrics?: ReconcileMetrics | undefined;
   /** The lease this term holds: renewed from start() until stop(), released at the end. */
   elector: LeaderElector | undefined;
   /** Aborted when the agent stops: ends waits in start() (e.g. for an unreachable hub). */
@@ -76,6 +79,8 @@ export interface LeadershipTerm {
   readonly hubConnected: boolean;
   /** The lease was lost during this term; everything it started has stopped or is stopping. */
   readonly lost: boolean;
+  /** Objects of the desired bundles drifted, missing or in conflict now (for metrics). */
+  driftCounts(): Record<"drifted" | "missing" | "conflict", number>;
 }
 
 const natsAccess = (id: AgentIdentity): NatsAccess => ({
@@ -142,6 +147,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
     intervalMs: options.reconcileIntervalMs,
     ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
     drift,
+    metrics: options.metrics,
     onReport: () => sendStatus(),
   });
 
@@ -273,6 +279,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       hub,
       grpcToken: () => identity?.credentials.grpcToken ?? "",
       renewRequest: () => signRenewRequest(id, clock.now()),
+      connectProof: (nonce) => signConnectProof(id, nonce),
       credentialsLifetime: () => ({
         receivedAt: identity?.credentials.receivedAt ?? 0,
         expiresAt: identity?.credentials.expiresAt ?? 0,
@@ -358,6 +365,15 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
     },
     get lost() {
       return lost;
+    },
+    driftCounts() {
+      const counts = { drifted: 0, missing: 0, conflict: 0 };
+      for (const bundle of reconciler.desired?.bundles ?? []) {
+        for (const object of drift.objects(bundle.name)) {
+          if (object.state === "drifted" || object.state === "missing" || object.state === "conflict") counts[object.state]++;
+        }
+      }
+      return counts;
     },
   };
 }

@@ -11,6 +11,7 @@ import { parseCommand, usage } from "./config.js";
 import { AgentError, ConfigError, RegistrationError } from "./errors.js";
 import type { HubTls } from "./hub-client.js";
 import { loadKubeConfig } from "./kube-client.js";
+import { createAgentMetrics } from "./metrics.js";
 import { startProbeServer } from "./probe-server.js";
 import type { ProbeServer } from "./probe-server.js";
 import { AGENT_VERSION } from "./version.js";
@@ -65,8 +66,10 @@ async function main(): Promise<number> {
 
   const logger = pino({ level: config.logLevel, base: { service: "gitfleet-agent", version: AGENT_VERSION } });
   for (const warning of command.warnings) logger.warn(warning);
+  const metrics = createAgentMetrics({ version: AGENT_VERSION });
   const agent = createAgent({
     kubeConfig,
+    metrics,
     hub: config.hub,
     token: config.token,
     clusterName: config.clusterName,
@@ -98,11 +101,12 @@ async function main(): Promise<number> {
         address: config.healthAddress,
         liveness: () => agent.probes().live,
         readiness: () => agent.probes().ready,
+        metrics,
       });
     } catch (error) {
       return fail(messageOf(error), 2);
     }
-    logger.info({ address: config.healthAddress, port: probes.port }, "serving /healthz and /readyz");
+    logger.info({ address: config.healthAddress, port: probes.port }, "serving /healthz, /readyz and /metrics");
   }
   const lostLease = (): number => fail("lost the leader lease gitfleet-agent; exiting so that this replica stands by again", 1);
   const shutdown = (signal: NodeJS.Signals): void => {

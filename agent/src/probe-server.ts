@@ -1,5 +1,5 @@
 // The HTTP server the kubelet probes: GET /healthz (liveness) and GET /readyz (readiness),
-// 200 or 503 with one line of text saying why.
+// 200 or 503 with one line of text saying why; and GET /metrics for Prometheus when given.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -12,6 +12,8 @@ export interface ProbeServerOptions {
   address: string;
   liveness: () => ProbeResult;
   readiness: () => ProbeResult;
+  /** Serve GET /metrics from this source (Prometheus text); 404 without. */
+  metrics?: { scrape(): Promise<string>; readonly contentType: string } | undefined;
 }
 
 /** A listening probe server. */
@@ -33,11 +35,25 @@ export function parseListenAddress(address: string): { host: string | undefined;
 /** Starts serving the probes; rejects with an AgentError when the address cannot be bound. */
 export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
   const { host, port } = parseListenAddress(options.address);
+  const metrics = options.metrics;
   const server = createServer((request, response) => {
     const path = (request.url ?? "").split("?")[0];
+    if (path === "/metrics" && metrics && (request.method === "GET" || request.method === "HEAD")) {
+      metrics.scrape().then(
+        (text) => {
+          response.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" });
+          response.end(request.method === "HEAD" ? undefined : text);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+          response.end(`collecting metrics failed: ${messageOf(error)}\n`);
+        },
+      );
+      return;
+    }
     const probe = path === "/healthz" || path === "/livez" ? options.liveness : path === "/readyz" ? options.readiness : undefined;
     if (!probe || (request.method !== "GET" && request.method !== "HEAD")) {
-      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found: GET /healthz or /readyz\n");
+      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(metrics ? "not found: GET /healthz, /readyz or /metrics\n" : "not found: GET /healthz or /readyz\n");
       return;
     }
     let result: ProbeResult;

@@ -14,6 +14,7 @@ import { formatRef, refKey, refOf } from "./kube-objects.js";
 import { pruneObjects } from "./prune.js";
 import type { DriftMonitor } from "./drift/index.js";
 import { adoptBundle, trackApplied } from "./drift-handover.js";
+import type { ReconcileMetrics } from "./metrics.js";
 import type { AgentRbac, AgentSelf } from "./self-guard.js";
 
 /** What one reconcile pass did. */
@@ -49,6 +50,8 @@ export interface ReconcilerOptions {
    * a pass re-applies bundles in drift mode "correct" and leaves "report" bundles alone.
    */
   drift?: DriftMonitor;
+  /** Told how long each pass and each bundle's apply took. */
+  metrics?: ReconcileMetrics | undefined;
 }
 
 /** Applies the desired state to the cluster, once on demand or in a loop it owns. */
@@ -132,6 +135,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       for (const [name, keys] of claims) if (name !== bundle.name) for (const k of keys) claimedElsewhere.add(k);
       // The monitor enforces the state being replaced: it must not put that back meanwhile.
       await monitor?.hold(bundle.name);
+      const applyStarted = performance.now();
       const applied = await applyBundle({
         kube: options.kube,
         inventory: options.inventory,
@@ -145,6 +149,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         signal: stopping.signal,
         ...(options.crdTimeoutMs !== undefined ? { crdTimeoutMs: options.crdTimeoutMs } : {}),
       });
+      options.metrics?.bundleApplied(bundle.name, (performance.now() - applyStarted) / 1000, applied.sync);
       if (applied.complete) {
         validated.set(bundle.name, bundle.digest);
         monitor?.track(...trackApplied(bundle, applied));
@@ -216,8 +221,20 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     validated.delete(name);
   };
 
+  const timedPass = async (state: DesiredStateSnapshot): Promise<ReconcileReport> => {
+    const started = performance.now();
+    try {
+      const report = await pass(state);
+      options.metrics?.passed((performance.now() - started) / 1000, "success");
+      return report;
+    } catch (error) {
+      options.metrics?.passed((performance.now() - started) / 1000, "failure");
+      throw error;
+    }
+  };
+
   const reconcileNow = (): Promise<ReconcileReport | undefined> => {
-    const run = queue.then(() => (desired ? pass(desired) : undefined));
+    const run = queue.then(() => (desired ? timedPass(desired) : undefined));
     queue = run.catch(() => undefined);
     return run;
   };

@@ -1,7 +1,8 @@
-// Proof of possession for AgentService.Renew: the agent signs the protocol's canonical text
-// with its signing nkey, so the hub renews its credentials without any other secret.
+// Proof of possession for AgentService.Renew and Connect: the agent signs the protocol's
+// canonical texts with its signing nkey, so the hub renews its credentials without any other
+// secret, and refreshes them on a stream only for the agent that holds the key.
 import { fromSeed } from "@nats-io/nkeys";
-import { renewSignaturePayload, timestampFromDate } from "@gitfleet/proto";
+import { connectProofPayload, renewSignaturePayload, timestampFromDate } from "@gitfleet/proto";
 import type { RenewRequestInit } from "./hub-client.js";
 
 /** Who signs a Renew request: the cluster id and the agent's signing seed ("SU..."). */
@@ -20,6 +21,16 @@ export function signRenewRequest(signer: RenewSigner, now: number, natsUserPubli
   try {
     const signature = key.sign(renewSignaturePayload({ clusterId: signer.clusterId, signedAt, natsUserPublicKey }));
     return { clusterId: signer.clusterId, signedAt, signature, natsUserPublicKey };
+  } finally {
+    key.clear();
+  }
+}
+
+/** Signs the Connect proof for Welcome's `nonce`: the ConnectProof signature the agent sends first. */
+export function signConnectProof(signer: RenewSigner, nonce: Uint8Array): Uint8Array {
+  const key = fromSeed(new TextEncoder().encode(signer.signingSeed));
+  try {
+    return key.sign(connectProofPayload(signer.clusterId, nonce));
   } finally {
     key.clear();
   }

@@ -1,15 +1,24 @@
 import { strict as assert } from "node:assert";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { createUser, fromPublic } from "@nats-io/nkeys";
-import { GrpcStatus, RpcError, StatusReportSchema, create, renewSignaturePayload, timestampDate, timestampFromDate } from "@gitfleet/proto";
+import {
+  GrpcStatus,
+  RpcError,
+  StatusReportSchema,
+  connectProofPayload,
+  create,
+  renewSignaturePayload,
+  timestampDate,
+  timestampFromDate,
+} from "@gitfleet/proto";
 import type { Credentials, Resync, StatusReport, Timestamp } from "@gitfleet/proto";
 import { createBackoff } from "./backoff.js";
 import type { AgentMessageInit } from "./hub-client.js";
-import { signRenewRequest } from "./renewal.js";
+import { signConnectProof, signRenewRequest } from "./renewal.js";
 import { createStatusStream } from "./status-stream.js";
 import type { StatusStream } from "./status-stream.js";
 import { createFakeHub } from "./test-support/fake-hub.js";
-import type { FakeHub } from "./test-support/fake-hub.js";
+import type { FakeHub, FakeStream } from "./test-support/fake-hub.js";
 import { createManualClock, until } from "./test-support/manual-clock.js";
 import type { ManualClock } from "./test-support/manual-clock.js";
 
@@ -18,6 +27,7 @@ const kinds = (messages: readonly AgentMessageInit[]) => messages.map((m) => m.k
 const clusterId = "cq3v7tbd2kx5mfw6hz4ay";
 const signing = createUser();
 const signingSeed = new TextDecoder().decode(signing.getSeed());
+const nonce = new Uint8Array(32).fill(7);
 
 describe("status stream", () => {
   let clock: ManualClock;
@@ -51,6 +61,7 @@ describe("status stream", () => {
         return Promise.resolve();
       },
       renewRequest: () => signRenewRequest({ clusterId, signingSeed }, clock.now()),
+      connectProof: (n) => signConnectProof({ clusterId, signingSeed }, n),
       onResync: (r) => resyncs.push(r),
       clock,
       backoff: createBackoff({ minMs: 500, maxMs: 30_000, random: () => 1 }),
@@ -62,28 +73,59 @@ describe("status stream", () => {
     await stream.stop();
   });
 
+  // The hub's Welcome, as a hub with ConnectProof sends it.
+  const welcome = async (s: FakeStream, heartbeatIntervalSeconds = 15): Promise<void> => {
+    s.push({ kind: { case: "welcome", value: { clusterId, heartbeatIntervalSeconds, nonce } } });
+    await until(() => stream.connected, "the welcome");
+  };
+
+  it("sends nothing before Welcome, then the ConnectProof first, signed over the nonce", async () => {
+    stream.report(status("a"));
+    stream.events([{ id: "e1" } as never]);
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    const s = hub.streams[0]!;
+    await clock.advance(30_000);
+    stream.report(status("b"));
+    assert.equal(s.sent.length, 0, "nothing is sent before the hub's Welcome");
+    await welcome(s);
+    assert.deepEqual(kinds(s.sent), ["proof", "heartbeat", "status", "events"]);
+    const proof = s.sent[0]?.kind?.value as { signature: Uint8Array };
+    assert.ok(fromPublic(signing.getPublicKey()).verify(connectProofPayload(clusterId, nonce), proof.signature));
+    assert.ok(!fromPublic(signing.getPublicKey()).verify(connectProofPayload(clusterId, new Uint8Array(32)), proof.signature));
+  });
+
+  it("sends no ConnectProof to a hub whose Welcome carries no nonce", async () => {
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    const s = hub.streams[0]!;
+    s.push({ kind: { case: "welcome", value: { clusterId, heartbeatIntervalSeconds: 15 } } });
+    await until(() => stream.connected, "the welcome");
+    assert.deepEqual(kinds(s.sent), ["heartbeat"]);
+  });
+
   it("sends the latest status on connect and later only when it changes", async () => {
     stream.report(status("a"));
     stream.start();
     await until(() => hub.streams.length === 1, "a connect");
     const first = hub.streams[0]!;
     assert.equal(first.token, "gf_agt_first");
-    await until(() => first.sent.length === 2, "the first heartbeat and status");
+    await welcome(first);
+    await until(() => first.sent.length === 3, "the proof, the first heartbeat and status");
     stream.report(status("a"));
     stream.report(status("b"));
-    assert.deepEqual(kinds(first.sent), ["heartbeat", "status", "status"]);
+    assert.deepEqual(kinds(first.sent), ["proof", "heartbeat", "status", "status"]);
   });
 
   it("sends a heartbeat on connect, then at the interval the Welcome names", async () => {
     stream.start();
     await until(() => hub.streams.length === 1, "a connect");
     const s = hub.streams[0]!;
-    s.push({ kind: { case: "welcome", value: { clusterId: "c1", heartbeatIntervalSeconds: 5 } } });
-    await until(() => stream.connected, "the welcome");
-    await clock.advance(15_000); // the sleep started before the Welcome still lasts 15 s
+    await welcome(s, 5);
+    await clock.advance(5_000);
     await clock.advance(5_000);
     const beats = s.sent.filter((m) => m.kind?.case === "heartbeat");
-    assert.equal(beats.length, 3, "one on connect, then one per interval");
+    assert.equal(beats.length, 3, "one on the Welcome, then one per interval");
     const beat = beats[0]?.kind?.value as { observedRevision: string; observedGeneration: bigint };
     assert.equal(beat.observedRevision, "c0ffee");
     assert.equal(beat.observedGeneration, 9n);
@@ -138,6 +180,7 @@ describe("status stream", () => {
     stream.start();
     await until(() => hub.streams.length === 1, "a connect");
     const s = hub.streams[0]!;
+    await welcome(s);
     await until(() => s.sent.some((m) => m.kind?.case === "credentialsRequest"), "a credentials request");
     await clock.advance(15_000);
     assert.equal(s.sent.filter((m) => m.kind?.case === "credentialsRequest").length, 1, "asks at most once a minute");
@@ -203,7 +246,7 @@ describe("status stream", () => {
     await until(() => hub.streams.length === 2, "a connect after the renewal");
     assert.equal(hub.renewals.length, 1);
     assert.equal(hub.streams[1]?.token, "gf_agt_renewed");
-    assert.equal(clock.sleepers(), 1, "only the heartbeat waits: no retry delay before the new connect");
+    assert.equal(clock.sleepers(), 0, "no retry delay before the new connect (heartbeats start with the Welcome)");
   });
 
   it("retries a refused renewal slowly and never connects with expired credentials", async () => {

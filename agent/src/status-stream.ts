@@ -27,6 +27,8 @@ export interface StatusStreamOptions {
   onCredentials: (credentials: Credentials) => Promise<void>;
   /** Builds a Renew request signed with the agent's signing key, at the current time. */
   renewRequest: () => RenewRequestInit;
+  /** Signs Welcome's nonce with the agent's signing key (the ConnectProof signature). */
+  connectProof: (nonce: Uint8Array) => Uint8Array;
   /** Asks for a re-read and re-apply of the desired state. */
   onResync: (resync: Resync) => void;
   /** The hub's desired-state keys, from Welcome, RefreshCredentials or RenewResponse (when it sent any). */
@@ -83,8 +85,9 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   let refusedSince: number | undefined;
   let loop: Promise<void> | undefined;
 
+  // Nothing is sent before the hub's Welcome: the first message must be the ConnectProof.
   const sendLatest = (): void => {
-    if (!session || !latest) return;
+    if (!session?.welcomed || !latest) return;
     const delta = splitStatus(latest, session.sent);
     for (const message of delta.messages) {
       if (!session.stream.send({ kind: { case: "status", value: message } })) return;
@@ -93,7 +96,7 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   };
 
   const sendEvents = (): void => {
-    if (!session || queuedEvents.length === 0) return;
+    if (!session?.welcomed || queuedEvents.length === 0) return;
     // A few hundred events fit the message bound; more go in several messages.
     while (queuedEvents.length > 0) {
       const batch = queuedEvents.slice(0, 100);
@@ -221,6 +224,23 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     return "renewed";
   };
 
+  // The hub's first message is Welcome with a nonce; the agent answers with the nonce signed by
+  // its signing key before anything else, since the hub records nothing from an unproven stream.
+  // Then it sends what the hub needs to know at once: alive, what runs, what it did.
+  const onWelcomed = (stream: HubStream, message: HubMessage): void => {
+    const nonce = message.kind.case === "welcome" ? message.kind.value.nonce : undefined;
+    if (nonce && nonce.length > 0) {
+      stream.send({ kind: { case: "proof", value: { signature: options.connectProof(nonce) } } });
+    } else {
+      // A hub from before ConnectProof sends no nonce and expects no proof.
+      logger.warn({ first: message.kind.case }, "the hub's first message carries no nonce to sign; sending no ConnectProof");
+    }
+    heartbeat(stream);
+    sendLatest();
+    sendEvents();
+    maybeRequestCredentials(stream);
+  };
+
   // One stream from open to close; resolves when the hub ends it, throws on a status.
   const runSession = async (): Promise<void> => {
     const stream = options.hub.connect(options.grpcToken());
@@ -228,19 +248,19 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     const onStop = (): void => sessionEnd.abort();
     stopping.signal.addEventListener("abort", onStop, { once: true });
     session = { stream, welcomed: false };
-    const beating = heartbeats(stream, sessionEnd.signal);
+    let beating: Promise<void> = Promise.resolve();
     try {
-      // A new stream starts with what the hub needs to know at once: alive, and what runs.
-      heartbeat(stream);
-      sendLatest();
-      sendEvents();
-      maybeRequestCredentials(stream);
       for await (const message of stream.messages()) {
         if (!session.welcomed) {
-          session.welcomed = true;
           backoff.reset();
           refusedBackoff.reset();
           refusedSince = undefined;
+          await handle(message);
+          // Set only now, so that nothing a report() sends meanwhile precedes the proof.
+          session.welcomed = true;
+          onWelcomed(stream, message);
+          beating = heartbeats(stream, sessionEnd.signal);
+          continue;
         }
         await handle(message);
       }

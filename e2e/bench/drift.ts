@@ -68,7 +68,8 @@ try {
   const hubOptions: HubOptions = {
     logger,
     nats: { servers: nats.url, creds },
-    account: { publicKey: nats.accountPublicKey, signingSeed: nats.accountSigningSeed },
+    account: { publicKey: nats.accountPublicKey },
+    agentAccount: { publicKey: nats.agentAccountPublicKey, signingSeed: nats.agentSigningSeed },
     httpAddress: "127.0.0.1:0",
     grpcAddress: "127.0.0.1:0",
     apiTokens: [parseApiToken(adminToken, "admin", "bench")],

@@ -70,7 +70,10 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
   const child = start("hub", "hub/dist/main.js", [], {
     GITFLEET_NATS_URL: info.nats.url,
     GITFLEET_NATS_CREDS: info.nats.creds,
-    GITFLEET_NATS_ACCOUNT_SIGNING_SEED: info.nats.accountSigningSeed,
+    GITFLEET_NATS_AGENT_ACCOUNT: info.nats.agentAccountPublicKey,
+    GITFLEET_NATS_AGENT_SIGNING_SEED: info.nats.agentSigningSeed,
+    GITFLEET_NATS_OPERATOR_SIGNING_SEED: info.nats.operatorSigningSeed,
+    GITFLEET_NATS_SYSTEM_CREDS: info.nats.systemCreds,
     GITFLEET_HTTP_ADDR: `127.0.0.1:${httpPort}`,
     GITFLEET_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
     GITFLEET_GRPC_TLS_CERT: tls.certPath,

@@ -127,7 +127,8 @@ async function dryRunAtScale(): Promise<{ rows: string[][]; note: string }> {
     const hubOptions: HubOptions = {
       logger: pino({ level: "warn" }),
       nats: { servers: nats.url, creds },
-      account: { publicKey: nats.accountPublicKey, signingSeed: nats.accountSigningSeed },
+      account: { publicKey: nats.accountPublicKey },
+      agentAccount: { publicKey: nats.agentAccountPublicKey, signingSeed: nats.agentSigningSeed },
       httpAddress: "127.0.0.1:0",
       grpcAddress: "127.0.0.1:0",
       apiTokens: [parseApiToken(adminToken, "admin", "bench")],

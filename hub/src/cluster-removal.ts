@@ -14,14 +14,17 @@ export interface ClusterRemoverOptions {
   logger: Logger;
   /** Removes desired state in order with publishing (the delivery part); a direct purge otherwise. */
   purgeDesired?: ((clusterId: string) => Promise<void>) | undefined;
+  /** Revokes the cluster's NATS user at once; without it the user lasts until its JWT expires. */
+  revokeNatsUser?: ((userPublicKey: string) => Promise<void>) | undefined;
 }
 
 /**
  * Returns the function that removes a cluster: the record goes first (its gRPC
  * token is refused from then on, and every replica closes its stream when the
- * watch delivers the deletion), then its status, then its desired state keys.
- * The NATS user JWT cannot be revoked by the hub (that takes an account JWT
- * update); it expires at `credentialsExpireAt` and reads an empty key space.
+ * watch delivers the deletion), then its NATS user is revoked (when the hub is
+ * given the operator signing key and a system account user), then its status
+ * and its desired state keys go. Without revocation the NATS user JWT lasts
+ * until `credentialsExpireAt` and reads an empty key space.
  */
 export function createClusterRemover(options: ClusterRemoverOptions): (cluster: ClusterRecord) => Promise<DeletedClusterView> {
   const { clusters, status, jsm, logger } = options;
@@ -33,8 +36,27 @@ export function createClusterRemover(options: ClusterRemoverOptions): (cluster: 
     }
   };
   const purgeDesired = options.purgeDesired ?? purgeDirect;
+  const revoke = options.revokeNatsUser;
   return async (cluster) => {
     const deleted = await clusters.delete(cluster.id);
+    let revoked = false;
+    if (revoke) {
+      try {
+        await revoke(cluster.natsUserPublicKey);
+        revoked = true;
+        logger.info({ cluster: cluster.name, clusterId: cluster.id, natsUser: cluster.natsUserPublicKey }, "revoked the deleted cluster's NATS user");
+      } catch (err) {
+        logger.error(
+          { cluster: cluster.name, clusterId: cluster.id, err },
+          `revoking the deleted cluster's NATS user failed; it can read its (now purged) desired state until ${deleted.credentialsExpireAt ?? "its JWT expires"}`,
+        );
+      }
+    } else {
+      logger.warn(
+        { cluster: cluster.name, clusterId: cluster.id, natsCredentialsValidUntil: deleted.credentialsExpireAt },
+        "NATS revocation is not configured: the deleted cluster's NATS user can still connect and read its (now purged) desired state until its JWT expires",
+      );
+    }
     const cleanups = await Promise.allSettled([
       status.delete(cluster.id),
       purgeDesired(cluster.id),
@@ -48,9 +70,10 @@ export function createClusterRemover(options: ClusterRemoverOptions): (cluster: 
       id: deleted.id,
       name: deleted.name,
       natsCredentialsValidUntil: deleted.credentialsExpireAt,
-      note:
-        "The cluster record, its status and its desired state are gone, its stream is closed and its gRPC token is refused. " +
-        "Its NATS user JWT expires on its own at natsCredentialsValidUntil; until then it can only read this cluster's now empty key space.",
+      note: revoked
+        ? "The cluster record, its status and its desired state are gone, its stream is closed, its gRPC token is refused and its NATS user is revoked (natsCredentialsValidUntil is when its JWT would have expired)."
+        : "The cluster record, its status and its desired state are gone, its stream is closed and its gRPC token is refused. " +
+          "Its NATS user JWT expires on its own at natsCredentialsValidUntil; until then it can only read this cluster's now empty key space.",
     };
   };
 }

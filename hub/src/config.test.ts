@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeUser, fmtCreds } from "@nats-io/jwt";
-import { createAccount, createUser } from "@nats-io/nkeys";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { ConfigError, HelpRequested, loadConfig, VersionRequested } from "./config.js";
 import { sha256Hex } from "./secrets.js";
 
@@ -31,6 +31,48 @@ void describe("hub configuration", () => {
     assert.deepEqual(config.apiTokens, []);
     assert.equal(config.git, undefined);
     assert.equal(config.kustomize, "kustomize", "kustomize is looked up on PATH by default");
+  });
+
+  void it("reads the agents account, its scoped signing key and the revocation settings", async () => {
+    const agents = createAccount().getPublicKey();
+    const agentSeed = new TextDecoder().decode(createAccount().getSeed());
+    const operatorSeed = new TextDecoder().decode(createOperator().getSeed());
+    const dir = await mkdtemp(join(tmpdir(), "gitfleet-config-"));
+    try {
+      await writeFile(join(dir, "system.creds"), "SYSTEM CREDS");
+      await writeFile(join(dir, "op.seed"), `${operatorSeed}\n`);
+      const { GITFLEET_NATS_ACCOUNT_SIGNING_SEED: _unused, ...withoutHubSeed } = base;
+      const config = await loadConfig(
+        {
+          ...withoutHubSeed,
+          GITFLEET_NATS_AGENT_ACCOUNT: agents,
+          GITFLEET_NATS_AGENT_SIGNING_SEED: agentSeed,
+          GITFLEET_NATS_OPERATOR_SIGNING_SEED_FILE: join(dir, "op.seed"),
+          GITFLEET_NATS_SYSTEM_CREDS: join(dir, "system.creds"),
+        },
+        [],
+      );
+      assert.deepEqual(config.agentAccount, { publicKey: agents, signingSeed: agentSeed });
+      assert.deepEqual(config.natsRevocation, { operatorSigningSeed: operatorSeed, systemCreds: "SYSTEM CREDS" });
+      assert.equal(config.account.signingSeed, undefined, "the hub account's seed is not needed with an agents account");
+      assert.equal((await loadConfig(base, [])).agentAccount, undefined);
+      await assert.rejects(loadConfig(withoutHubSeed, []), configError(/GITFLEET_NATS_ACCOUNT_SIGNING_SEED .*is required.*GITFLEET_NATS_AGENT_ACCOUNT/));
+      await assert.rejects(loadConfig({ ...base, GITFLEET_NATS_AGENT_ACCOUNT: agents }, []), configError(/must be set together/));
+      await assert.rejects(
+        loadConfig({ ...base, GITFLEET_NATS_AGENT_ACCOUNT: agents, GITFLEET_NATS_AGENT_SIGNING_SEED: operatorSeed }, []),
+        configError(/GITFLEET_NATS_AGENT_SIGNING_SEED: not an account nkey seed/),
+      );
+      await assert.rejects(
+        loadConfig({ ...base, GITFLEET_NATS_AGENT_ACCOUNT: agents, GITFLEET_NATS_AGENT_SIGNING_SEED: agentSeed, GITFLEET_NATS_OPERATOR_SIGNING_SEED: operatorSeed }, []),
+        configError(/GITFLEET_NATS_SYSTEM_CREDS must be set together/),
+      );
+      await assert.rejects(
+        loadConfig({ ...base, GITFLEET_NATS_OPERATOR_SIGNING_SEED: operatorSeed, GITFLEET_NATS_SYSTEM_CREDS: join(dir, "system.creds") }, []),
+        configError(/needs GITFLEET_NATS_AGENT_ACCOUNT/),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   void it("takes the kustomize binary from GITFLEET_KUSTOMIZE or --kustomize", async () => {

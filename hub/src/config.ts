@@ -8,6 +8,7 @@ import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { parseApiToken, parseApiTokenList, type ApiToken } from "./api/auth.js";
 import { parseHostPort } from "./api/server.js";
 import { HubError } from "./errors.js";
+import { plaintextGrpcProblem } from "./grpc/server.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
 import { defaultHistoryLimit } from "./history/index.js";
 import type { HubNatsOptions } from "./nats-connection.js";
@@ -18,10 +19,22 @@ export interface HubConfig {
   nats: HubNatsOptions;
   /** NATS URLs handed to agents (GITFLEET_NATS_PUBLIC_URL); the hub's own URLs by default. */
   agentNatsServers: string[];
-  account: { publicKey: string; signingSeed: string };
+  /**
+   * The hub's own account; `signingSeed` mints agent users when no agents account is set
+   * (agents then share the hub's account; docs/security.md, "NATS accounts").
+   */
+  account: { publicKey: string; signingSeed: string | undefined };
+  /** The agents account and its scoped signing key (GITFLEET_NATS_AGENT_ACCOUNT/_SIGNING_SEED). */
+  agentAccount: { publicKey: string; signingSeed: string } | undefined;
+  /** What revoking a deleted cluster's NATS user takes; undefined: users expire on their own. */
+  natsRevocation: { operatorSigningSeed: string; systemCreds: string } | undefined;
   httpAddress: string;
+  /** Where GET /metrics is served apart from the API (GITFLEET_METRICS_ADDRESS); undefined: on the API port. */
+  metricsAddress: string | undefined;
   grpcAddress: string;
   grpcTls: { certPath: string; keyPath: string } | undefined;
+  /** Serve plaintext gRPC on a non-loopback address (GITFLEET_GRPC_ALLOW_PLAINTEXT); refused otherwise. */
+  grpcAllowPlaintext: boolean;
   /** HTTPS for the admin API (GITFLEET_API_TLS_CERT/KEY); plain HTTP when unset. */
   apiTls: { certPath: string; keyPath: string } | undefined;
   /** Accepted API tokens; no admin among them means the hub bootstraps one. */
@@ -61,12 +74,20 @@ export const settings = {
   "nats-account": "GITFLEET_NATS_ACCOUNT",
   "nats-account-signing-seed": "GITFLEET_NATS_ACCOUNT_SIGNING_SEED",
   "nats-account-signing-seed-file": "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE",
+  "nats-agent-account": "GITFLEET_NATS_AGENT_ACCOUNT",
+  "nats-agent-signing-seed": "GITFLEET_NATS_AGENT_SIGNING_SEED",
+  "nats-agent-signing-seed-file": "GITFLEET_NATS_AGENT_SIGNING_SEED_FILE",
+  "nats-operator-signing-seed": "GITFLEET_NATS_OPERATOR_SIGNING_SEED",
+  "nats-operator-signing-seed-file": "GITFLEET_NATS_OPERATOR_SIGNING_SEED_FILE",
+  "nats-system-creds": "GITFLEET_NATS_SYSTEM_CREDS",
   "nats-public-url": "GITFLEET_NATS_PUBLIC_URL",
   "nats-replicas": "GITFLEET_NATS_REPLICAS",
   "http-addr": "GITFLEET_HTTP_ADDR",
+  "metrics-addr": "GITFLEET_METRICS_ADDRESS",
   "grpc-addr": "GITFLEET_GRPC_ADDR",
   "grpc-tls-cert": "GITFLEET_GRPC_TLS_CERT",
   "grpc-tls-key": "GITFLEET_GRPC_TLS_KEY",
+  "grpc-allow-plaintext": "GITFLEET_GRPC_ALLOW_PLAINTEXT",
   "admin-token": "GITFLEET_ADMIN_TOKEN",
   "admin-token-file": "GITFLEET_ADMIN_TOKEN_FILE",
   "api-tls-cert": "GITFLEET_API_TLS_CERT",
@@ -89,6 +110,9 @@ export const settings = {
 } as const;
 
 type Setting = keyof typeof settings;
+
+// Settings that are switches: `--flag` alone means true; the environment variable says true or false.
+const switches: ReadonlySet<Setting> = new Set<Setting>(["grpc-allow-plaintext"]);
 
 /** Thrown when `--help` was given; main prints {@link usage}. */
 export class HelpRequested extends Error {}
@@ -124,8 +148,8 @@ export async function loadConfig(
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<HubConfig> {
   const options = Object.fromEntries(
-    Object.keys(settings).map((flag) => [flag, { type: "string" as const }]),
-  ) as Record<Setting, { type: "string" }>;
+    Object.keys(settings).map((flag) => [flag, { type: switches.has(flag as Setting) ? ("boolean" as const) : ("string" as const) }]),
+  ) as Record<Setting, { type: "string" | "boolean" }>;
   let values: Partial<Record<Setting | "help" | "version", string | boolean>>;
   try {
     ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" }, version: { type: "boolean" } }, strict: true }));
@@ -136,7 +160,7 @@ export async function loadConfig(
   if (values.version) throw new VersionRequested();
   const get = (setting: Setting): string | undefined => {
     const flag = values[setting];
-    const value = typeof flag === "string" ? flag : env[settings[setting]];
+    const value = typeof flag === "string" ? flag : typeof flag === "boolean" ? String(flag) : env[settings[setting]];
     return value === undefined || value.trim() === "" ? undefined : value.trim();
   };
   const name = (setting: Setting): string => settings[setting];
@@ -158,7 +182,36 @@ export async function loadConfig(
   let credsText: string | undefined;
   if (credsFile) credsText = await readText(credsFile, name("nats-creds"));
 
-  const signingSeed = await signingSeedOf(get, name);
+  const agentAccountKey = get("nats-agent-account");
+  const agentSigningSeed = await seedOf(get, name, "nats-agent-signing-seed", "nats-agent-signing-seed-file", "A");
+  if ((agentAccountKey === undefined) !== (agentSigningSeed === undefined)) {
+    throw new ConfigError(
+      `${name("nats-agent-account")} and ${name("nats-agent-signing-seed")} (or ${name("nats-agent-signing-seed-file")}) must be set together: the agents account and its scoped signing key`,
+    );
+  }
+  if (agentAccountKey) wrap(name("nats-agent-account"), () => checkAccountKey(agentAccountKey, name("nats-agent-account")));
+  const agentAccount = agentAccountKey && agentSigningSeed ? { publicKey: agentAccountKey, signingSeed: agentSigningSeed } : undefined;
+  const signingSeed = await seedOf(get, name, "nats-account-signing-seed", "nats-account-signing-seed-file", "A");
+  if (!signingSeed && !agentAccount) {
+    throw new ConfigError(
+      `${name("nats-account-signing-seed")} (or ${name("nats-account-signing-seed-file")}) is required: the seed (SA...) of a signing key of the gitfleet account ` +
+        `(or set ${name("nats-agent-account")} and ${name("nats-agent-signing-seed")} for a separate agents account)`,
+    );
+  }
+  const operatorSigningSeed = await seedOf(get, name, "nats-operator-signing-seed", "nats-operator-signing-seed-file", "O");
+  const systemCredsFile = get("nats-system-creds");
+  if ((operatorSigningSeed === undefined) !== (systemCredsFile === undefined)) {
+    throw new ConfigError(
+      `${name("nats-operator-signing-seed")} (or ${name("nats-operator-signing-seed-file")}) and ${name("nats-system-creds")} must be set together: revoking a deleted cluster's NATS user takes both`,
+    );
+  }
+  if (operatorSigningSeed && !agentAccount) {
+    throw new ConfigError(`${name("nats-operator-signing-seed")} needs ${name("nats-agent-account")}: the hub revokes users of the agents account only`);
+  }
+  const natsRevocation =
+    operatorSigningSeed && systemCredsFile
+      ? { operatorSigningSeed, systemCreds: await readText(systemCredsFile, name("nats-system-creds")) }
+      : undefined;
   const accountPublicKey = get("nats-account") ?? accountFromUserJwt(userJwt ?? jwtInCreds(credsText));
   if (!accountPublicKey) {
     throw new ConfigError(`${name("nats-account")} is required: the public key (A...) of the gitfleet NATS account`);
@@ -170,12 +223,22 @@ export async function loadConfig(
 
   const httpAddress = get("http-addr") ?? "127.0.0.1:8080";
   wrap(name("http-addr"), () => parseHostPort(httpAddress, name("http-addr")));
+  const metricsAddress = get("metrics-addr");
+  if (metricsAddress !== undefined) {
+    wrap(name("metrics-addr"), () => parseHostPort(metricsAddress, name("metrics-addr")));
+    if (metricsAddress === httpAddress) throw new ConfigError(`${name("metrics-addr")} must differ from ${name("http-addr")} (${httpAddress}); leave it unset to serve /metrics on the API port`);
+  }
   const grpcAddress = get("grpc-addr") ?? "127.0.0.1:9090";
   wrap(name("grpc-addr"), () => parseHostPort(grpcAddress, name("grpc-addr")));
   const certPath = get("grpc-tls-cert");
   const keyPath = get("grpc-tls-key");
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new ConfigError(`${name("grpc-tls-cert")} and ${name("grpc-tls-key")} must be set together`);
+  }
+  const grpcAllowPlaintext = switchOf(get("grpc-allow-plaintext"), name("grpc-allow-plaintext"));
+  if (certPath === undefined) {
+    const problem = plaintextGrpcProblem(grpcAddress, grpcAllowPlaintext);
+    if (problem !== undefined) throw new ConfigError(problem);
   }
 
   const apiCertPath = get("api-tls-cert");
@@ -217,9 +280,13 @@ export async function loadConfig(
     },
     agentNatsServers: agentServers ? urlList(agentServers, name("nats-public-url")) : servers,
     account: { publicKey: accountPublicKey, signingSeed },
+    agentAccount,
+    natsRevocation,
     httpAddress,
+    metricsAddress,
     grpcAddress,
     grpcTls: certPath && keyPath ? { certPath, keyPath } : undefined,
+    grpcAllowPlaintext,
     apiTls: apiCertPath && apiKeyPath ? { certPath: apiCertPath, keyPath: apiKeyPath } : undefined,
     apiTokens,
     webhookSecret: get("webhook-secret"),
@@ -244,6 +311,13 @@ export async function loadConfig(
     notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
+}
+
+function switchOf(value: string | undefined, what: string): boolean {
+  if (value === undefined) return false;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${what} must be true or false (got ${value})`);
 }
 
 function eventLimitsOf(get: (s: Setting) => string | undefined, name: (s: Setting) => string): EventLogLimits {
@@ -290,25 +364,27 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-async function signingSeedOf(get: (s: Setting) => string | undefined, name: (s: Setting) => string): Promise<string> {
-  const inline = get("nats-account-signing-seed");
-  const file = get("nats-account-signing-seed-file");
-  if (inline && file) {
-    throw new ConfigError(`set either ${name("nats-account-signing-seed")} or ${name("nats-account-signing-seed-file")}, not both`);
-  }
-  const seed = inline ?? (file ? (await readText(file, name("nats-account-signing-seed-file"))).trim() : undefined);
-  if (!seed) {
-    throw new ConfigError(
-      `${name("nats-account-signing-seed")} (or ${name("nats-account-signing-seed-file")}) is required: the seed (SA...) of a signing key of the gitfleet account`,
-    );
-  }
+// A seed given inline or in a file; `kind` is the key type its public key starts with.
+async function seedOf(
+  get: (s: Setting) => string | undefined,
+  name: (s: Setting) => string,
+  inlineSetting: Setting,
+  fileSetting: Setting,
+  kind: "A" | "O",
+): Promise<string | undefined> {
+  const inline = get(inlineSetting);
+  const file = get(fileSetting);
+  if (inline && file) throw new ConfigError(`set either ${name(inlineSetting)} or ${name(fileSetting)}, not both`);
+  const seed = inline ?? (file ? (await readText(file, name(fileSetting))).trim() : undefined);
+  if (seed === undefined) return undefined;
   let ok = false;
   try {
-    ok = fromSeed(new TextEncoder().encode(seed)).getPublicKey().startsWith("A");
+    ok = fromSeed(new TextEncoder().encode(seed)).getPublicKey().startsWith(kind);
   } catch {
     ok = false;
   }
-  if (!ok) throw new ConfigError(`${name("nats-account-signing-seed")}: not an account nkey seed (SA...)`);
+  const what = kind === "A" ? "an account nkey seed (SA...)" : "an operator nkey seed (SO...)";
+  if (!ok) throw new ConfigError(`${name(inlineSetting)}: not ${what}`);
   return seed;
 }
 

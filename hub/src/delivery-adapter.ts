@@ -35,6 +35,7 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       signer: context.signer,
       replicas: context.replicas,
       renderer: createOverlayRenderer({ kustomize }),
+      metrics: context.metrics,
     });
     return {
       start: () => delivery.start(),
@@ -43,7 +44,12 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
         await delivery.stop();
         await kustomize.close();
       },
-      repository: fleetRepository({ writer, afterCommit: () => delivery.triggerFetch(), logger: context.logger }),
+      repository: fleetRepository({
+        writer,
+        afterCommit: () => delivery.triggerFetch(),
+        onPushError: () => context.metrics?.gitError("push"),
+        logger: context.logger,
+      }),
       triggerFetch: () => delivery.triggerFetch(),
       onClustersChanged: () => delivery.clustersChanged(),
       purge: (clusterId) => delivery.purge(clusterId),
@@ -63,6 +69,8 @@ export interface FleetRepositoryOptions {
   writer: GitWriter;
   /** Runs after each pushed commit, so it is delivered at once (the delivery's fetch); must not reject. */
   afterCommit?: (() => Promise<void> | void) | undefined;
+  /** Told when a commit could not be made or pushed (counted by the hub's metrics). */
+  onPushError?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -84,7 +92,14 @@ export function fleetRepository(options: FleetRepositoryOptions): FleetRepositor
       }
     },
     async commit(request) {
-      const result = await writer.commit(request);
+      let result: Awaited<ReturnType<GitWriter["commit"]>>;
+      try {
+        result = await writer.commit(request);
+      } catch (err) {
+        // "nothing to change" is an answer, not a Git error.
+        if (!(err instanceof HubError && err.code === "conflict")) options.onPushError?.();
+        throw err;
+      }
       try {
         await options.afterCommit?.();
       } catch (err) {

@@ -4,7 +4,7 @@
 import type { DesiredStateSigner } from "./signing/index.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { CommitInfo, FleetSpec } from "./delivery/index.js";
+import type { CommitInfo, DeliveryMetrics, FleetSpec } from "./delivery/index.js";
 import type { HubEvents } from "./events.js";
 import type { Selector } from "./labels/selector.js";
 import type { ClusterRecord } from "./store/clusters.js";
@@ -158,6 +158,8 @@ export interface DeliveryContext {
   signer: DesiredStateSigner;
   /** Asks a cluster's agent to re-read and re-apply its desired state. */
   resync(clusterId: string, reason: string, bundles?: readonly string[]): Promise<void>;
+  /** Where the delivery part reports its timings and Git errors (the hub's metrics). */
+  metrics?: DeliveryMetrics | undefined;
 }
 
 /**

@@ -26,6 +26,8 @@ export async function startAlerts(
     sinks: readonly SinkConfig[];
     heartbeatIntervalSeconds: number;
     send: Sender | undefined;
+    /** Told each notification delivery outcome (the hub's metrics). */
+    onDelivery?: ((sinkType: string, outcome: string) => void) | undefined;
     logger: Logger;
     now: () => Date;
   },
@@ -53,6 +55,7 @@ export async function startAlerts(
     logger,
     now,
     ...(input.send ? { send: input.send } : {}),
+    onOutcome: input.onDelivery,
   });
   stops.push("notifications", () => notifications.stop());
   return { log: fleetEvents.log, notifications };

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { Kvm, type KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { adminTokenAnnouncer, bootstrapAdminToken } from "./admin-bootstrap.js";
 import { createApiAuthenticator, type ApiToken } from "./api/auth.js";
@@ -23,6 +23,7 @@ import type { PipelineViews, PromotionService } from "./promotion/index.js";
 import { createAgentService, type AgentServiceHandle } from "./grpc/agent-service.js";
 import { createGrpcServer, type GrpcTlsOptions } from "./grpc/server.js";
 import { connectHubNats, type HubNatsConnection, type HubNatsOptions } from "./nats-connection.js";
+import { startMetricsServer, type HubMetrics, type MetricsSource } from "./metrics/index.js";
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
 import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
@@ -59,8 +60,8 @@ export function createStopStack(logger: Logger): StopStack {
 }
 
 /** Connects to NATS; the connection closes last. */
-export async function connectNats(options: HubNatsOptions, logger: Logger, stops: StopStack): Promise<HubNatsConnection> {
-  const nats = await connectHubNats(options, logger.child({ component: "nats" }));
+export async function connectNats(options: HubNatsOptions, logger: Logger, stops: StopStack, metrics?: Pick<HubMetrics, "natsError">): Promise<HubNatsConnection> {
+  const nats = await connectHubNats(options, logger.child({ component: "nats" }), (kind) => metrics?.natsError(kind));
   stops.push("nats", () => nats.close());
   return nats;
 }
@@ -76,6 +77,8 @@ export interface HubStores {
   /** Fleet-wide drift, fed by the cluster and status stores. */
   drift: DriftIndex;
   jsm: JetStreamManager;
+  /** The gitfleet_hub bucket (secrets, the agents account's revocations). */
+  hubKv: KV;
 }
 
 /** Opens (or creates) the buckets and waits until the cluster and status stores, and the drift index, are loaded. */
@@ -112,6 +115,7 @@ export async function openStores(
     status,
     drift,
     jsm,
+    hubKv,
   };
 }
 
@@ -126,7 +130,8 @@ export async function prepareAccess(input: {
   secrets: HubSecretsStore;
   apiTokens: readonly ApiToken[];
   announceAdminToken: ((secret: string) => void) | undefined;
-  account: { publicKey: string; signingSeed: string };
+  account: { publicKey: string; signingSeed?: string | undefined };
+  agentAccount: { publicKey: string; signingSeed: string } | undefined;
   natsServers: readonly string[];
   credentialTtlMs: number;
   now: () => Date;
@@ -136,15 +141,28 @@ export async function prepareAccess(input: {
     secrets: input.secrets,
     announce: input.announceAdminToken ?? adminTokenAnnouncer(),
   });
+  const minter = agentMinter(input.account, input.agentAccount);
   const issuer = createCredentialIssuer({
     credentialKey: await input.secrets.credentialKey(),
-    accountPublicKey: input.account.publicKey,
-    accountSigningSeed: input.account.signingSeed,
+    ...minter,
     natsServers: input.natsServers,
     ttlMs: input.credentialTtlMs,
     now: input.now,
   });
   return { apiTokens, issuer };
+}
+
+// Agents get users of the agents account, minted with its scoped signing key; without one they
+// share the hub's account, with the same permissions written into each user JWT.
+function agentMinter(
+  account: { publicKey: string; signingSeed?: string | undefined },
+  agentAccount: { publicKey: string; signingSeed: string } | undefined,
+): { accountPublicKey: string; accountSigningSeed: string; scopedSigningKey: boolean } {
+  if (agentAccount) return { accountPublicKey: agentAccount.publicKey, accountSigningSeed: agentAccount.signingSeed, scopedSigningKey: true };
+  if (!account.signingSeed) {
+    throw new HubError("invalid-argument", "no NATS signing key to mint agent users with: set the agents account and its scoped signing key, or the hub account's signing seed");
+  }
+  return { accountPublicKey: account.publicKey, accountSigningSeed: account.signingSeed, scopedSigningKey: false };
 }
 
 /** The hub's side of the agents: the AgentService and the resync requests shared by replicas. */
@@ -155,7 +173,7 @@ export interface AgentLink {
 
 /** Builds the AgentService (served later by {@link serveGrpc}) and starts the resync broadcast. */
 export function startAgentLink(
-  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; version: string; logger: Logger; now: () => Date },
+  input: { nats: HubNatsConnection; stores: HubStores; issuer: CredentialIssuer; events: HubEvents; heartbeatIntervalSeconds: number; connectProofTimeoutMs?: number | undefined; version: string; logger: Logger; now: () => Date },
   stops: StopStack,
 ): AgentLink {
   const { stores, events, logger } = input;
@@ -166,6 +184,7 @@ export function startAgentLink(
     issuer: input.issuer,
     logger,
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
+    connectProofTimeoutMs: input.connectProofTimeoutMs,
     hubVersion: input.version,
     trustedKeys: () => stores.keyring.trusted(),
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
@@ -202,6 +221,7 @@ export function buildDelivery(input: {
   events: HubEvents;
   resync: ResyncBroadcast;
   signer: DesiredStateSigner;
+  metrics?: HubMetrics | undefined;
   logger: Logger;
 }): HubDelivery | undefined {
   const { delivery, resync } = input;
@@ -213,6 +233,7 @@ export function buildDelivery(input: {
     events: input.events,
     replicas: input.replicas,
     signer: input.signer,
+    ...(input.metrics ? { metrics: input.metrics.delivery } : {}),
     resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
   });
 }
@@ -260,11 +281,17 @@ export async function startDelivery(delivery: HubDelivery | undefined, stops: St
 
 /** Serves the AgentService over gRPC; resolves with the bound port. */
 export async function serveGrpc(
-  input: { address: string; tls: GrpcTlsOptions | undefined; agents: AgentLink; logger: Logger },
+  input: { address: string; tls: GrpcTlsOptions | undefined; allowPlaintext?: boolean | undefined; agents: AgentLink; logger: Logger },
   stops: StopStack,
 ): Promise<number> {
   const { agents } = input;
-  const grpc = createGrpcServer({ address: input.address, implementation: agents.service.implementation, tls: input.tls, logger: input.logger });
+  const grpc = createGrpcServer({
+    address: input.address,
+    implementation: agents.service.implementation,
+    tls: input.tls,
+    allowPlaintext: input.allowPlaintext,
+    logger: input.logger,
+  });
   const port = await grpc.start();
   // Streams end before the server shuts down, so tryShutdown does not wait for them.
   stops.push("grpc", async () => {
@@ -272,6 +299,36 @@ export async function serveGrpc(
     await grpc.stop();
   });
   return port;
+}
+
+/** The readiness checks of /readyz and gitfleet_hub_ready: check name to "ok" or what is wrong. */
+export function readinessOf(nats: HubNatsConnection, stores: Pick<HubStores, "clusters" | "status">): Record<string, string> {
+  return {
+    nats: nats.connected ? "ok" : "disconnected",
+    clusters: stores.clusters.isReady ? "ok" : "loading",
+    status: stores.status.isReady ? "ok" : "loading",
+  };
+}
+
+/**
+ * Connects the metrics' scrape-time gauges to the running hub and, when `address` is set, serves
+ * them on a port of their own; resolves with that port (undefined: /metrics is on the API port).
+ */
+export async function serveMetrics(
+  input: { metrics: HubMetrics; address: string | undefined; nats: HubNatsConnection; stores: HubStores; agents: AgentLink; logger: Logger },
+  stops: StopStack,
+): Promise<number | undefined> {
+  const { metrics, nats, stores, agents } = input;
+  metrics.bind({
+    tally: () => stores.drift.tally(),
+    openStreams: () => agents.service.sessions.size,
+    readiness: () => readinessOf(nats, stores),
+  });
+  if (input.address === undefined) return undefined;
+  const server = await startMetricsServer({ address: input.address, source: metrics, logger: input.logger });
+  stops.push("metrics server", () => server.close());
+  input.logger.info({ address: input.address, port: server.port }, "serving /metrics");
+  return server.port;
 }
 
 /** Serves the admin API (and the Git push webhook); resolves with the bound port. */
@@ -289,8 +346,12 @@ export async function serveApi(
     webhookSecret: string | undefined;
     failedAuthLimit: FailedAuthLimit | undefined;
     tls: { certPath: string; keyPath: string } | undefined;
+    /** Revokes a deleted cluster's NATS user; undefined when revocation is not configured. */
+    revokeNatsUser?: ((userPublicKey: string) => Promise<void>) | undefined;
     staleAfterMs: number;
     version: string;
+    /** Served at /metrics on the API port; undefined when metrics have a port of their own. */
+    metrics: MetricsSource | undefined;
     logger: Logger;
     now: () => Date;
   },
@@ -321,12 +382,9 @@ export async function serveApi(
       jsm,
       logger,
       purgeDesired: delivery?.purge ? (id) => delivery.purge?.(id) ?? Promise.resolve() : undefined,
+      revokeNatsUser: input.revokeNatsUser,
     }),
-    readiness: () => ({
-      nats: nats.connected ? "ok" : "disconnected",
-      clusters: clusters.isReady ? "ok" : "loading",
-      status: status.isReady ? "ok" : "loading",
-    }),
+    readiness: () => readinessOf(nats, stores),
     webhookSecret: input.webhookSecret,
     failedAuthLimit: input.failedAuthLimit,
     tls: input.tls
@@ -343,6 +401,7 @@ export async function serveApi(
     },
     staleAfterMs: input.staleAfterMs,
     version: input.version,
+    metrics: input.metrics,
     now: input.now,
   });
   stops.push("api", () => api.close());

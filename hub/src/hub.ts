@@ -7,6 +7,7 @@ import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { ApiToken } from "./api/auth.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
+import { createNatsRevoker } from "./credentials/nats-revocation.js";
 import { HubError } from "./errors.js";
 import { createHubEvents, type HubEvents } from "./events.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
@@ -24,11 +25,13 @@ import {
   prepareAccess,
   serveApi,
   serveGrpc,
+  serveMetrics,
   startAgentLink,
   startDelivery,
   type AgentLink,
   type HubStores,
 } from "./hub-steps.js";
+import { createHubMetrics, type HubMetrics } from "./metrics/index.js";
 import type { HubNatsOptions } from "./nats-connection.js";
 import type { Sender, SinkConfig } from "./notifications/index.js";
 
@@ -36,15 +39,29 @@ import type { Sender, SinkConfig } from "./notifications/index.js";
 export interface HubOptions {
   logger: Logger;
   nats: HubNatsOptions;
-  /** The gitfleet account: its public key and the seed of a signing key, to mint agent users. */
-  account: { publicKey: string; signingSeed: string };
+  /**
+   * The hub's account: its public key and the seed of a signing key, which mints agent users
+   * only when `agentAccount` is not given (agents then share the hub's account).
+   */
+  account: { publicKey: string; signingSeed?: string | undefined };
+  /** The agents account and its scoped signing key (docs/security.md, "NATS accounts"). */
+  agentAccount?: { publicKey: string; signingSeed: string } | undefined;
+  /** Revokes a deleted cluster's NATS user at once; without it the user lasts until its JWT expires. */
+  natsRevocation?: { operatorSigningSeed: string; systemCreds: string } | undefined;
   /** NATS URLs handed to agents; default `nats.servers`. */
   agentNatsServers?: readonly string[];
   /** `host:port` of the admin API; default 127.0.0.1:8080 (port 0 picks one). */
   httpAddress?: string;
+  /**
+   * `host:port` to serve GET /metrics on, apart from the API (plain HTTP, no token); default
+   * unset: /metrics is served on the API port.
+   */
+  metricsAddress?: string | undefined;
   /** `host:port` of the gRPC AgentService; default 127.0.0.1:9090 (port 0 picks one). */
   grpcAddress?: string;
   grpcTls?: GrpcTlsOptions | undefined;
+  /** Serve plaintext gRPC on a non-loopback address (without `grpcTls`); refused otherwise. */
+  grpcAllowPlaintext?: boolean | undefined;
   /** Accepted API tokens; without an admin token one is generated on the first start. */
   apiTokens?: readonly ApiToken[];
   /** Shared secret of the Git push webhook; the webhook is off without it. */
@@ -57,6 +74,8 @@ export interface HubOptions {
   credentialTtlMs?: number;
   /** Heartbeat interval agents are told; default 15 s. A cluster silent for 3 intervals is stale. */
   heartbeatIntervalSeconds?: number;
+  /** How long a new Connect stream may take to prove the agent's signing key before it is closed; default 10 s. */
+  connectProofTimeoutMs?: number;
   /** Limits of the fleet event log; default 7 days and 100,000 events. */
   eventLimits?: EventLogLimits;
   /** Entries of each cluster's history kept; default 100. */
@@ -96,6 +115,10 @@ export interface Hub {
   /** Ports bound by start() (useful with port 0). */
   readonly httpPort: number;
   readonly grpcPort: number;
+  /** The port of GITFLEET_METRICS_ADDRESS; undefined when /metrics is on the API port. */
+  readonly metricsPort: number | undefined;
+  /** The hub's Prometheus metrics (its own registry). */
+  readonly metrics: HubMetrics;
   /** The live cluster set (after start). */
   readonly clusters: ClusterDirectory;
   /** Asks a cluster's agent, on whichever replica holds its stream, to resync. */
@@ -109,7 +132,16 @@ interface Running {
   agents: AgentLink;
   httpPort: number;
   grpcPort: number;
+  metricsPort: number | undefined;
 }
+
+// The outcome label of each promotion event.
+const promotionOutcomes = {
+  "promotion-committed": "committed",
+  "promotion-verified": "verified",
+  "promotion-failed": "failed",
+  "promotion-rolled-back": "rolled-back",
+} as const;
 
 /** Creates a hub from its options; see {@link Hub}. */
 export function createHub(options: HubOptions): Hub {
@@ -121,24 +153,49 @@ export function createHub(options: HubOptions): Hub {
   const replicas = options.nats.replicas ?? 1;
   // A cluster silent for three heartbeats is stale.
   const staleAfterMs = heartbeatIntervalSeconds * 3 * 1000;
+  const metrics = createHubMetrics({ version });
   let running: Running | undefined;
   let starting: Promise<Running> | undefined;
   // Every started part registers how to stop it, so a failed start undoes itself.
   const stops = createStopStack(logger);
 
+  // The agents account's revocations, when the hub is given what pushing them takes.
+  const natsRevoker = (stores: HubStores): ((userPublicKey: string) => Promise<void>) | undefined => {
+    if (!options.natsRevocation || !options.agentAccount) return undefined;
+    const revoker = createNatsRevoker({
+      kv: stores.hubKv,
+      servers: options.nats.servers,
+      agentAccountPublicKey: options.agentAccount.publicKey,
+      operatorSigningSeed: options.natsRevocation.operatorSigningSeed,
+      systemCreds: options.natsRevocation.systemCreds,
+      maxUserJwtLifetimeMs: options.credentialTtlMs ?? 3_600_000,
+      now,
+    });
+    return (key) => revoker.revoke(key);
+  };
+
   const start = async (): Promise<Running> => {
-    const nats = await connectNats(options.nats, logger, stops);
+    const nats = await connectNats(options.nats, logger, stops, metrics);
     const stores = await openStores({ nats, replicas, readyTimeoutMs: options.readyTimeoutMs ?? 30_000, staleAfterMs, logger, now }, stops);
     const { apiTokens, issuer } = await prepareAccess({
       secrets: stores.secrets,
       apiTokens: options.apiTokens ?? [],
       announceAdminToken: options.announceAdminToken ?? adminTokenAnnouncer({ logger }),
       account: options.account,
+      agentAccount: options.agentAccount,
       natsServers: options.agentNatsServers ?? [options.nats.servers].flat(),
       credentialTtlMs: options.credentialTtlMs ?? 3_600_000,
       now,
     });
-    const agents = startAgentLink({ nats, stores, issuer, events, heartbeatIntervalSeconds, version, logger, now }, stops);
+    if (!options.agentAccount) {
+      logger.warn("agents share the hub's NATS account (GITFLEET_NATS_AGENT_ACCOUNT is not set); see docs/security.md, \"NATS accounts\"");
+    } else if (!options.natsRevocation) {
+      logger.warn("NATS revocation is not configured (GITFLEET_NATS_OPERATOR_SIGNING_SEED, GITFLEET_NATS_SYSTEM_CREDS): a deleted cluster's NATS user lasts until its JWT expires");
+    }
+    const agents = startAgentLink(
+      { nats, stores, issuer, events, heartbeatIntervalSeconds, connectProofTimeoutMs: options.connectProofTimeoutMs, version, logger, now },
+      stops,
+    );
     const alerts = await startAlerts(
       {
         nats,
@@ -149,6 +206,7 @@ export function createHub(options: HubOptions): Hub {
         sinks: options.notificationSinks ?? [],
         heartbeatIntervalSeconds,
         send: options.notificationSender,
+        onDelivery: (sinkType, outcome) => metrics.notification(sinkType, outcome),
         logger,
         now,
       },
@@ -162,6 +220,7 @@ export function createHub(options: HubOptions): Hub {
       events,
       resync: agents.resync,
       signer: activeKeySigner(() => stores.keyring.active()),
+      metrics,
       logger,
     });
     forwardClusterChanges({ clusters: stores.clusters, events, delivery, logger }, stops);
@@ -179,8 +238,22 @@ export function createHub(options: HubOptions): Hub {
     });
     stops.push("history", () => history.stop());
     await startDelivery(delivery, stops);
-    const promotion = await startPromotion({ nats, replicas, stores, delivery, history: history.recorder, intervalMs: options.promotionIntervalMs, logger, now }, stops);
-    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, agents, logger }, stops);
+    const promotion = await startPromotion(
+      {
+        nats,
+        replicas,
+        stores,
+        delivery,
+        history: history.recorder,
+        intervalMs: options.promotionIntervalMs,
+        onEvent: (event) => metrics.promotion(event.promotion.kind, promotionOutcomes[event.type]),
+        logger,
+        now,
+      },
+      stops,
+    );
+    const metricsPort = await serveMetrics({ metrics, address: options.metricsAddress, nats, stores, agents, logger }, stops);
+    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, allowPlaintext: options.grpcAllowPlaintext, agents, logger }, stops);
     const httpPort = await serveApi(
       {
         address: options.httpAddress ?? "127.0.0.1:8080",
@@ -194,15 +267,17 @@ export function createHub(options: HubOptions): Hub {
         webhookSecret: options.webhookSecret,
         failedAuthLimit: options.apiFailedAuthLimit,
         tls: options.apiTls,
+        revokeNatsUser: natsRevoker(stores),
         staleAfterMs,
         version,
+        metrics: options.metricsAddress === undefined ? metrics : undefined,
         logger,
         now,
       },
       stops,
     );
     logger.info({ httpPort, grpcPort, clusters: stores.clusters.list().length }, "hub started");
-    return { stores, history, agents, httpPort, grpcPort };
+    return { stores, history, agents, httpPort, grpcPort, metricsPort };
   };
 
   const need = (): Running => {
@@ -235,6 +310,10 @@ export function createHub(options: HubOptions): Hub {
     get grpcPort() {
       return need().grpcPort;
     },
+    get metricsPort() {
+      return need().metricsPort;
+    },
+    metrics,
     get clusters(): ClusterDirectory {
       return clusterDirectory(need().stores.clusters);
     },

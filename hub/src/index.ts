@@ -79,6 +79,10 @@ export type {
   WithLockOptions,
 } from "./promotion/index.js";
 
+// Prometheus metrics (docs/metrics.md): the hub's registry, for tests and the chart's cross-check.
+export { createHubMetrics, parseExposition, sampleValue, startMetricsServer } from "./metrics/index.js";
+export type { HubMetrics, HubMetricSources, MetricsServer, Sample } from "./metrics/index.js";
+
 // Fleet-wide drift: the index every replica keeps, for tools and benchmarks.
 export { createDriftIndex, feedDriftIndex } from "./drift/index.js";
 export type { DriftFilter, DriftIndex, DriftIndexOptions, DriftItem, DriftPage, DriftSummary, DriftTotals } from "./drift/index.js";
@@ -90,7 +94,9 @@ export { eventSignature, parseSinks, redactUrl, signatureHeader, timestampHeader
 export type { SinkConfig, SinkStatusView, SinkType } from "./notifications/index.js";
 
 // Credentials.
-export { agentInboxPrefix, agentNatsPermissions, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
+export { agentClusterTag, agentInboxPrefix, agentNatsPermissions, agentScopedSigningKey, agentUserLimits, agentUserTemplate, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
+export { agentsAccountClaims, agentsAccountImports, defaultAgentsAccountLimits, hubAccountExports } from "./credentials/nats-accounts.js";
+export type { AgentsAccountOptions } from "./credentials/nats-accounts.js";
 export type { AgentNatsPermissions, MintAgentNatsJwtOptions } from "./credentials/nats-user-jwt.js";
 export { grpcTokenPrefix, issueGrpcToken, verifyGrpcToken } from "./credentials/grpc-token.js";
 export type { GrpcTokenClaims } from "./credentials/grpc-token.js";

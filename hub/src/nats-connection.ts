@@ -40,8 +40,12 @@ function authenticator(options: HubNatsOptions): Authenticator | undefined {
   return undefined;
 }
 
-/** Connects to NATS; reconnects forever afterwards and logs every change. */
-export async function connectHubNats(options: HubNatsOptions, logger: Logger): Promise<HubNatsConnection> {
+/** Connects to NATS; reconnects forever afterwards and logs every change (and counts it with `onError`). */
+export async function connectHubNats(
+  options: HubNatsOptions,
+  logger: Logger,
+  onError?: (kind: "disconnect" | "error") => void,
+): Promise<HubNatsConnection> {
   const auth = authenticator(options);
   let nc: NatsConnection;
   try {
@@ -61,11 +65,13 @@ export async function connectHubNats(options: HubNatsOptions, logger: Logger): P
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
         connected = false;
+        onError?.("disconnect");
         logger.warn({ server: status.server }, "NATS disconnected; reconnecting");
       } else if (status.type === "reconnect") {
         connected = true;
         logger.info({ server: status.server }, "NATS reconnected");
       } else if (status.type === "error") {
+        onError?.("error");
         logger.warn({ err: status.error }, "NATS error");
       }
     }

@@ -28,6 +28,7 @@ export {
   ResourceRefSchema,
   HeartbeatSchema,
   CredentialsRequestSchema,
+  ConnectProofSchema,
   StatusReportSchema,
   BundleStatusSchema,
   ResourceStatusSchema,
@@ -69,6 +70,7 @@ export type {
   ResourceRef,
   Heartbeat,
   CredentialsRequest,
+  ConnectProof,
   StatusReport,
   BundleStatus,
   ResourceStatus,
@@ -153,6 +155,8 @@ export {
   verifyWithPublicKey,
 } from "./desired-signature.js";
 export type { DesiredSigningKey } from "./desired-signature.js";
+// The canonical text of a Connect proof, shared by the agent (signs) and the hub (verifies).
+export { CONNECT_NONCE_BYTES, CONNECT_PROOF_CONTEXT, connectProofPayload, connectProofText } from "./connect-proof.js";
 
 // Payload helpers for desired state in JetStream.
 export {

@@ -43,3 +43,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       name: {{ index . 1 }}
       key: {{ index . 2 }}
 {{- end -}}
+
+{{/* The port /metrics is served on: its own, or the admin API's when metrics.port is 0. */}}
+{{- define "gitfleet-hub.metricsPort" -}}
+{{- if .Values.metrics.port }}{{ .Values.metrics.port }}{{ else }}{{ .Values.ports.http }}{{ end -}}
+{{- end }}
+
+{{/* The container port name /metrics is served on. */}}
+{{- define "gitfleet-hub.metricsPortName" -}}
+{{- if .Values.metrics.port }}metrics{{ else }}http{{ end -}}
+{{- end }}

@@ -1,5 +1,5 @@
-// The agent's desired-state source against a real NATS server, as a user with exactly the
-// permissions docs/protocol.md grants an agent: it gets complete, verified states, follows new
+// The agent's desired-state source against a real NATS server, as a user of the agents account
+// with exactly the permissions docs/protocol.md grants an agent: it gets complete, verified states, follows new
 // pointers, survives a server restart, and moves to refreshed credentials.
 import { strict as assert } from "node:assert";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { bundleChunkKey, createNatsDesiredStateSource } from "@gitfleet/agent";
 import type { DesiredStateSnapshot, DesiredStateSource, NatsAccess } from "@gitfleet/agent";
 import { DesiredStateSchema, create, encodeBundlePayload, toBinary } from "@gitfleet/proto";
-import { encodeUser } from "@nats-io/jwt";
+import { mintAgentNatsJwt } from "@gitfleet/hub";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import { createUser } from "@nats-io/nkeys";
@@ -24,33 +24,23 @@ const binary = process.env["GITFLEET_NATS_SERVER_BIN"];
 const skip = skipUnlessTool(binary ? false : "GITFLEET_NATS_SERVER_BIN is not set (path of the lab's nats-server binary; `npm test` builds it)");
 
 const bucket = "gitfleet_desired";
-const stream = `KV_${bucket}`;
 const cluster = "cq3v7tbd2kx5mfw6hz4ay";
 const inboxPrefix = `_INBOX_${cluster}`;
 
-/** The agent's NATS permissions, word for word from docs/protocol.md. */
+/**
+ * An agent user as the hub mints it: a user of the agents account signed by its scoped signing
+ * key, whose template grants the permissions docs/protocol.md lists for the cluster in its tag.
+ */
 async function agentJwt(lab: NatsLab, userPublicKey: string, expiresInSeconds: number): Promise<string> {
-  return encodeUser(
-    `agent-${cluster}`,
+  return mintAgentNatsJwt({
+    clusterId: cluster,
+    clusterName: "lab",
     userPublicKey,
-    lab.accountPublicKey,
-    {
-      pub: {
-        allow: [
-          "$JS.API.INFO",
-          `$JS.API.STREAM.INFO.${stream}`,
-          `$JS.API.DIRECT.GET.${stream}.$KV.${bucket}.${cluster}.>`,
-          `$JS.API.CONSUMER.CREATE.${stream}.*.$KV.${bucket}.${cluster}.>`,
-          `$JS.API.CONSUMER.INFO.${stream}.*`,
-          `$JS.FC.${stream}.>`,
-          `$JS.ACK.${stream}.>`,
-        ],
-        deny: [],
-      },
-      sub: { allow: [`${inboxPrefix}.>`], deny: [] },
-    },
-    { signer: lab.accountSigningSeed, exp: Math.floor(Date.now() / 1000) + expiresInSeconds },
-  );
+    accountPublicKey: lab.agentAccountPublicKey,
+    accountSigningSeed: lab.agentSigningSeed,
+    scoped: true,
+    expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+  });
 }
 
 const configMap = (name: string) => new TextEncoder().encode(JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { v: name } }));

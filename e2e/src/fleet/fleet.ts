@@ -5,7 +5,7 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { pino, type Logger } from "pino";
-import { createAgent, type Agent, type LoopGuardLimits } from "@gitfleet/agent";
+import { createAgent, type Agent, type AgentMetrics, type LoopGuardLimits } from "@gitfleet/agent";
 import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient, type HubOptions } from "@gitfleet/hub";
 import { kubeConfigFor } from "../kube-client.js";
 import { startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
@@ -31,7 +31,7 @@ export interface FleetOptions {
   /** Called before each push reaches the Git server (a test's chance to land a commit first). */
   beforeReceive?: (repo: string, userAgent: string) => Promise<void>;
   /** More options of the hub (heartbeat interval, notification sinks, ...). */
-  hub?: Partial<Pick<HubOptions, "heartbeatIntervalSeconds" | "notificationSinks" | "eventLimits">>;
+  hub?: Partial<Pick<HubOptions, "heartbeatIntervalSeconds" | "notificationSinks" | "eventLimits" | "metricsAddress">>;
   progress?: (line: string) => void;
 }
 
@@ -42,6 +42,8 @@ export interface StartAgentOptions {
   reconcileIntervalMs?: number;
   /** Limits of the agent's drift loop guard; default the agent's. */
   loopGuard?: Partial<LoopGuardLimits>;
+  /** The agent's metrics (createAgentMetrics); none by default. */
+  metrics?: AgentMetrics;
 }
 
 /** A lab with a hub wired to it, and the means to run agents and push commits. */
@@ -107,6 +109,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const info = lab.info();
     const logLevel = options.logLevel ?? "debug";
     const adminCreds = await readFile(lab.nats.adminCredsPath, "utf8");
+    const systemCreds = await readFile(lab.nats.systemCredsPath, "utf8");
     const logger = (name: string): Logger =>
       pino({ level: logLevel, base: { component: name } }, createWriteStream(join(lab.dir, `${name}.log`), { flags: "a" }));
 
@@ -116,7 +119,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       createHub({
         logger: logger(name),
         nats: { servers: info.nats.url, creds: adminCreds },
-        account: { publicKey: info.nats.accountPublicKey, signingSeed: info.nats.accountSigningSeed },
+        account: { publicKey: info.nats.accountPublicKey },
+        agentAccount: { publicKey: info.nats.agentAccountPublicKey, signingSeed: info.nats.agentSigningSeed },
+        natsRevocation: { operatorSigningSeed: info.nats.operatorSigningSeed, systemCreds: systemCreds },
         httpAddress: `127.0.0.1:${ports.http}`,
         grpcAddress: `127.0.0.1:${ports.grpc}`,
         grpcTls: { certPath: tls.certPath, keyPath: tls.keyPath },
@@ -172,6 +177,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           ...(agentOptions.labels ? { labels: agentOptions.labels } : {}),
           reconcileIntervalMs: agentOptions.reconcileIntervalMs ?? 5_000,
           ...(agentOptions.loopGuard ? { loopGuard: agentOptions.loopGuard } : {}),
+          ...(agentOptions.metrics ? { metrics: agentOptions.metrics } : {}),
           logger: logger(`agent-${name}`),
         });
         await agent.start();

@@ -167,7 +167,8 @@ void describe("an agent's Connect stream", { skip: skipWithoutNats }, () => {
     const deleted = await api(fixture.baseUrl, "DELETE", "/api/v1/clusters/edge-1", { token: fixture.adminToken });
     assert.equal(deleted.status, 200);
     assert.equal(deleted.body["id"], cluster.clusterId);
-    assert.match(String(deleted.body["note"]), /expires on its own/);
+    // The harness configures revocation, as production should (docs/security.md, "NATS accounts").
+    assert.match(String(deleted.body["note"]), /its NATS user is revoked/);
 
     const closed = await stream.closed();
     assert.equal(closed?.code, GrpcStatus.UNAUTHENTICATED);

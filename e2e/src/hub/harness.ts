@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AgentService,
+  connectProofPayload,
   createClient,
   GrpcStatus,
   RpcError,
@@ -78,7 +79,9 @@ export async function startHub(
   const hub = createHub({
     logger: pino({ level: process.env["GITFLEET_TEST_LOG_LEVEL"] ?? "silent" }),
     nats: { servers: nats.lab.url, creds: nats.adminCreds },
-    account: { publicKey: nats.lab.accountPublicKey, signingSeed: nats.lab.accountSigningSeed },
+    account: { publicKey: nats.lab.accountPublicKey },
+    agentAccount: { publicKey: nats.lab.agentAccountPublicKey, signingSeed: nats.lab.agentSigningSeed },
+    natsRevocation: { operatorSigningSeed: nats.lab.operatorSigningSeed, systemCreds: await readFile(nats.lab.systemCredsPath, "utf8") },
     httpAddress: "127.0.0.1:0",
     grpcAddress: "127.0.0.1:0",
     announceAdminToken: (secret) => announced.push(secret),
@@ -147,20 +150,29 @@ export function agentKeys(): AgentKeys {
   return { nats: createUser(), signing: createUser() };
 }
 
+// The signing key each cluster registered with through register(), so that openStream proves it
+// as a real agent does.
+const signingKeys = new Map<string, KeyPair>();
+
+/** The signing key `clusterId` registered with through {@link register}, if it did. */
+export function signingKeyOf(clusterId: string): KeyPair | undefined {
+  return signingKeys.get(clusterId);
+}
+
 /** A typed AgentService client of a hub. */
 export function agentClient(fixture: HubFixture): ServiceClient<typeof AgentService> {
   return createClient(AgentService, fixture.grpcAddress, grpcCredentials.createInsecure());
 }
 
-/** Calls Register as an agent named `clusterName` would. */
-export function register(
+/** Calls Register as an agent named `clusterName` would, and remembers its signing key. */
+export async function register(
   client: ServiceClient<typeof AgentService>,
   token: string,
   clusterName: string,
   options: { keys?: AgentKeys; labels?: Record<string, string>; agentVersion?: string } = {},
 ): Promise<RegisterResponse> {
   const keys = options.keys ?? agentKeys();
-  return client.register({
+  const response = await client.register({
     token,
     clusterName,
     labels: options.labels ?? {},
@@ -168,6 +180,8 @@ export function register(
     kubernetesVersion: "v1.36.0",
     keys: { natsUserPublicKey: keys.nats.getPublicKey(), signingPublicKey: keys.signing.getPublicKey() },
   });
+  signingKeys.set(response.clusterId, keys.signing);
+  return response;
 }
 
 /** An open Connect stream and everything it received. */
@@ -183,8 +197,22 @@ export interface AgentStream {
   closed(): Promise<{ code: number; details: string } | undefined>;
 }
 
-/** Opens Connect with `grpcToken` (none when undefined). */
-export function openStream(client: ServiceClient<typeof AgentService>, grpcToken: string | undefined): AgentStream {
+/** How {@link openStream} answers Welcome. */
+export interface OpenStreamOptions {
+  /**
+   * The key that signs the ConnectProof on Welcome: by default the one the welcomed cluster
+   * registered with through {@link register}; false sends no proof (a client that holds only
+   * the token).
+   */
+  prove?: KeyPair | false;
+}
+
+/** Opens Connect with `grpcToken` (none when undefined) and, as an agent does, proves its signing key on Welcome. */
+export function openStream(
+  client: ServiceClient<typeof AgentService>,
+  grpcToken: string | undefined,
+  options: OpenStreamOptions = {},
+): AgentStream {
   const call = client.connect(grpcToken === undefined ? {} : { metadata: { authorization: `Bearer ${grpcToken}` } });
   const stream: AgentStream = {
     call,
@@ -214,7 +242,13 @@ export function openStream(client: ServiceClient<typeof AgentService>, grpcToken
       return stream.error;
     },
   };
-  call.on("data", (m: HubMessage) => stream.received.push(m));
+  call.on("data", (m: HubMessage) => {
+    if (m.kind.case === "welcome" && options.prove !== false) {
+      const key = options.prove ?? signingKeys.get(m.kind.value.clusterId);
+      if (key) call.write({ kind: { case: "proof", value: { signature: key.sign(connectProofPayload(m.kind.value.clusterId, m.kind.value.nonce)) } } });
+    }
+    stream.received.push(m);
+  });
   call.on("error", (err: { code: number; details: string }) => {
     stream.error = { code: err.code, details: err.details };
     stream.ended = true;

@@ -111,9 +111,17 @@ void describe("renew credentials with the agent's signing key", { skip: skipWith
     const stream = openStream(client, cluster.credentials?.grpcToken);
     await stream.next("welcome");
     const newNats = agentKeys().nats;
-    const renewed = await client.renew(
-      signedRenew(keys.signing, cluster.clusterId, { at: new Date(), natsUserPublicKey: newNats.getPublicKey() }),
-    );
+    // The previous test's Renew was signed two hours ahead (on the hub's clock then); a Renew must
+    // be signed later than the last one accepted, so this one is signed on a clock later still.
+    offsetMs = 2 * 3_600_000 + 60_000;
+    let renewed;
+    try {
+      renewed = await client.renew(
+        signedRenew(keys.signing, cluster.clusterId, { at: hubNow(), natsUserPublicKey: newNats.getPublicKey() }),
+      );
+    } finally {
+      offsetMs = 0;
+    }
     const fresh = renewed.credentials;
     assert.ok(fresh);
 
@@ -181,6 +189,30 @@ void describe("renew credentials with the agent's signing key", { skip: skipWith
       client.renew(signedRenew(keys.signing, cluster.clusterId, { at: new Date(), natsUserPublicKey: createAccount().getPublicKey() })),
       refused(GrpcStatus.INVALID_ARGUMENT, "invalid RenewRequest: nats_user_public_key must be a U... (user) public nkey"),
     );
+  });
+
+  void it("refuses a replayed Renew: the same request twice, even at once; a fresh one is accepted", async () => {
+    const { secret } = await createToken(fixture);
+    const replayKeys = agentKeys();
+    const target = await register(client, secret, "edge-replay", { keys: replayKeys });
+    const captured = signedRenew(replayKeys.signing, target.clusterId, { at: new Date() });
+
+    const first = await client.renew(captured);
+    assert.ok(first.credentials?.grpcToken.startsWith("gf_agt_"), "the first use of the request is accepted");
+    await assert.rejects(client.renew(captured), refused(GrpcStatus.UNAUTHENTICATED, /^replayed Renew for cluster edge-replay: signed_at /));
+
+    // A request signed later is accepted; sent twice at once, only one of the two gets credentials
+    // (the cluster record's last signed_at is set with compare-and-set).
+    const fresh = signedRenew(replayKeys.signing, target.clusterId, { at: new Date(Date.now() + 5) });
+    const outcomes = await Promise.allSettled([client.renew(fresh), client.renew(fresh)]);
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1, "exactly one of two identical Renews is accepted");
+    const rejection = outcomes.find((o) => o.status === "rejected");
+    assert.ok(rejection && refused(GrpcStatus.UNAUTHENTICATED, /^replayed Renew/)(rejection.reason));
+
+    // An older request captured before the last accepted one is a replay too.
+    await assert.rejects(client.renew(captured), refused(GrpcStatus.UNAUTHENTICATED, /^replayed Renew/));
+    const later = await client.renew(signedRenew(replayKeys.signing, target.clusterId, { at: new Date(Date.now() + 10) }));
+    assert.ok(later.credentials, "a fresh request is accepted");
   });
 
   void it("refuses an unknown cluster and a deleted one", async () => {

@@ -57,6 +57,12 @@ export interface LabInfo {
     accountPublicKey: string;
     accountSigningSeed: string;
     operatorPublicKey: string;
+    /** The agents account and its scoped signing key (GITFLEET_NATS_AGENT_ACCOUNT/_SIGNING_SEED). */
+    agentAccountPublicKey: string;
+    agentSigningSeed: string;
+    /** For revoking deleted clusters' users (GITFLEET_NATS_OPERATOR_SIGNING_SEED, GITFLEET_NATS_SYSTEM_CREDS). */
+    operatorSigningSeed: string;
+    systemCreds: string;
   };
   git: { url: string; baseUrl: string; user: string; token: string; repos: string[] };
   /** Whether the clusters run workloads (controller manager, scheduler, kwok nodes). */
@@ -228,6 +234,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           accountPublicKey: nats.accountPublicKey,
           accountSigningSeed: nats.accountSigningSeed,
           operatorPublicKey: nats.operatorPublicKey,
+          agentAccountPublicKey: nats.agentAccountPublicKey,
+          agentSigningSeed: nats.agentSigningSeed,
+          operatorSigningSeed: nats.operatorSigningSeed,
+          systemCreds: nats.systemCredsPath,
         },
         git: { url: git.url(repos[0] ?? "fleet"), baseUrl: git.baseUrl, user: git.user, token: git.token, repos },
         workloads,

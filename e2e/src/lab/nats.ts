@@ -29,9 +29,17 @@ export interface NatsLab {
   readonly adminCredsPath: string;
   /** Public key of the application account ("GITFLEET"). */
   readonly accountPublicKey: string;
-  /** Seed of the application account's signing key, for minting users (the hub's job). */
+  /** Seed of the application account's signing key, for minting the hub's users. */
   readonly accountSigningSeed: string;
+  /** Public key of the agents account ("AGENTS"). */
+  readonly agentAccountPublicKey: string;
+  /** Seed of the agents account's scoped signing key, for minting agent users (the hub's job). */
+  readonly agentSigningSeed: string;
   readonly operatorPublicKey: string;
+  /** Seed of the operator's signing key: re-signs the agents account JWT to revoke users. */
+  readonly operatorSigningSeed: string;
+  /** `.creds` file of a system account user: pushes account JWT updates to the resolver. */
+  readonly systemCredsPath: string;
   /** The current server process; replaced by {@link NatsLab.restart}. */
   readonly process: LabProcess;
   /** Stops the server; the folder and its store stay. */
@@ -44,8 +52,8 @@ export interface NatsLab {
 }
 
 /**
- * Starts nats-server on loopback with JetStream (file storage) and a fresh
- * operator, system account and "GITFLEET" application account, and resolves
+ * Starts nats-server on loopback with JetStream (file storage), the full account resolver and
+ * a fresh operator, system account, "GITFLEET" application account and "AGENTS" account, and resolves
  * once JetStream answers for the admin user.
  */
 export async function startNats(options: NatsLabOptions): Promise<NatsLab> {
@@ -54,10 +62,12 @@ export async function startNats(options: NatsLabOptions): Promise<NatsLab> {
   const storeDir = join(options.dir, "jetstream");
   await mkdir(storeDir, { recursive: true });
 
+  const resolverDir = join(options.dir, "accounts");
+  await mkdir(resolverDir, { recursive: true });
   const operatorPath = join(options.dir, "operator.jwt");
   await writeFile(operatorPath, accounts.operatorJwt);
   const configPath = join(options.dir, "nats-server.conf");
-  await writeFile(configPath, serverConfig({ port, monitorPort, storeDir, operatorPath, accounts }));
+  await writeFile(configPath, serverConfig({ port, monitorPort, storeDir, resolverDir, operatorPath, accounts }));
 
   const admin = await mintUserCreds({
     accountPublicKey: accounts.accountPublicKey,
@@ -66,6 +76,8 @@ export async function startNats(options: NatsLabOptions): Promise<NatsLab> {
   });
   const adminCredsPath = join(options.dir, "admin.creds");
   await writeFile(adminCredsPath, admin.creds, { mode: 0o600 });
+  const systemCredsPath = join(options.dir, "system.creds");
+  await writeFile(systemCredsPath, accounts.systemCreds, { mode: 0o600 });
 
   const url = `nats://127.0.0.1:${port}`;
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
@@ -95,7 +107,11 @@ export async function startNats(options: NatsLabOptions): Promise<NatsLab> {
     adminCredsPath,
     accountPublicKey: accounts.accountPublicKey,
     accountSigningSeed: accounts.accountSigningSeed,
+    agentAccountPublicKey: accounts.agentAccountPublicKey,
+    agentSigningSeed: accounts.agentSigningSeed,
     operatorPublicKey: accounts.operatorPublicKey,
+    operatorSigningSeed: accounts.operatorSigningSeed,
+    systemCredsPath,
     get process() {
       return current;
     },
@@ -113,6 +129,7 @@ interface ConfigInput {
   port: number;
   monitorPort: number;
   storeDir: string;
+  resolverDir: string;
   operatorPath: string;
   accounts: NatsAccounts;
 }
@@ -130,12 +147,18 @@ function serverConfig(c: ConfigInput): string {
     "}",
     `operator: ${q(c.operatorPath)}`,
     `system_account: ${q(c.accounts.systemAccountPublicKey)}`,
-    // A memory resolver with every account preloaded: the lab never pushes
-    // account updates, so the full (directory) resolver would be overhead.
-    "resolver: MEMORY",
+    // The full (directory) resolver, so that the hub can push the agents account's
+    // revocations; the preloads seed it and never replace a newer JWT it holds.
+    "resolver {",
+    "  type: full",
+    `  dir: ${q(c.resolverDir)}`,
+    "  allow_delete: false",
+    `  interval: "2m"`,
+    "}",
     "resolver_preload: {",
     `  ${c.accounts.systemAccountPublicKey}: ${q(c.accounts.systemAccountJwt)}`,
     `  ${c.accounts.accountPublicKey}: ${q(c.accounts.accountJwt)}`,
+    `  ${c.accounts.agentAccountPublicKey}: ${q(c.accounts.agentAccountJwt)}`,
     "}",
     "",
   ].join("\n");

@@ -1,5 +1,5 @@
 // The one place where errors become HTTP answers: `{ error: { code, message } }`.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FailedAuthCounter } from "./failed-auth-limit.js";
 import { HubError, httpStatusOf, type HubErrorCode } from "../errors.js";
 
@@ -46,6 +46,11 @@ function showable(err: HubError): boolean {
 export interface ErrorHandlerOptions {
   /** Counts each 401; over its limit, the caller's address is answered 429 with Retry-After. */
   countFailedAuth?: FailedAuthCounter | undefined;
+  /**
+   * Answers a request no route took before the JSON 404 does (the web UI's pages); returns
+   * undefined to leave it to the 404.
+   */
+  notFoundPage?: ((request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined) | undefined;
 }
 
 /** Installs the error and not-found handlers on `app`. */
@@ -80,7 +85,8 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
     request.log.error({ err }, "request failed");
     return reply.status(500).send({ error: { code: "internal", message: generic5xxMessage(request.id) } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      options.notFoundPage?.(request, reply) ?? reply.status(404).send({ error: { code: "not-found", message: `no route ${request.method} ${request.url}` } }),
   );
 }

@@ -112,13 +112,33 @@ export const ClusterDetail = Type.Intersect([
 /** One cluster with its reported state. */
 export type ClusterDetail = Static<typeof ClusterDetail>;
 
+/** A bundle of a cluster in lists: its reported sync, health and drifted objects, no resources. */
+export const ClusterBundleCell = Type.Object({
+  name: Type.String(),
+  sync: Type.String({ description: "unknown while the cluster is stale." }),
+  health: Type.String({ description: "unknown while the cluster is stale." }),
+  revision: Type.String(),
+  drifted: Type.Integer({ description: "Objects drifted, missing or in conflict." }),
+});
+
+/** A cluster in lists, with its bundles when asked for (`bundles=true`). */
+export const ClusterListItem = Type.Intersect([ClusterSummary, Type.Object({ bundles: Type.Optional(Type.Array(ClusterBundleCell)) })]);
+
 /** Answer of GET /api/v1/clusters. */
-export const ClusterList = Type.Object({ items: Type.Array(ClusterSummary) });
+export const ClusterList = Type.Object({
+  items: Type.Array(ClusterListItem),
+  total: Type.Optional(Type.Integer({ description: "Clusters the selector matched, on every page." })),
+  continue: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "Pass as `continue` for the next page; null on the last one." })),
+});
 /** Answer of GET /api/v1/registration-tokens. */
 export const TokenList = Type.Object({ items: Type.Array(TokenView) });
 /** Query of GET /api/v1/clusters. */
 export const ClusterListQuery = Type.Object({
   selector: Type.Optional(Type.String({ maxLength: 4096, description: "Kubernetes label selector, e.g. env=prod,region in (eu,us)." })),
+  clusterSelector: Type.Optional(Type.String({ maxLength: 4096, description: "The same as `selector`, named as the drift API names it; give one of them." })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Most clusters on a page; without it, every cluster on one page." })),
+  continue: Type.Optional(Type.String({ maxLength: 512, description: "The `continue` of the previous page." })),
+  bundles: Type.Optional(Type.Boolean({ description: "Add each cluster's bundles with sync, health and drifted objects (the overview grid)." })),
 });
 /** Path parameters of /api/v1/clusters/{name}. */
 export const ClusterNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });

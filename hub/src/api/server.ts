@@ -13,6 +13,7 @@ import type { HistoryLog } from "../history/index.js";
 import type { PipelineViews, PromotionService } from "../promotion/index.js";
 import type { Notifications } from "../notifications/index.js";
 import type { DriftIndex } from "../drift/index.js";
+import { metricsResponse, type MetricsSource } from "../metrics/index.js";
 import type { ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
@@ -34,6 +35,8 @@ import { signingKeyRoutes } from "./routes/signing-keys.js";
 import type { SigningKeyService } from "../signing/index.js";
 import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { whoamiRoutes } from "./routes/whoami.js";
+import { defaultUiDir, webUi } from "./ui-static.js";
 
 /** The largest JSON body any admin route reads; the Git webhook has its own limit. */
 export const jsonBodyLimit = 64 * 1024;
@@ -75,6 +78,13 @@ export interface ApiServerOptions {
   tls?: { certPem: string; keyPem: string } | undefined;
   /** Failed authentications allowed per client address; default 20 a minute. */
   failedAuthLimit?: FailedAuthLimit | undefined;
+  /**
+   * Serve GET /metrics (Prometheus text, no token: it holds counts only, see docs/metrics.md);
+   * not served without it (the hub serves metrics on a port of their own then, or not at all).
+   */
+  metrics?: MetricsSource | undefined;
+  /** The built web UI served at `/`; default: found next to the hub (see defaultUiDir); "" serves none. */
+  uiDir?: string | undefined;
   now?: () => Date;
 }
 
@@ -117,7 +127,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // Unknown fields are refused, not silently dropped: a typo like "maxuses" must not go unnoticed.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  installErrorHandler(app, { countFailedAuth: await installFailedAuthLimit(app, options.failedAuthLimit) });
+  const ui = webUi(options.uiDir === undefined ? defaultUiDir() : options.uiDir || undefined);
+  installErrorHandler(app, { countFailedAuth: await installFailedAuthLimit(app, options.failedAuthLimit), notFoundPage: (request, reply) => ui.notFoundPage(request, reply) });
   app.addHook("onRequest", (request, reply, done) => {
     void reply.header("x-request-id", request.id);
     done();
@@ -134,6 +145,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
 
   await app.register(healthRoutes, { readiness: options.readiness });
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+      const { status, type, body } = await metricsResponse(metrics, options.logger);
+      return reply.status(status).header("content-type", type).header("cache-control", "no-store").send(body);
+    });
+  }
+  await ui.install(app);
   await app.register(
     async (api) => {
       await api.register(registrationTokenRoutes, { tokens: options.tokens, auth: options.auth, now });
@@ -156,6 +175,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       });
       await api.register(historyRoutes, { clusters: options.clusters, history: options.history, auth: options.auth });
       await api.register(versionRoutes, { version: options.version });
+      await api.register(whoamiRoutes, { auth: options.auth });
       await api.register(eventRoutes, { log: options.events, clusters: options.clusters, auth: options.auth, now });
       await api.register(notificationRoutes, { notifications: options.notifications, auth: options.auth });
       await api.register(driftRoutes, { drift: options.drift, auth: options.auth, now });

@@ -9,10 +9,12 @@ import { agentInboxPrefix, mintAgentNatsJwt } from "./nats-user-jwt.js";
 export interface CredentialIssuerOptions {
   /** HMAC key of gRPC tokens, shared by all replicas (gitfleet_hub `credential-key`). */
   credentialKey: Uint8Array;
-  /** Public key ("A...") of the gitfleet account. */
+  /** Public key ("A...") of the account agents live in: the agents account, or the hub's own. */
   accountPublicKey: string;
   /** Seed ("SA...") of the account signing key the hub mints users with. */
   accountSigningSeed: string;
+  /** True when that key is the agents account's scoped signing key (its template holds the permissions). */
+  scopedSigningKey?: boolean;
   /** NATS URLs given to agents. */
   natsServers: readonly string[];
   /** Lifetime of issued credentials. */
@@ -50,6 +52,7 @@ export function createCredentialIssuer(options: CredentialIssuerOptions): Creden
         userPublicKey: cluster.natsUserPublicKey,
         accountPublicKey: options.accountPublicKey,
         accountSigningSeed: options.accountSigningSeed,
+        scoped: options.scopedSigningKey ?? false,
         expiresAt,
       });
       const grpcToken = issueGrpcToken(options.credentialKey, {

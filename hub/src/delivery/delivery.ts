@@ -19,6 +19,21 @@ export interface ClusterSource {
   list(): readonly ClusterRef[] | Promise<readonly ClusterRef[]>;
 }
 
+/** The outcome label of a timed step. */
+export type StepOutcome = "success" | "failure";
+
+/** Where delivery reports how long its steps took and which Git operations failed (the hub's metrics). */
+export interface DeliveryMetrics {
+  /** A whole resolve of a commit for every cluster (render included). */
+  resolved(seconds: number, outcome: StepOutcome): void;
+  /** One overlay rendered. */
+  rendered(seconds: number, outcome: StepOutcome): void;
+  /** One cluster's desired state published (written, or found unchanged). */
+  published(seconds: number, outcome: StepOutcome): void;
+  /** A Git operation on the fleet repository failed. */
+  gitError(operation: "fetch" | "push"): void;
+}
+
 /** Options of {@link createDelivery}. */
 export interface DeliveryOptions {
   /** The Git source, or the options to create one (without its logger). */
@@ -41,6 +56,8 @@ export interface DeliveryOptions {
   concurrency?: number | undefined;
   /** The clock; default the system clock. */
   now?: (() => Date) | undefined;
+  /** Told the duration of each resolve, render and publish, and each failed fetch. */
+  metrics?: DeliveryMetrics | undefined;
 }
 
 /** What delivery last saw and did, for the API. */
@@ -97,7 +114,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const concurrency = Math.max(1, options.concurrency ?? 8);
 
   let publisher: Promise<Publisher> | undefined;
-  const renderer = options.renderer ?? createOverlayRenderer();
+  const metrics = options.metrics;
+  const baseRenderer = options.renderer ?? createOverlayRenderer();
+  // Renders for deliveries are timed; renders of other commits (environment diffs) are not.
+  const renderer = timedRenderer(baseRenderer, metrics);
   let memo: RenderMemo | undefined;
   let resolved: ResolvedFleet | undefined;
   let lastGood: Snapshot | undefined;
@@ -113,7 +133,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
   const commits = createCommitLog();
-  const revisions = createRevisionResolver({ source, renderer, clusters: () => options.clusters.list(), memo: () => memo });
+  const revisions = createRevisionResolver({ source, renderer: baseRenderer, clusters: () => options.clusters.list(), memo: () => memo });
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
@@ -136,6 +156,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   };
 
   const failFetch = (err: unknown): void => {
+    metrics?.gitError("fetch");
     fetchError = `fetching ${source.repository} failed: ${messageOf(err)}`;
     logger.error({ err }, "fetching the fleet repository failed");
   };
@@ -150,7 +171,14 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     const clustersKey = JSON.stringify(clusters.map((c) => [c.id, c.name, sortedEntries(c.labels), sortedEntries(c.variables ?? {})]));
     if (!force && !dirty && applied?.commit === snapshot.commit && applied.clusters === clustersKey) return;
     const started = performance.now();
-    const resolution = await resolve({ snapshot, clusters, renderer, previous: memo });
+    let resolution: Resolution;
+    try {
+      resolution = await resolve({ snapshot, clusters, renderer, previous: memo });
+    } catch (err) {
+      metrics?.resolved(secondsSince(started), "failure");
+      throw err;
+    }
+    metrics?.resolved(secondsSince(started), resolution.ok ? "success" : "failure");
     if (!resolution.ok) {
       // Nothing is published from a broken fleet.yaml; clusters keep their last good state.
       applied = { commit: snapshot.commit, clusters: clustersKey };
@@ -174,12 +202,15 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     const pub = await openPublisher();
     const failures: string[] = [];
     await forEachLimit([...resolution.clusters.values()], concurrency, async (cluster) => {
+      const publishStarted = performance.now();
       try {
         const outcome = await pub.publish(snapshot.commit, cluster);
+        metrics?.published(secondsSince(publishStarted), "success");
         if (outcome.published) {
           logger.info({ cluster: cluster.clusterId, commit: snapshot.commit, generation: outcome.generation.toString(), written: outcome.written, removed: outcome.removed }, "desired state published");
         }
       } catch (err) {
+        metrics?.published(secondsSince(publishStarted), "failure");
         failures.push(cluster.clusterId);
         logger.error({ cluster: cluster.clusterId, err }, "publishing desired state failed; will retry");
       }
@@ -294,6 +325,28 @@ export function createDelivery(options: DeliveryOptions): Delivery {
 
 /** The successful resolution delivery publishes from. */
 export type ResolvedFleet = Extract<Resolution, { ok: true }>;
+
+function secondsSince(startedMs: number): number {
+  return (performance.now() - startedMs) / 1000;
+}
+
+// Times each render; a render reused from the memo never reaches the renderer and is not counted.
+function timedRenderer(renderer: OverlayRenderer, metrics: DeliveryMetrics | undefined): OverlayRenderer {
+  if (!metrics) return renderer;
+  return {
+    async render(input) {
+      const started = performance.now();
+      try {
+        const rendered = await renderer.render(input);
+        metrics.rendered(secondsSince(started), "success");
+        return rendered;
+      } catch (err) {
+        metrics.rendered(secondsSince(started), "failure");
+        throw err;
+      }
+    },
+  };
+}
 
 function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => compareCodeUnits(a, b));

@@ -4,7 +4,7 @@
 // (plain folders, kustomize, substitution) and publish/ (desired state into JetStream); the
 // files at this level orchestrate them (resolve, snapshot, errors, the delivery loop).
 export { createDelivery } from "./delivery.js";
-export type { ClusterSource, Delivery, DeliveryOptions, DeliveryStatus, ResolvedFleet } from "./delivery.js";
+export type { ClusterSource, Delivery, DeliveryMetrics, DeliveryOptions, DeliveryStatus, ResolvedFleet, StepOutcome } from "./delivery.js";
 export { commitInfo, createGitSource, parseTrailers, readCommitFiles, splitCredentials, trailer } from "./git/index.js";
 export type { CommitFiles, ReadCommitOptions, TreeLimits } from "./git/index.js";
 export type { GitSource, GitSourceOptions, SnapshotListener } from "./git/index.js";

@@ -9,6 +9,7 @@ import { createInterner } from "./intern.js";
 import { queryDrift, type DriftPage, type DriftPageRequest } from "./query.js";
 import { scannedStale, selectClusters, type DriftFilter, type ScanClock, type ScannedCluster } from "./scan.js";
 import { summarizeDrift, type DriftGroupBy, type DriftSummary } from "./summary.js";
+import { tallyFleet, type FleetTally } from "./tally.js";
 
 /** Options of {@link createDriftIndex}. */
 export interface DriftIndexOptions {
@@ -37,6 +38,8 @@ export interface DriftIndex {
   isStale(clusterId: string): boolean;
   /** Clusters known, statuses held, and drifted objects held. */
   stats(): { clusters: number; statuses: number; objects: number };
+  /** Clusters by state, bundles by sync and health, drifted objects by state (for metrics). */
+  tally(): FleetTally;
 }
 
 // A status may arrive before its cluster's record (the two buckets load side by side): the slot
@@ -136,5 +139,6 @@ export function createDriftIndex(options: DriftIndexOptions): DriftIndex {
       }
       return { clusters, statuses, objects };
     },
+    tally: () => tallyFleet(ordered(), clock()),
   };
 }

@@ -13,3 +13,5 @@ export type { DriftItem, DriftPage, DriftPageRequest } from "./query.js";
 export type { DriftFilter, DriftTotals } from "./scan.js";
 export { driftGroupBys } from "./summary.js";
 export type { DriftGroup, DriftGroupBy, DriftSummary } from "./summary.js";
+export { clusterStates, clusterState, tallyFleet } from "./tally.js";
+export type { ClusterState, FleetTally } from "./tally.js";

@@ -31,6 +31,8 @@ export interface AgentServiceOptions {
   logger: Logger;
   /** How often agents send heartbeats; told in RegisterResponse and Welcome. */
   heartbeatIntervalSeconds: number;
+  /** How long a new Connect stream may take to prove the agent's signing key; default 10 s. */
+  connectProofTimeoutMs?: number | undefined;
   /** The hub's version, which decides the agent versions Register accepts. */
   hubVersion: string;
   /** The desired-state keys agents should trust now; sent in RegisterResponse, Welcome, RefreshCredentials and RenewResponse. */
@@ -120,6 +122,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           logger,
           heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
           trustedKeys: options.trustedKeys,
+          connectProofTimeoutMs: options.connectProofTimeoutMs,
           now,
           onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
           onAgentEvents: (clusterId, events) => options.onAgentEvents?.(clusterId, events),

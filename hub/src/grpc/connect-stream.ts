@@ -1,7 +1,13 @@
 // AgentService.Connect: one agent's status stream. The cluster is the one in the
-// agent's gRPC token, never a field the agent sends.
+// agent's gRPC token, never a field the agent sends. The token alone opens the stream but earns
+// nothing: the agent must first sign Welcome's nonce with its registered signing key
+// (ConnectProof), so a stolen token cannot record status or keep itself alive with fresh
+// credentials.
+import { randomBytes } from "node:crypto";
 import { clip, maxLoggedReason } from "./log-clip.js";
 import {
+  CONNECT_NONCE_BYTES,
+  connectProofPayload,
   GrpcStatus,
   RpcError,
   timestampFromDate,
@@ -10,6 +16,7 @@ import {
   type StatusReport,
   type TrustedKey,
 } from "@gitfleet/proto";
+import { fromPublic } from "@nats-io/nkeys";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -33,6 +40,8 @@ export interface ConnectDeps {
   heartbeatIntervalSeconds: number;
   /** The desired-state keys agents should trust now; sent in Welcome and RefreshCredentials. */
   trustedKeys: () => TrustedKey[];
+  /** How long a new stream may take to send its ConnectProof before it is closed; default {@link defaultConnectProofTimeoutMs}. */
+  connectProofTimeoutMs?: number | undefined;
   now: () => Date;
   /** Called after a status report was stored: the whole status after it (partial reports merged in) and before it. */
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
@@ -42,6 +51,12 @@ export interface ConnectDeps {
 
 /** The Connect call as the bridge hands it over. */
 export type ConnectCall = ServerDuplexStream<AgentMessage, HubMessageInit>;
+
+/** How long an agent has, after Welcome, to prove that it holds its signing key. */
+export const defaultConnectProofTimeoutMs = 10_000;
+
+// Ed25519 signatures are 64 bytes.
+const signatureBytes = 64;
 
 // setTimeout takes at most a signed 32-bit number of milliseconds.
 const maxTimerMs = 2 ** 31 - 1;
@@ -82,6 +97,12 @@ class StreamSession implements AgentSession {
   private pending = 0;
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
+  private proofTimer: NodeJS.Timeout | undefined;
+  // Set once the agent's ConnectProof verified; until then the stream earns nothing.
+  private proven = false;
+  private readonly nonce = new Uint8Array(randomBytes(CONNECT_NONCE_BYTES));
+  private readonly clusterName: string;
+  private readonly signingPublicKey: string;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   private markDone: () => void = () => {};
   // When this session last asked the agent for a whole status (a partial one came with nothing to merge into).
@@ -95,6 +116,8 @@ class StreamSession implements AgentSession {
     private credentialsExpireAt: Date,
   ) {
     this.clusterId = cluster.id;
+    this.clusterName = cluster.name;
+    this.signingPublicKey = cluster.signingPublicKey;
     this.logger = deps.logger.child({ cluster: cluster.name, clusterId: cluster.id, session: this.id });
     this.done = new Promise((resolve) => (this.markDone = resolve));
   }
@@ -129,17 +152,28 @@ class StreamSession implements AgentSession {
           heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
           serverTime: timestampFromDate(this.deps.now()),
           desiredStateKeys: this.deps.trustedKeys(),
+          nonce: this.nonce,
         },
       },
     });
-    this.logger.info("agent connected");
-    this.enqueue(() => this.touch({ connected: true, session: this.id }));
-    this.scheduleRefresh();
+    const proofTimeoutMs = this.deps.connectProofTimeoutMs ?? defaultConnectProofTimeoutMs;
+    this.proofTimer = setTimeout(() => {
+      if (this.proven) return;
+      this.finish(
+        new RpcError(
+          GrpcStatus.UNAUTHENTICATED,
+          `cluster ${this.clusterName} sent no ConnectProof within ${proofTimeoutMs / 1000} s of Welcome; ` +
+            "the agent must sign Welcome.nonce with its registered signing key (upgrade the agent)",
+        ),
+      );
+    }, proofTimeoutMs);
     return result;
   }
 
+  // Until the proof verified, the agent gets Welcome and nothing else (no credentials, no commands).
   send(message: HubMessageInit): void {
     if (this.finished || this.call.cancelled || this.call.writableEnded) return;
+    if (!this.proven && message.kind?.case !== "welcome") return;
     this.call.write(message);
   }
 
@@ -151,6 +185,7 @@ class StreamSession implements AgentSession {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.timer);
+    clearTimeout(this.proofTimer);
     this.deps.sessions.remove(this);
     this.enqueue(() => this.markDisconnected());
     void this.work.then(this.markDone);
@@ -187,6 +222,8 @@ class StreamSession implements AgentSession {
   }
 
   private async handle(message: AgentMessage): Promise<void> {
+    if (this.finished) return;
+    if (!this.proven) return this.onProof(message);
     switch (message.kind.case) {
       case "status":
         return this.onStatus(message.kind.value);
@@ -200,9 +237,41 @@ class StreamSession implements AgentSession {
         return this.refreshCredentials("requested by the agent");
       case "events":
         return this.onAgentEvents(message.kind.value.events);
+      case "proof":
+        this.logger.debug("ignoring a second ConnectProof");
+        return;
       default:
         this.logger.debug("ignoring an empty or unknown agent message");
     }
+  }
+
+  // The first message of a stream must be a ConnectProof that verifies with the cluster's
+  // registered signing key; anything else ends the stream before it recorded anything.
+  private async onProof(message: AgentMessage): Promise<void> {
+    if (message.kind.case !== "proof") {
+      this.finish(
+        new RpcError(
+          GrpcStatus.UNAUTHENTICATED,
+          `cluster ${this.clusterName} sent ${message.kind.case ?? "an empty message"} before its ConnectProof; ` +
+            "the first message on Connect must prove the agent's signing key (upgrade the agent)",
+        ),
+      );
+      return;
+    }
+    if (!verifyConnectProof(this.signingPublicKey, this.clusterId, this.nonce, message.kind.value.signature)) {
+      this.finish(
+        new RpcError(
+          GrpcStatus.UNAUTHENTICATED,
+          `ConnectProof of cluster ${this.clusterName} does not verify with its registered signing key`,
+        ),
+      );
+      return;
+    }
+    this.proven = true;
+    clearTimeout(this.proofTimer);
+    this.logger.info("agent connected and proved its signing key");
+    await this.touch({ connected: true, session: this.id });
+    this.scheduleRefresh();
   }
 
   private async onStatus(report: StatusReport): Promise<void> {
@@ -280,7 +349,7 @@ class StreamSession implements AgentSession {
   }
 
   private async refreshCredentials(reason: string): Promise<void> {
-    if (this.finished) return;
+    if (this.finished || !this.proven) return;
     const record = await this.deps.clusters.read(this.clusterId);
     if (!record) throw new HubError("not-found", `cluster ${this.clusterId} does not exist`);
     if (record.credentialEpoch > this.epoch) {
@@ -293,5 +362,15 @@ class StreamSession implements AgentSession {
     this.credentialsExpireAt = expiresAt;
     this.logger.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
     this.scheduleRefresh();
+  }
+}
+
+/** True when `signature` is the cluster's signing key's Ed25519 signature of the Connect proof text. */
+export function verifyConnectProof(signingPublicKey: string, clusterId: string, nonce: Uint8Array, signature: Uint8Array): boolean {
+  if (signature.length !== signatureBytes) return false;
+  try {
+    return fromPublic(signingPublicKey).verify(connectProofPayload(clusterId, nonce), signature);
+  } catch {
+    return false;
   }
 }

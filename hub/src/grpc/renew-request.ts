@@ -98,3 +98,17 @@ export function checkRenewProof(cluster: RenewSigner, request: ValidRenewRequest
     );
   }
 }
+
+/**
+ * Refuses a replayed Renew: its signed_at must be strictly later than that of the last Renew
+ * accepted for the cluster (`lastSignedAtMs`, undefined before the first). Throws HubError
+ * `unauthenticated` with "replayed Renew" in the message.
+ */
+export function checkRenewNotReplayed(cluster: { name: string }, request: Pick<ValidRenewRequest, "signedAtMs">, lastSignedAtMs: number | undefined): void {
+  if (lastSignedAtMs === undefined || request.signedAtMs > lastSignedAtMs) return;
+  throw new HubError(
+    "unauthenticated",
+    `replayed Renew for cluster ${cluster.name}: signed_at ${new Date(request.signedAtMs).toISOString()} is not later than ` +
+      `that of the last Renew accepted (${new Date(lastSignedAtMs).toISOString()}); sign a new request`,
+  );
+}

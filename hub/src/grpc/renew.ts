@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
 import { HubError } from "../errors.js";
 import type { ClusterStore } from "../store/clusters.js";
-import { checkRenewProof, validateRenewRequest } from "./renew-request.js";
+import { checkRenewNotReplayed, checkRenewProof, validateRenewRequest } from "./renew-request.js";
 
 /** What {@link renew} needs. */
 export interface RenewDeps {
@@ -36,6 +36,7 @@ export async function renew(deps: RenewDeps, request: RenewRequest): Promise<Ren
   const record = await deps.clusters.read(valid.clusterId);
   if (!record) throw notRegistered(valid.clusterId);
   checkRenewProof(record, valid, deps.now());
+  checkRenewNotReplayed(record, valid, record.lastRenewSignedAtMs);
 
   const natsUserPublicKey = valid.natsUserPublicKey || record.natsUserPublicKey;
   const { credentials, expiresAt } = await deps.issuer.issue({ ...record, natsUserPublicKey });
@@ -45,7 +46,9 @@ export async function renew(deps: RenewDeps, request: RenewRequest): Promise<Ren
       if (current.signingPublicKey !== record.signingPublicKey || current.credentialEpoch !== record.credentialEpoch) {
         throw new HubError("unavailable", `cluster ${record.name} changed while its credentials were renewed; try again`);
       }
-      return { ...current, natsUserPublicKey, credentialsExpireAt: expiresAt.toISOString() };
+      // Compare-and-set: of two replicas given the same request, the second sees the first's mark.
+      checkRenewNotReplayed(current, valid, current.lastRenewSignedAtMs);
+      return { ...current, natsUserPublicKey, credentialsExpireAt: expiresAt.toISOString(), lastRenewSignedAtMs: valid.signedAtMs };
     });
   } catch (err) {
     if (err instanceof HubError && err.code === "not-found") throw notRegistered(record.id, err);

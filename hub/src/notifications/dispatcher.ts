@@ -37,6 +37,8 @@ export interface SinkDispatcherOptions {
   now: () => Date;
   /** Delay before pulling again after the consumer failed; default 1 s. */
   retryDelayMs?: number;
+  /** Told each delivery outcome (the hub's metrics); must not throw. */
+  onOutcome?: ((sinkType: string, outcome: DeliveryRecord["outcome"]) => void) | undefined;
 }
 
 /** The durable consumer name of a sink. */
@@ -88,6 +90,7 @@ export function startSinkDispatcher(options: SinkDispatcherOptions): () => Promi
   };
 
   const note = async (event: StoredEvent, record: Omit<DeliveryRecord, "eventId" | "sequence" | "type" | "cluster" | "at">): Promise<void> => {
+    options.onOutcome?.(sink.type, record.outcome);
     const full: DeliveryRecord = { eventId: event.id, sequence: event.sequence, type: event.type, cluster: event.cluster.name, at: now().toISOString(), ...record };
     await stats.record(sink.name, full).catch((err: unknown) => logger.warn({ err }, "could not record a delivery outcome"));
   };

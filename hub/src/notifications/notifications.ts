@@ -10,7 +10,7 @@ import { bucketNames, openBucket } from "../store/buckets.js";
 import { createDeliveryState } from "./delivery-state.js";
 import { sinkConsumerName, startSinkDispatcher } from "./dispatcher.js";
 import { httpSender, type Sender } from "./sender.js";
-import { createSinkStatsStore, type SinkStats } from "./sink-stats.js";
+import { createSinkStatsStore, type DeliveryOutcome, type SinkStats } from "./sink-stats.js";
 import { redactUrl, type SinkConfig } from "./sinks-config.js";
 
 /** Options of {@link startNotifications}. */
@@ -24,6 +24,8 @@ export interface NotificationsOptions {
   now: () => Date;
   /** How deliveries are sent; HTTP by default. */
   send?: Sender;
+  /** Told each delivery outcome (the hub's metrics); must not throw. */
+  onOutcome?: ((sinkType: string, outcome: DeliveryOutcome) => void) | undefined;
 }
 
 /** A sink as the API shows it: never its URL's path or its secret. */
@@ -62,7 +64,7 @@ export async function startNotifications(options: NotificationsOptions): Promise
   const stats = createSinkStatsStore(statsKv);
   const send = options.send ?? httpSender();
   const stops = sinks.map((sink) =>
-    startSinkDispatcher({ js, jsm, sink, state, stats, send, inactiveMs: Math.max(options.eventMaxAgeMs, 86_400_000), logger, now: options.now }),
+    startSinkDispatcher({ js, jsm, sink, state, stats, send, inactiveMs: Math.max(options.eventMaxAgeMs, 86_400_000), logger, now: options.now, onOutcome: options.onOutcome }),
   );
   if (sinks.length > 0) logger.info({ sinks: sinks.map((s) => `${s.name} (${s.type}, ${redactUrl(s.url)})`) }, "notification sinks started");
 

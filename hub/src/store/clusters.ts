@@ -39,6 +39,12 @@ export interface ClusterRecord {
   registrationTokenId: string;
   /** Expiry of the newest credentials issued to the agent (its NATS JWT lives until then). */
   credentialsExpireAt: string | null;
+  /**
+   * signed_at (ms since the epoch) of the last Renew accepted for this cluster; a Renew must be
+   * signed later than this. Set with compare-and-set, so two replicas cannot accept one request.
+   * Absent before the first Renew.
+   */
+  lastRenewSignedAtMs?: number;
   /** The Connect stream that last marked the cluster connected, so a stale stream cannot mark it disconnected. */
   session: string | null;
 }

@@ -1,4 +1,4 @@
-// /api/v1/clusters: list with a label selector, show one, update its labels and variables,
+// /api/v1/clusters: list with a label selector (a page at a time, with bundle states if asked), show one, update its labels and variables,
 // delete (revoke) one.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BundleError, BundleErrorSource } from "../../delivery-contract.js";
@@ -17,6 +17,7 @@ import {
   ErrorBody,
   UpdateClusterBody,
 } from "../schemas.js";
+import { bundleCells, clusterPage } from "../cluster-list.js";
 import { clusterDetail, clusterSummary } from "../views.js";
 
 /** Removes a cluster from the fleet and revokes what it holds. */
@@ -61,9 +62,19 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (a
       },
     },
     (request) => {
-      const selector = request.query.selector ? parseSelector(request.query.selector) : undefined;
+      const { selector: text, clusterSelector, limit, continue: after, bundles } = request.query;
+      if (text !== undefined && clusterSelector !== undefined && text !== clusterSelector) {
+        throw new HubError("invalid-argument", "selector and clusterSelector are the same parameter: give one of them");
+      }
+      const source = clusterSelector ?? text;
+      const selector = source ? parseSelector(source) : undefined;
       const at = now();
-      return Promise.resolve({ items: clusters.list(selector).map((c) => clusterSummary(c, at, staleAfterMs)) });
+      const page = clusterPage(clusters.list(selector), limit, after);
+      const items = page.items.map((c) => {
+        const summary = clusterSummary(c, at, staleAfterMs);
+        return bundles ? { ...summary, bundles: bundleCells(status.get(c.id)?.bundles ?? [], summary.stale) } : summary;
+      });
+      return Promise.resolve({ items, total: page.total, continue: page.continue });
     },
   );
 
@@ -128,7 +139,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = (a
         summary: "Delete a cluster and revoke its credentials",
         description:
           "Deletes the record, closes the agent's stream, refuses its gRPC token and purges its desired state. " +
-          "Its NATS user JWT cannot be revoked by the hub and stays valid until natsCredentialsValidUntil, " +
+          "When the hub holds the operator signing key and a system account user, its NATS user is revoked at once " +
+          "(the agent is disconnected and refused); otherwise its NATS user JWT stays valid until natsCredentialsValidUntil, " +
           "but its key space is empty by then and it grants nothing else.",
         tags: ["clusters"],
         security,

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gitfleet/v1/agent.proto.
  */
 export const file_gitfleet_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIugCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0SMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpkBCgtDcmVkZW50aWFscxIVCg1uYXRzX3VzZXJfand0GAEgASgJEhIKCmdycGNfdG9rZW4YAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbmF0c19zZXJ2ZXJzGAQgAygJEhkKEW5hdHNfaW5ib3hfcHJlZml4GAUgASgJIoIBCgxSZW5ld1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRItCglzaWduZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNpZ25hdHVyZRgDIAEoDBIcChRuYXRzX3VzZXJfcHVibGljX2tleRgEIAEoCSJzCg1SZW5ld1Jlc3BvbnNlEi0KC2NyZWRlbnRpYWxzGAEgASgLMhguZ2l0ZmxlZXQudjEuQ3JlZGVudGlhbHMSMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleSI9ChREZXNpcmVkU3RhdGVMb2NhdGlvbhIRCglrdl9idWNrZXQYASABKAkSEgoKa2V5X3ByZWZpeBgCIAEoCSLiAQoMRGVzaXJlZFN0YXRlEhAKCHJldmlzaW9uGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSJwoHYnVuZGxlcxgDIAMoCzIWLmdpdGZsZWV0LnYxLkJ1bmRsZVJlZhIwCgxwdWJsaXNoZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnNvdXJjZRgFIAEoCzIWLmdpdGZsZWV0LnYxLlNvdXJjZVJlZhIRCglzaWduYXR1cmUYFCABKAwSFgoOc2lnbmluZ19rZXlfaWQYFSABKAkiVgoKVHJ1c3RlZEtleRIKCgJpZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgJEhMKC2VuZG9yc2VtZW50GAMgASgMEhMKC2VuZG9yc2VkX2J5GAQgASgJIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSKWAQoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkSLQoMaWdub3JlX3J1bGVzGAUgAygLMhcuZ2l0ZmxlZXQudjEuSWdub3JlUnVsZSJYCgpJZ25vcmVSdWxlEgwKBHBhdGgYASABKAkSDQoFZ3JvdXAYAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSLcAQoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIABIqCgZldmVudHMYBCABKAsyGC5naXRmbGVldC52MS5BZ2VudEV2ZW50c0gAQgYKBGtpbmQiNgoLQWdlbnRFdmVudHMSJwoGZXZlbnRzGAEgAygLMhcuZ2l0ZmxlZXQudjEuQWdlbnRFdmVudCL1AQoKQWdlbnRFdmVudBIKCgJpZBgBIAEoCRIpCgR0eXBlGAIgASgOMhsuZ2l0ZmxlZXQudjEuQWdlbnRFdmVudFR5cGUSDgoGYnVuZGxlGAMgASgJEioKCHJlc291cmNlGAQgASgLMhguZ2l0ZmxlZXQudjEuUmVzb3VyY2VSZWYSKQoGZmllbGRzGAUgAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJldmlzaW9uGAggASgJIlwKC1Jlc291cmNlUmVmEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSJwCglIZWFydGJlYXQSKwoHc2VudF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRb2JzZXJ2ZWRfcmV2aXNpb24YAiABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgDIAEoBCIUChJDcmVkZW50aWFsc1JlcXVlc3QirAIKDFN0YXR1c1JlcG9ydBIZChFvYnNlcnZlZF9yZXZpc2lvbhgBIAEoCRIbChNvYnNlcnZlZF9nZW5lcmF0aW9uGAIgASgEEioKB2J1bmRsZXMYAyADKAsyGS5naXRmbGVldC52MS5CdW5kbGVTdGF0dXMSKgoKY29uZGl0aW9ucxgEIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIvCgtyZXBvcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWdlbnRfdmVyc2lvbhgGIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YByABKAkSDwoHcGFydGlhbBgIIAEoCBIXCg9yZW1vdmVkX2J1bmRsZXMYCSADKAki7gMKDEJ1bmRsZVN0YXR1cxIMCgRuYW1lGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoCRIkCgRzeW5jGAQgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgFIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEi4KCXJlc291cmNlcxgGIAMoCzIbLmdpdGZsZWV0LnYxLlJlc291cmNlU3RhdHVzEg8KB21lc3NhZ2UYByABKAkSKgoKY29uZGl0aW9ucxgIIAMoCzIWLmdpdGZsZWV0LnYxLkNvbmRpdGlvbhIWCg5yZXNvdXJjZV9jb3VudBgJIAEoDRIVCg1kcmlmdGVkX2NvdW50GAogASgNEjMKD2xhc3RfYXBwbGllZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPaGVhbHRoX3JldmlzaW9uGAwgASgJEioKCmRyaWZ0X21vZGUYDSABKA4yFi5naXRmbGVldC52MS5EcmlmdE1vZGUSFQoNbWlzc2luZ19jb3VudBgOIAEoDRIWCg5jb25mbGljdF9jb3VudBgPIAEoDRIZChFvbWl0dGVkX3Jlc291cmNlcxgQIAEoDSK2AwoOUmVzb3VyY2VTdGF0dXMSDQoFZ3JvdXAYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJEiQKBHN5bmMYBiABKA4yFi5naXRmbGVldC52MS5TeW5jU3RhdGUSKAoGaGVhbHRoGAcgASgOMhguZ2l0ZmxlZXQudjEuSGVhbHRoU3RhdGUSKAoFZHJpZnQYCCADKAsyGS5naXRmbGVldC52MS5EcmlmdGVkRmllbGQSDwoHbWVzc2FnZRgJIAEoCRIsCgtkcmlmdF9zdGF0ZRgKIAEoDjIXLmdpdGZsZWV0LnYxLkRyaWZ0U3RhdGUSNAoQZHJpZnRfZmlyc3Rfc2VlbhgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZHJpZnRfbGFzdF9zZWVuGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtjb3JyZWN0aW9ucxgNIAEoDRIcChRkcmlmdF9maWVsZHNfb21pdHRlZBgOIAEoDSJxCgxEcmlmdGVkRmllbGQSDAoEcGF0aBgBIAEoCRIPCgdkZXNpcmVkGAIgASgJEgwKBGxpdmUYAyABKAkSDwoHbWFuYWdlchgEIAEoCRIQCghyZWRhY3RlZBgFIAEoCBIRCgl0cnVuY2F0ZWQYBiABKAgiogEKCUNvbmRpdGlvbhIMCgR0eXBlGAEgASgJEiwKBnN0YXR1cxgCIAEoDjIcLmdpdGZsZWV0LnYxLkNvbmRpdGlvblN0YXR1cxIOCgZyZWFzb24YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRI4ChRsYXN0X3RyYW5zaXRpb25fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipAEKCkh1Yk1lc3NhZ2USPgoTcmVmcmVzaF9jcmVkZW50aWFscxgBIAEoCzIfLmdpdGZsZWV0LnYxLlJlZnJlc2hDcmVkZW50aWFsc0gAEiUKBnJlc3luYxgCIAEoCzITLmdpdGZsZWV0LnYxLlJlc3luY0gAEicKB3dlbGNvbWUYAyABKAsyFC5naXRmbGVldC52MS5XZWxjb21lSABCBgoEa2luZCKnAQoHV2VsY29tZRISCgpjbHVzdGVyX2lkGAEgASgJEiIKGmhlYXJ0YmVhdF9pbnRlcnZhbF9zZWNvbmRzGAIgASgNEi8KC3NlcnZlcl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzChJkZXNpcmVkX3N0YXRlX2tleXMYFCADKAsyFy5naXRmbGVldC52MS5UcnVzdGVkS2V5IngKElJlZnJlc2hDcmVkZW50aWFscxItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzEjMKEmRlc2lyZWRfc3RhdGVfa2V5cxgUIAMoCzIXLmdpdGZsZWV0LnYxLlRydXN0ZWRLZXkiKQoGUmVzeW5jEg4KBnJlYXNvbhgBIAEoCRIPCgdidW5kbGVzGAIgAygJKlYKCURyaWZ0TW9kZRIaChZEUklGVF9NT0RFX1VOU1BFQ0lGSUVEEAASFgoSRFJJRlRfTU9ERV9DT1JSRUNUEAESFQoRRFJJRlRfTU9ERV9SRVBPUlQQAipYCg5BZ2VudEV2ZW50VHlwZRIgChxBR0VOVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJAogQUdFTlRfRVZFTlRfVFlQRV9EUklGVF9DT1JSRUNURUQQASqhAQoJU3luY1N0YXRlEhoKFlNZTkNfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFTWU5DX1NUQVRFX1NZTkNFRBABEhoKFlNZTkNfU1RBVEVfT1VUX09GX1NZTkMQAhIXChNTWU5DX1NUQVRFX0FQUExZSU5HEAMSFQoRU1lOQ19TVEFURV9GQUlMRUQQBBIVChFTWU5DX1NUQVRFX1BSVU5FRBAFKrIBCgtIZWFsdGhTdGF0ZRIcChhIRUFMVEhfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRIRUFMVEhfU1RBVEVfSEVBTFRIWRABEhwKGEhFQUxUSF9TVEFURV9QUk9HUkVTU0lORxACEhkKFUhFQUxUSF9TVEFURV9ERUdSQURFRBADEhgKFEhFQUxUSF9TVEFURV9NSVNTSU5HEAQSGAoUSEVBTFRIX1NUQVRFX1VOS05PV04QBSqOAQoKRHJpZnRTdGF0ZRIbChdEUklGVF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0RSSUZUX1NUQVRFX0lOX1NZTkMQARIXChNEUklGVF9TVEFURV9EUklGVEVEEAISFwoTRFJJRlRfU1RBVEVfTUlTU0lORxADEhgKFERSSUZUX1NUQVRFX0NPTkZMSUNUEAQqiAEKD0NvbmRpdGlvblN0YXR1cxIgChxDT05ESVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQ09ORElUSU9OX1NUQVRVU19UUlVFEAESGgoWQ09ORElUSU9OX1NUQVRVU19GQUxTRRACEhwKGENPTkRJVElPTl9TVEFUVVNfVU5LTk9XThADMtoBCgxBZ2VudFNlcnZpY2USRwoIUmVnaXN0ZXISHC5naXRmbGVldC52MS5SZWdpc3RlclJlcXVlc3QaHS5naXRmbGVldC52MS5SZWdpc3RlclJlc3BvbnNlEkEKB0Nvbm5lY3QSGS5naXRmbGVldC52MS5BZ2VudE1lc3NhZ2UaFy5naXRmbGVldC52MS5IdWJNZXNzYWdlKAEwARI+CgVSZW5ldxIZLmdpdGZsZWV0LnYxLlJlbmV3UmVxdWVzdBoaLmdpdGZsZWV0LnYxLlJlbmV3UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIugCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0SMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpkBCgtDcmVkZW50aWFscxIVCg1uYXRzX3VzZXJfand0GAEgASgJEhIKCmdycGNfdG9rZW4YAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbmF0c19zZXJ2ZXJzGAQgAygJEhkKEW5hdHNfaW5ib3hfcHJlZml4GAUgASgJIoIBCgxSZW5ld1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRItCglzaWduZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNpZ25hdHVyZRgDIAEoDBIcChRuYXRzX3VzZXJfcHVibGljX2tleRgEIAEoCSJzCg1SZW5ld1Jlc3BvbnNlEi0KC2NyZWRlbnRpYWxzGAEgASgLMhguZ2l0ZmxlZXQudjEuQ3JlZGVudGlhbHMSMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleSI9ChREZXNpcmVkU3RhdGVMb2NhdGlvbhIRCglrdl9idWNrZXQYASABKAkSEgoKa2V5X3ByZWZpeBgCIAEoCSLiAQoMRGVzaXJlZFN0YXRlEhAKCHJldmlzaW9uGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSJwoHYnVuZGxlcxgDIAMoCzIWLmdpdGZsZWV0LnYxLkJ1bmRsZVJlZhIwCgxwdWJsaXNoZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnNvdXJjZRgFIAEoCzIWLmdpdGZsZWV0LnYxLlNvdXJjZVJlZhIRCglzaWduYXR1cmUYFCABKAwSFgoOc2lnbmluZ19rZXlfaWQYFSABKAkiVgoKVHJ1c3RlZEtleRIKCgJpZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgJEhMKC2VuZG9yc2VtZW50GAMgASgMEhMKC2VuZG9yc2VkX2J5GAQgASgJIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSKWAQoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkSLQoMaWdub3JlX3J1bGVzGAUgAygLMhcuZ2l0ZmxlZXQudjEuSWdub3JlUnVsZSJYCgpJZ25vcmVSdWxlEgwKBHBhdGgYASABKAkSDQoFZ3JvdXAYAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSKIAgoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIABIqCgZldmVudHMYBCABKAsyGC5naXRmbGVldC52MS5BZ2VudEV2ZW50c0gAEioKBXByb29mGAogASgLMhkuZ2l0ZmxlZXQudjEuQ29ubmVjdFByb29mSABCBgoEa2luZCIhCgxDb25uZWN0UHJvb2YSEQoJc2lnbmF0dXJlGAEgASgMIjYKC0FnZW50RXZlbnRzEicKBmV2ZW50cxgBIAMoCzIXLmdpdGZsZWV0LnYxLkFnZW50RXZlbnQi9QEKCkFnZW50RXZlbnQSCgoCaWQYASABKAkSKQoEdHlwZRgCIAEoDjIbLmdpdGZsZWV0LnYxLkFnZW50RXZlbnRUeXBlEg4KBmJ1bmRsZRgDIAEoCRIqCghyZXNvdXJjZRgEIAEoCzIYLmdpdGZsZWV0LnYxLlJlc291cmNlUmVmEikKBmZpZWxkcxgFIAMoCzIZLmdpdGZsZWV0LnYxLkRyaWZ0ZWRGaWVsZBIPCgdtZXNzYWdlGAYgASgJEiYKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoCSJcCgtSZXNvdXJjZVJlZhINCgVncm91cBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEgwKBG5hbWUYBSABKAkicAoJSGVhcnRiZWF0EisKB3NlbnRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEW9ic2VydmVkX3JldmlzaW9uGAIgASgJEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAyABKAQiFAoSQ3JlZGVudGlhbHNSZXF1ZXN0IqwCCgxTdGF0dXNSZXBvcnQSGQoRb2JzZXJ2ZWRfcmV2aXNpb24YASABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgCIAEoBBIqCgdidW5kbGVzGAMgAygLMhkuZ2l0ZmxlZXQudjEuQnVuZGxlU3RhdHVzEioKCmNvbmRpdGlvbnMYBCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SLwoLcmVwb3J0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWFnZW50X3ZlcnNpb24YBiABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAcgASgJEg8KB3BhcnRpYWwYCCABKAgSFwoPcmVtb3ZlZF9idW5kbGVzGAkgAygJIu4DCgxCdW5kbGVTdGF0dXMSDAoEbmFtZRgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEAoIcmV2aXNpb24YAyABKAkSJAoEc3luYxgEIAEoDjIWLmdpdGZsZWV0LnYxLlN5bmNTdGF0ZRIoCgZoZWFsdGgYBSABKA4yGC5naXRmbGVldC52MS5IZWFsdGhTdGF0ZRIuCglyZXNvdXJjZXMYBiADKAsyGy5naXRmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIPCgdtZXNzYWdlGAcgASgJEioKCmNvbmRpdGlvbnMYCCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SFgoOcmVzb3VyY2VfY291bnQYCSABKA0SFQoNZHJpZnRlZF9jb3VudBgKIAEoDRIzCg9sYXN0X2FwcGxpZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2hlYWx0aF9yZXZpc2lvbhgMIAEoCRIqCgpkcmlmdF9tb2RlGA0gASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEhUKDW1pc3NpbmdfY291bnQYDiABKA0SFgoOY29uZmxpY3RfY291bnQYDyABKA0SGQoRb21pdHRlZF9yZXNvdXJjZXMYECABKA0itgMKDlJlc291cmNlU3RhdHVzEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCRIkCgRzeW5jGAYgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgHIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEigKBWRyaWZ0GAggAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYCSABKAkSLAoLZHJpZnRfc3RhdGUYCiABKA4yFy5naXRmbGVldC52MS5EcmlmdFN0YXRlEjQKEGRyaWZ0X2ZpcnN0X3NlZW4YCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2RyaWZ0X2xhc3Rfc2VlbhgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY29ycmVjdGlvbnMYDSABKA0SHAoUZHJpZnRfZmllbGRzX29taXR0ZWQYDiABKA0icQoMRHJpZnRlZEZpZWxkEgwKBHBhdGgYASABKAkSDwoHZGVzaXJlZBgCIAEoCRIMCgRsaXZlGAMgASgJEg8KB21hbmFnZXIYBCABKAkSEAoIcmVkYWN0ZWQYBSABKAgSEQoJdHJ1bmNhdGVkGAYgASgIIqIBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIsCgZzdGF0dXMYAiABKA4yHC5naXRmbGVldC52MS5Db25kaXRpb25TdGF0dXMSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQBCgpIdWJNZXNzYWdlEj4KE3JlZnJlc2hfY3JlZGVudGlhbHMYASABKAsyHy5naXRmbGVldC52MS5SZWZyZXNoQ3JlZGVudGlhbHNIABIlCgZyZXN5bmMYAiABKAsyEy5naXRmbGVldC52MS5SZXN5bmNIABInCgd3ZWxjb21lGAMgASgLMhQuZ2l0ZmxlZXQudjEuV2VsY29tZUgAQgYKBGtpbmQitgEKB1dlbGNvbWUSEgoKY2x1c3Rlcl9pZBgBIAEoCRIiChpoZWFydGJlYXRfaW50ZXJ2YWxfc2Vjb25kcxgCIAEoDRIvCgtzZXJ2ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleRINCgVub25jZRgKIAEoDCJ4ChJSZWZyZXNoQ3JlZGVudGlhbHMSLQoLY3JlZGVudGlhbHMYASABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxIzChJkZXNpcmVkX3N0YXRlX2tleXMYFCADKAsyFy5naXRmbGVldC52MS5UcnVzdGVkS2V5IikKBlJlc3luYxIOCgZyZWFzb24YASABKAkSDwoHYnVuZGxlcxgCIAMoCSpWCglEcmlmdE1vZGUSGgoWRFJJRlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRSSUZUX01PREVfQ09SUkVDVBABEhUKEURSSUZUX01PREVfUkVQT1JUEAIqWAoOQWdlbnRFdmVudFR5cGUSIAocQUdFTlRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiQKIEFHRU5UX0VWRU5UX1RZUEVfRFJJRlRfQ09SUkVDVEVEEAEqoQEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lOQ19TVEFURV9TWU5DRUQQARIaChZTWU5DX1NUQVRFX09VVF9PRl9TWU5DEAISFwoTU1lOQ19TVEFURV9BUFBMWUlORxADEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAQSFQoRU1lOQ19TVEFURV9QUlVORUQQBSqyAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX0hFQUxUSFkQARIcChhIRUFMVEhfU1RBVEVfUFJPR1JFU1NJTkcQAhIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAxIYChRIRUFMVEhfU1RBVEVfTUlTU0lORxAEEhgKFEhFQUxUSF9TVEFURV9VTktOT1dOEAUqjgEKCkRyaWZ0U3RhdGUSGwoXRFJJRlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNEUklGVF9TVEFURV9JTl9TWU5DEAESFwoTRFJJRlRfU1RBVEVfRFJJRlRFRBACEhcKE0RSSUZUX1NUQVRFX01JU1NJTkcQAxIYChREUklGVF9TVEFURV9DT05GTElDVBAEKogBCg9Db25kaXRpb25TdGF0dXMSIAocQ09ORElUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUNPTkRJVElPTl9TVEFUVVNfVFJVRRABEhoKFkNPTkRJVElPTl9TVEFUVVNfRkFMU0UQAhIcChhDT05ESVRJT05fU1RBVFVTX1VOS05PV04QAzLaAQoMQWdlbnRTZXJ2aWNlEkcKCFJlZ2lzdGVyEhwuZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0Gh0uZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXNwb25zZRJBCgdDb25uZWN0EhkuZ2l0ZmxlZXQudjEuQWdlbnRNZXNzYWdlGhcuZ2l0ZmxlZXQudjEuSHViTWVzc2FnZSgBMAESPgoFUmVuZXcSGS5naXRmbGVldC52MS5SZW5ld1JlcXVlc3QaGi5naXRmbGVldC52MS5SZW5ld1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest is sent once per cluster; a restarted agent reuses the
@@ -225,7 +225,10 @@ export const CredentialsSchema: GenMessage<Credentials> = /*@__PURE__*/
  *   <nats_user_public_key, empty when not re-keying>
  *
  * The milliseconds are signed_at.nanos / 1e6 rounded down. The hub refuses a
- * signed_at more than five minutes away from its own clock.
+ * signed_at more than five minutes away from its own clock, and one that is not
+ * strictly later (in milliseconds) than the signed_at of the last Renew it
+ * accepted for the cluster, with UNAUTHENTICATED "replayed Renew": a captured
+ * request cannot be sent again.
  *
  * @generated from message gitfleet.v1.RenewRequest
  */
@@ -683,6 +686,15 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
      */
     value: AgentEvents;
     case: "events";
+  } | {
+    /**
+     * The first message of every stream: proof that the agent holds its
+     * signing key (see ConnectProof).
+     *
+     * @generated from field: gitfleet.v1.ConnectProof proof = 10;
+     */
+    value: ConnectProof;
+    case: "proof";
   } | { case: undefined; value?: undefined };
 };
 
@@ -692,6 +704,40 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
  */
 export const AgentMessageSchema: GenMessage<AgentMessage> = /*@__PURE__*/
   messageDesc(file_gitfleet_v1_agent, 14);
+
+/**
+ * ConnectProof proves that the agent on a Connect stream holds the private half
+ * of the cluster's AgentKeys.signing_public_key, so that a gRPC token alone
+ * (stolen from a log or a proxy) cannot keep itself alive. The signature is
+ * Ed25519 (an nkey signature) over the UTF-8 bytes of exactly these three
+ * lines, joined by "\n", with no trailing newline:
+ *
+ *   gitfleet-connect/v1
+ *   <cluster_id>
+ *   <Welcome.nonce in standard base64 with padding>
+ *
+ * Until the proof verifies, the hub records no status, heartbeat or event from
+ * the stream, sends no RefreshCredentials and answers no CredentialsRequest. A
+ * proof that does not verify, or none within the hub's proof timeout (10 s by
+ * default), ends the stream with UNAUTHENTICATED.
+ *
+ * @generated from message gitfleet.v1.ConnectProof
+ */
+export type ConnectProof = Message<"gitfleet.v1.ConnectProof"> & {
+  /**
+   * Ed25519 signature (64 bytes) over the canonical text above.
+   *
+   * @generated from field: bytes signature = 1;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message gitfleet.v1.ConnectProof.
+ * Use `create(ConnectProofSchema)` to create a new message.
+ */
+export const ConnectProofSchema: GenMessage<ConnectProof> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 15);
 
 /**
  * AgentEvents carries what the agent did, as opposed to what it sees (which is
@@ -713,7 +759,7 @@ export type AgentEvents = Message<"gitfleet.v1.AgentEvents"> & {
  * Use `create(AgentEventsSchema)` to create a new message.
  */
 export const AgentEventsSchema: GenMessage<AgentEvents> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 15);
+  messageDesc(file_gitfleet_v1_agent, 16);
 
 /**
  * AgentEvent is one action of the agent on one object.
@@ -773,7 +819,7 @@ export type AgentEvent = Message<"gitfleet.v1.AgentEvent"> & {
  * Use `create(AgentEventSchema)` to create a new message.
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 16);
+  messageDesc(file_gitfleet_v1_agent, 17);
 
 /**
  * ResourceRef names one Kubernetes object.
@@ -812,7 +858,7 @@ export type ResourceRef = Message<"gitfleet.v1.ResourceRef"> & {
  * Use `create(ResourceRefSchema)` to create a new message.
  */
 export const ResourceRefSchema: GenMessage<ResourceRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 17);
+  messageDesc(file_gitfleet_v1_agent, 18);
 
 /**
  * Heartbeat says the agent is alive and what it runs.
@@ -841,7 +887,7 @@ export type Heartbeat = Message<"gitfleet.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 18);
+  messageDesc(file_gitfleet_v1_agent, 19);
 
 /**
  * CredentialsRequest asks the hub for fresh credentials (e.g. after a clock
@@ -857,7 +903,7 @@ export type CredentialsRequest = Message<"gitfleet.v1.CredentialsRequest"> & {
  * Use `create(CredentialsRequestSchema)` to create a new message.
  */
 export const CredentialsRequestSchema: GenMessage<CredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 19);
+  messageDesc(file_gitfleet_v1_agent, 20);
 
 /**
  * StatusReport is the agent's condensed view of its cluster; sent on change.
@@ -921,7 +967,7 @@ export type StatusReport = Message<"gitfleet.v1.StatusReport"> & {
  * Use `create(StatusReportSchema)` to create a new message.
  */
 export const StatusReportSchema: GenMessage<StatusReport> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 20);
+  messageDesc(file_gitfleet_v1_agent, 21);
 
 /**
  * BundleStatus is the state of one bundle in one cluster.
@@ -1034,7 +1080,7 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
  * Use `create(BundleStatusSchema)` to create a new message.
  */
 export const BundleStatusSchema: GenMessage<BundleStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 21);
+  messageDesc(file_gitfleet_v1_agent, 22);
 
 /**
  * ResourceStatus is the state of one object the agent manages.
@@ -1127,7 +1173,7 @@ export type ResourceStatus = Message<"gitfleet.v1.ResourceStatus"> & {
  * Use `create(ResourceStatusSchema)` to create a new message.
  */
 export const ResourceStatusSchema: GenMessage<ResourceStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 22);
+  messageDesc(file_gitfleet_v1_agent, 23);
 
 /**
  * DriftedField names one field that drifted, as a JSON pointer, with both
@@ -1179,7 +1225,7 @@ export type DriftedField = Message<"gitfleet.v1.DriftedField"> & {
  * Use `create(DriftedFieldSchema)` to create a new message.
  */
 export const DriftedFieldSchema: GenMessage<DriftedField> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 23);
+  messageDesc(file_gitfleet_v1_agent, 24);
 
 /**
  * Condition follows the Kubernetes condition convention.
@@ -1218,7 +1264,7 @@ export type Condition = Message<"gitfleet.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 24);
+  messageDesc(file_gitfleet_v1_agent, 25);
 
 /**
  * HubMessage is one message on the hub's side of Connect.
@@ -1255,7 +1301,7 @@ export type HubMessage = Message<"gitfleet.v1.HubMessage"> & {
  * Use `create(HubMessageSchema)` to create a new message.
  */
 export const HubMessageSchema: GenMessage<HubMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 25);
+  messageDesc(file_gitfleet_v1_agent, 26);
 
 /**
  * Welcome is the hub's first message on a new stream.
@@ -1285,6 +1331,14 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
    * @generated from field: repeated gitfleet.v1.TrustedKey desired_state_keys = 20;
    */
   desiredStateKeys: TrustedKey[];
+
+  /**
+   * 32 random bytes, new for every stream; the agent signs them in its
+   * ConnectProof.
+   *
+   * @generated from field: bytes nonce = 10;
+   */
+  nonce: Uint8Array;
 };
 
 /**
@@ -1292,7 +1346,7 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 26);
+  messageDesc(file_gitfleet_v1_agent, 27);
 
 /**
  * RefreshCredentials replaces the agent's credentials.
@@ -1319,7 +1373,7 @@ export type RefreshCredentials = Message<"gitfleet.v1.RefreshCredentials"> & {
  * Use `create(RefreshCredentialsSchema)` to create a new message.
  */
 export const RefreshCredentialsSchema: GenMessage<RefreshCredentials> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 27);
+  messageDesc(file_gitfleet_v1_agent, 28);
 
 /**
  * Resync asks the agent to re-read its desired state and re-apply it.
@@ -1345,7 +1399,7 @@ export type Resync = Message<"gitfleet.v1.Resync"> & {
  * Use `create(ResyncSchema)` to create a new message.
  */
 export const ResyncSchema: GenMessage<Resync> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 28);
+  messageDesc(file_gitfleet_v1_agent, 29);
 
 /**
  * @generated from enum gitfleet.v1.DriftMode
@@ -1577,7 +1631,9 @@ export const AgentService: GenService<{
   /**
    * Connect holds the agent's status stream. The agent authenticates with the
    * gRPC credential from Register (metadata "authorization: Bearer <token>"),
-   * sends status on change and heartbeats; the hub sends commands.
+   * sends status on change and heartbeats; the hub sends commands. The hub's
+   * first message is Welcome with a nonce; the agent's first answer must be a
+   * ConnectProof signed with its signing key.
    *
    * @generated from rpc gitfleet.v1.AgentService.Connect
    */
@@ -1592,7 +1648,8 @@ export const AgentService: GenService<{
    * longer than the credentials' lifetime holds only expired ones). It is
    * refused with UNAUTHENTICATED when the cluster is not registered (unknown
    * or deleted), the signature does not verify, or signed_at is more than five
-   * minutes away from the hub's clock.
+   * minutes away from the hub's clock, or is not later than the signed_at of the
+   * last Renew the hub accepted for the cluster (a replay).
    *
    * @generated from rpc gitfleet.v1.AgentService.Renew
    */
