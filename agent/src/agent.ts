@@ -50,6 +50,11 @@ export interface AgentOptions {
   agentRbac?: AgentRbac | undefined;
   /** How the channel to the hub is secured; default TLS verified by the system roots. */
   hubTls?: HubTls;
+  /**
+   * CA certificates (PEM) that sign the NATS servers' certificates (--nats-ca). Without it TLS to
+   * NATS is still required, verified by the system roots, unless every server is loopback.
+   */
+  natsCaPem?: string | undefined;
   /** Builds the hub client for an address; swapped by tests. */
   createHubClient?: (address: string) => HubClient;
   /** Builds the desired-state source; swapped by tests. */
@@ -138,6 +143,7 @@ export function createAgent(options: AgentOptions): Agent {
       makeSource: options.createDesiredStateSource ?? createNatsDesiredStateSource,
       reconcileIntervalMs,
       crdTimeoutMs: options.crdTimeoutMs,
+      natsCaPem: options.natsCaPem,
       agentRbac: options.agentRbac,
       loopGuard: options.loopGuard,
       metrics: options.metrics?.reconcile,

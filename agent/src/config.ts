@@ -26,6 +26,8 @@ export interface AgentConfig {
   kubeconfig?: string;
   namespace: string;
   tls: HubTlsConfig;
+  /** CA file for TLS to NATS (--nats-ca); the system roots when absent. */
+  natsCaFile?: string;
   logLevel: string;
   reconcileIntervalMs: number;
   /** The drift loop guard: this many corrections of one object within windowMs make a conflict. */
@@ -83,6 +85,11 @@ export const settings = {
   "hub-ca": { value: "FILE", env: "GITFLEET_HUB_CA", description: "CA certificates (PEM) that sign the hub's certificate" },
   "insecure-skip-tls-verify": { env: "GITFLEET_INSECURE_SKIP_TLS_VERIFY", description: "do not verify the hub's certificate" },
   plaintext: { env: "GITFLEET_PLAINTEXT", description: "no TLS to the hub (loopback and tests only)" },
+  "nats-ca": {
+    value: "FILE",
+    env: "GITFLEET_NATS_CA",
+    description: "CA certificates (PEM) that sign the NATS servers' certificates; TLS to NATS is required unless every server is loopback",
+  },
   "reconcile-interval": { value: "DURATION", env: "GITFLEET_RECONCILE_INTERVAL", description: "re-apply period, e.g. 30s or 2m", default: "30s" },
   "drift-max-corrections": {
     value: "N",
@@ -293,6 +300,8 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   if (serviceAccount) config.agentRbac.serviceAccount = dnsSubdomainOf(serviceAccount);
   const rbacName = read("rbac-name");
   if (rbacName) config.agentRbac.rbacName = dnsSubdomainOf(rbacName);
+  const natsCa = read("nats-ca");
+  if (natsCa) config.natsCaFile = natsCa.value;
   const hub = read("hub");
   if (hub) {
     if (/\s/.test(hub.value) || hub.value === "") throw new ConfigError(`${hub.source} "${hub.value}" is not a HOST:PORT address`);

@@ -12,7 +12,8 @@ import type { Backoff } from "./backoff.js";
 import { createWakeup, systemClock } from "./clock.js";
 import type { Clock, Wakeup } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
-import type { DesiredStateSnapshot } from "./desired-state.js";
+import type { DesiredStateSnapshot, LoadDesiredStateOptions } from "./desired-state.js";
+import { natsTlsFor, natsTlsHint } from "./nats-tls.js";
 
 /** What the agent needs to reach NATS as itself. */
 export interface NatsAccess {
@@ -53,6 +54,10 @@ export interface NatsDesiredStateSourceOptions {
   /** Delays between sessions after a failure; default 0.5 s growing to 30 s, with jitter. */
   backoff?: Backoff;
   maxBundleBytes?: number;
+  /** CA certificates (PEM) of --nats-ca; TLS is required unless every server is loopback (nats-tls.ts). */
+  natsCaPem?: string | undefined;
+  /** Checks each pointer before its bundles are fetched (signature, key, generation); see loadDesiredState. */
+  verify?: LoadDesiredStateOptions["verify"];
   /**
    * How often the pointer is read again without a notification (a put missed while the
    * connection was down, or a lost message); default 60 s, with ±20 % jitter.
@@ -126,6 +131,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       keyPrefix: options.keyPrefix,
       reader: { get: async (key) => (await directGet(nc, key))?.value },
       previous: reread ? undefined : current,
+      verify: options.verify,
       ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
     });
     current = state;
@@ -140,7 +146,9 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   };
 
   const runSession = async (signal: AbortSignal): Promise<void> => {
+    const security = natsTlsFor(access.servers, options.natsCaPem);
     const nc = await connect({
+      ...(security.tls ? { tls: security.tls } : {}),
       servers: access.servers,
       // Read on every (re)connect, so refreshed credentials apply without a new connection.
       authenticator: jwtAuthenticator(
@@ -152,6 +160,8 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       maxReconnectAttempts: -1,
       reconnectTimeWait: 2_000,
       timeout: 10_000,
+    }).catch((error: unknown) => {
+      throw new Error(`cannot connect to NATS at ${access.servers.join(", ")}: ${messageOf(error)}${natsTlsHint(security)}`, { cause: error });
     });
     const readNow = createWakeup(clock);
     if (session) {

@@ -3,6 +3,7 @@
 import { DesiredStateSchema, DriftMode, PayloadError, decodeBundlePayload, fromBinary, timestampDate } from "@gitfleet/proto";
 import type { BundlePolicy, BundleRef, DesiredState } from "@gitfleet/proto";
 import { dnsLabelProblem, messageOf } from "@gitfleet/proto/rules";
+import type { PointerRefusal } from "./desired-trust.js";
 import { AgentError } from "./errors.js";
 import { parseKubeObject } from "./kube-objects.js";
 import type { KubeObject } from "./kube-objects.js";
@@ -61,6 +62,11 @@ export interface DesiredStateSnapshot {
   bundles: DesiredBundle[];
   /** When the hub published it (ISO 8601), "" when not stated. */
   publishedAt: string;
+  /**
+   * Set when the pointer failed the agent's check (signature, key, generation): nothing was
+   * fetched, `bundles` is empty, and the agent keeps enforcing what it held.
+   */
+  refused?: PointerRefusal;
 }
 
 /** Reads one key of the cluster's key space; undefined when the key does not exist. */
@@ -79,6 +85,12 @@ export interface LoadDesiredStateOptions {
   previous?: DesiredStateSnapshot | undefined;
   /** Largest uncompressed bundle accepted; default 64 MiB. */
   maxBundleBytes?: number;
+  /**
+   * Checks the decoded pointer (and its bytes as received) before any bundle is fetched; a
+   * refusal comes back as a snapshot with `refused` set. The agent always passes one
+   * (desired-trust.ts); without it nothing is checked.
+   */
+  verify?: ((pointer: DesiredState, encoded: Uint8Array) => PointerRefusal | undefined) | undefined;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -103,6 +115,10 @@ export async function loadDesiredState(options: LoadDesiredStateOptions): Promis
     throw new AgentError("desired-state-invalid", `${options.keyPrefix}.desired is not a DesiredState: ${messageOf(error)}`, {
       cause: error,
     });
+  }
+  const refused = options.verify?.(pointer, options.pointer);
+  if (refused) {
+    return { revision: pointer.revision, generation: pointer.generation, kvRevision: options.kvRevision, bundles: [], publishedAt: "", refused };
   }
   // Checked before any chunk is read: a time no Date can hold would otherwise throw a RangeError.
   const publishedAt = pointer.publishedAt ? timestampDate(pointer.publishedAt) : undefined;

@@ -5,6 +5,8 @@ import { createUser } from "@nats-io/nkeys";
 import { timestampDate } from "@gitfleet/proto";
 import type { Credentials } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
+import { parsePinnedKeys } from "./desired-trust.js";
+import type { PinnedKey } from "./desired-trust.js";
 import { AgentError } from "./errors.js";
 import type { KubeClient } from "./kube-client.js";
 import { asRecord } from "./kube-objects.js";
@@ -46,6 +48,13 @@ export interface AgentIdentity extends AgentKeySeeds {
   credentials: AgentCredentials;
   /** ISO 8601. */
   registeredAt: string;
+  /**
+   * The hub's desired-state keys this agent trusts: pinned at registration, changed only by a
+   * key list whose new keys are endorsed by a trusted one. Empty or absent for an agent
+   * registered before keys were pinned; it trusts the keys of its first Welcome (see
+   * docs/protocol.md, "Signed desired state").
+   */
+  desiredStateKeys?: PinnedKey[];
 }
 
 /**
@@ -159,6 +168,7 @@ export function parseStoredIdentity(value: unknown): StoredIdentity {
       keyPrefix: text(id, "keyPrefix"),
       heartbeatIntervalSeconds: Number(id?.["heartbeatIntervalSeconds"]) || 15,
       registeredAt: text(id, "registeredAt"),
+      desiredStateKeys: parsePinnedKeys(id?.["desiredStateKeys"]),
       credentials: {
         natsUserJwt: text(creds, "natsUserJwt"),
         grpcToken: text(creds, "grpcToken"),

@@ -16,6 +16,8 @@ import type { AgentIdentity, IdentityStore } from "./identity.js";
 import type { InventoryStore } from "./inventory.js";
 import type { KubeClient } from "./kube-client.js";
 import type { LeaderElector } from "./leader-election.js";
+import { checkPointer, updatePinnedKeys } from "./desired-trust.js";
+import type { HeldPointer, PointerRefusal } from "./desired-trust.js";
 import type { ReconcileMetrics } from "./metrics.js";
 import { createReconciler } from "./reconcile.js";
 import type { Reconciler } from "./reconcile.js";
@@ -26,7 +28,7 @@ import { buildStatusReport, driftedField } from "./status.js";
 import { createDriftMonitor, createKubeEventRecorder } from "./drift/index.js";
 import type { Correction, DriftMonitor, LoopGuardLimits } from "./drift/index.js";
 import { AgentEventSchema, AgentEventType, create, timestampFromDate } from "@gitfleet/proto";
-import type { AgentEvent } from "@gitfleet/proto";
+import type { AgentEvent, TrustedKey } from "@gitfleet/proto";
 import { createStatusStream } from "./status-stream.js";
 import type { StatusStream } from "./status-stream.js";
 import { AGENT_VERSION } from "./version.js";
@@ -44,6 +46,8 @@ export interface LeadershipTermOptions {
   makeSource: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
   reconcileIntervalMs: number;
   crdTimeoutMs?: number | undefined;
+  /** CA certificates (PEM) for TLS to NATS (--nats-ca). */
+  natsCaPem?: string | undefined;
   /** The agent's ServiceAccount and RBAC names, which bundles may not touch. */
   agentRbac?: AgentRbac | undefined;
   /** Limits of the drift loop guard; defaults in drift/loop-guard.ts. */
@@ -96,6 +100,8 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
   let identity: AgentIdentity | undefined;
   let status: StatusStream | undefined;
   let kubernetesVersion = "";
+  // Why the last pointer received was refused; undefined once a verified one is accepted.
+  let refusal: PointerRefusal | undefined;
   let lost = false;
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
@@ -115,6 +121,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
         now: new Date(clock.now()),
         drift: (bundle) => drift.objects(bundle),
         driftMode: (bundle) => reconciler.desired?.bundles.find((b) => b.name === bundle)?.policy.drift,
+        desiredStateCheck: refusal ? { refused: true, reason: refusal.code, message: refusal.message } : { refused: false },
       }),
     );
   };
@@ -205,6 +212,34 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       reconciler.setDesired(initial);
     }
     const hub = options.makeHubClient(hubAddress);
+    // The keys pointers must be signed with; an agent registered before keys were pinned has none
+    // until its first Welcome (trust on first use, over the channel it verified the hub on).
+    let pinned = id.desiredStateKeys ?? [];
+    if (pinned.length === 0) {
+      clusterLogger.warn("no desired-state signing keys are pinned in the identity Secret (registered before signing); pointers are refused until the hub's first Welcome, whose keys will be pinned");
+    }
+    const held = (): HeldPointer | undefined => reconciler.desired;
+    const onTrustedKeys = async (keys: TrustedKey[], from: string): Promise<void> => {
+      const firstUse = pinned.length === 0;
+      const update = updatePinnedKeys(pinned, keys);
+      for (const problem of update.refused) clusterLogger.error({ from }, `refused a desired-state key from the hub: ${problem}`);
+      if (update.added.length === 0 && update.dropped.length === 0) return;
+      if (firstUse) {
+        clusterLogger.warn({ keys: update.added, from }, "TRUST ON FIRST USE: pinning the hub's desired-state signing keys from this connection; this agent was registered before keys were pinned at registration");
+      } else {
+        clusterLogger.info({ added: update.added, dropped: update.dropped, from }, "desired-state signing keys changed");
+      }
+      pinned = update.keys;
+      if (identity) {
+        identity = { ...identity, desiredStateKeys: pinned };
+        const next = identity;
+        const save = saving.then(() => options.identityStore.save({ state: "registered", identity: next }));
+        saving = save.catch(() => undefined);
+        await save;
+      }
+      // A pointer refused for its key may verify now: read it again.
+      if (refusal) source.resync();
+    };
     // Identity saves run one after another, so an older refresh never overwrites a newer one.
     let saving: Promise<void> = Promise.resolve();
     stops.push({ part: "identity saves", stop: () => saving });
@@ -216,9 +251,28 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       initial,
       logger: clusterLogger.child({ part: "desired-state" }),
       clock,
+      natsCaPem: options.natsCaPem,
+      verify: (pointer, encoded) => checkPointer({ encoded, pointer, clusterId: id.clusterId, keys: pinned, held: held() }),
       onState: async (state) => {
+        if (state.refused) {
+          refusal = state.refused;
+          clusterLogger.error(
+            { reason: state.refused.code, generation: state.generation.toString(), heldGeneration: held()?.generation.toString() },
+            `refused the desired state: ${state.refused.message}; enforcing the last good state`,
+          );
+          sendStatus();
+          // A key this agent has not heard of yet may come with the hub's current key list.
+          if (state.refused.code === "UnknownKey") status?.requestCredentials();
+          return;
+        }
+        const wasRefused = refusal !== undefined;
+        refusal = undefined;
         reconciler.setDesired(state);
         await options.stateStore.save(state);
+        if (wasRefused) {
+          clusterLogger.info({ generation: state.generation.toString() }, "accepted a verified desired state again");
+          sendStatus();
+        }
       },
     });
     const stream = createStatusStream({
@@ -241,6 +295,7 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
         await save;
         clusterLogger.info({ expiresAt: new Date(next.credentials.expiresAt).toISOString() }, "credentials refreshed and stored");
       },
+      onTrustedKeys,
       onResync: (resync) => {
         source.resync();
         reconciler.resync(resync.bundles);

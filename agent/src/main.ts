@@ -49,6 +49,14 @@ async function main(): Promise<number> {
   } else {
     hubTls = config.tls;
   }
+  let natsCaPem: string | undefined;
+  if (config.natsCaFile !== undefined) {
+    try {
+      natsCaPem = await readFile(config.natsCaFile, "utf8");
+    } catch (error) {
+      return fail(`cannot read the NATS CA file ${config.natsCaFile} (--nats-ca / GITFLEET_NATS_CA): ${messageOf(error)}`, 2);
+    }
+  }
   let kubeConfig;
   try {
     kubeConfig = loadKubeConfig(config.kubeconfig);
@@ -69,6 +77,7 @@ async function main(): Promise<number> {
     namespace: config.namespace,
     agentRbac: config.agentRbac,
     hubTls,
+    natsCaPem,
     reconcileIntervalMs: config.reconcileIntervalMs,
     loopGuard: config.loopGuard,
     ...(config.leaderElect ? { leaderElection: {} } : {}),

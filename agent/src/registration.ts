@@ -1,5 +1,6 @@
 // First start: generate keys, store them, call Register, store the identity. Every later
 // start: load the identity and never call Register again.
+import { updatePinnedKeys } from "./desired-trust.js";
 import { fromSeed } from "@nats-io/nkeys";
 import { GrpcStatus, toRpcError } from "@gitfleet/proto";
 import type { RegisterResponse } from "@gitfleet/proto";
@@ -122,6 +123,8 @@ function identityFrom(response: RegisterResponse, keys: AgentKeySeeds, hubAddres
     heartbeatIntervalSeconds: response.heartbeatIntervalSeconds || 15,
     credentials: credentialsFromProto(response.credentials, now),
     registeredAt: new Date(now).toISOString(),
+    // Pinned from the answer to Register, over the channel the agent verified the hub on.
+    desiredStateKeys: updatePinnedKeys([], response.desiredStateKeys).keys,
   };
 }
 

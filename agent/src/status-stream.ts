@@ -2,7 +2,7 @@
 // commands (Welcome, RefreshCredentials, Resync). Reconnects forever with backoff and jitter,
 // and renews credentials that ran out while no stream was up (Renew, signed by the agent).
 import { GrpcStatus, timestampFromDate, toRpcError } from "@gitfleet/proto";
-import type { AgentEvent, Credentials, HubMessage, Resync, StatusReport } from "@gitfleet/proto";
+import type { AgentEvent, Credentials, HubMessage, Resync, StatusReport, TrustedKey } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -31,6 +31,8 @@ export interface StatusStreamOptions {
   connectProof: (nonce: Uint8Array) => Uint8Array;
   /** Asks for a re-read and re-apply of the desired state. */
   onResync: (resync: Resync) => void;
+  /** The hub's desired-state keys, from Welcome, RefreshCredentials or RenewResponse (when it sent any). */
+  onTrustedKeys?: (keys: TrustedKey[], from: "welcome" | "refresh" | "renew") => Promise<void> | void;
   /** Heartbeat period until the hub's Welcome says otherwise; default 15 s. */
   heartbeatIntervalMs?: number;
   logger?: Logger;
@@ -53,6 +55,8 @@ export interface StatusStream {
   report(status: StatusReport): void;
   /** Sends events (corrections) now, or on the next connect; the oldest beyond 1,000 are dropped. */
   events(events: readonly AgentEvent[]): void;
+  /** Asks the hub for fresh credentials and its current keys now (at most every 10 s); false without a stream. */
+  requestCredentials(): boolean;
   /** True while a stream is open and the hub has answered it. */
   readonly connected: boolean;
 }
@@ -131,15 +135,27 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     }
   };
 
+  const trustedKeys = async (keys: TrustedKey[], from: "welcome" | "refresh" | "renew"): Promise<void> => {
+    if (keys.length === 0 || !options.onTrustedKeys) return;
+    try {
+      await options.onTrustedKeys(keys, from);
+    } catch (error) {
+      logger.error({ err: error }, `cannot take the hub's desired-state keys: ${messageOf(error)}`);
+    }
+  };
+  let lastAskedNow = Number.NEGATIVE_INFINITY;
+
   const handle = async (message: HubMessage): Promise<void> => {
     switch (message.kind.case) {
       case "welcome": {
+        await trustedKeys(message.kind.value.desiredStateKeys, "welcome");
         const seconds = message.kind.value.heartbeatIntervalSeconds;
         if (seconds > 0) heartbeatMs = seconds * 1000;
         logger.info({ hubSaysClusterId: message.kind.value.clusterId, heartbeatSeconds: heartbeatMs / 1000 }, "connected to the hub");
         return;
       }
       case "refreshCredentials": {
+        await trustedKeys(message.kind.value.desiredStateKeys, "refresh");
         const credentials = message.kind.value.credentials;
         if (!credentials) return;
         try {
@@ -176,7 +192,9 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     logger.info({ reason, expiresAt: new Date(expiresAt).toISOString() }, "renewing the credentials with the agent's signing key");
     let credentials: Credentials | undefined;
     try {
-      credentials = (await options.hub.renew(options.renewRequest(), { signal: stopping.signal })).credentials;
+      const answer = await options.hub.renew(options.renewRequest(), { signal: stopping.signal });
+      credentials = answer.credentials;
+      await trustedKeys(answer.desiredStateKeys, "renew");
     } catch (error) {
       if (stopping.signal.aborted) return "unreachable";
       const rpc = toRpcError(error);
@@ -321,6 +339,13 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
         queuedEvents = queuedEvents.slice(-1_000);
       }
       sendEvents();
+    },
+    requestCredentials() {
+      if (!session?.welcomed) return false;
+      const now = clock.now();
+      if (now - lastAskedNow < 10_000) return true;
+      lastAskedNow = now;
+      return session.stream.send({ kind: { case: "credentialsRequest", value: {} } });
     },
     get connected() {
       return session?.welcomed ?? false;

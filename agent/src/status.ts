@@ -27,6 +27,8 @@ export interface StatusContext {
   drift?: (bundle: string) => readonly ObjectDrift[];
   /** A bundle's drift mode, from its desired state. */
   driftMode?: (bundle: string) => "correct" | "report" | undefined;
+  /** Whether the last desired state received passed the agent's check; no condition when absent. */
+  desiredStateCheck?: { refused: false } | { refused: true; reason: string; message: string } | undefined;
 }
 
 /** Bounds that keep every message small (docs/protocol.md, "Status on the wire"). */
@@ -55,6 +57,7 @@ export function buildStatusReport(report: ReconcileReport, context: StatusContex
     conditions: [
       condition("Synced", unsynced, "AllBundlesSynced", "BundlesNotSynced", "bundles not synced"),
       condition("Healthy", unhealthy, "AllBundlesHealthy", "BundlesNotHealthy", "bundles not healthy"),
+      ...(context.desiredStateCheck ? [verifiedCondition(context.desiredStateCheck)] : []),
     ],
     reportedAt: timestampFromDate(context.now),
     agentVersion: context.agentVersion,
@@ -167,6 +170,16 @@ function encodeValue(value: unknown): { text: string; cut: boolean } {
   const text = JSON.stringify(value);
   if (Buffer.byteLength(text) <= STATUS_LIMITS.valueBytes) return { text, cut: false };
   return { text: Buffer.from(text).subarray(0, STATUS_LIMITS.valueBytes).toString("utf8").replace(/\uFFFD$/, ""), cut: true };
+}
+
+/**
+ * "DesiredStateVerified": False with the refusal's reason (Unsigned, UnknownKey, BadSignature,
+ * Replayed) while the agent refuses what the hub's key space holds and keeps its last good state.
+ */
+function verifiedCondition(check: NonNullable<StatusContext["desiredStateCheck"]>): MessageInitShape<typeof ConditionSchema> {
+  return check.refused
+    ? { type: "DesiredStateVerified", status: ConditionStatus.FALSE, reason: check.reason, message: `${check.message}; enforcing the last good state` }
+    : { type: "DesiredStateVerified", status: ConditionStatus.TRUE, reason: "SignatureVerified", message: "" };
 }
 
 function condition(

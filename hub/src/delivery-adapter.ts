@@ -32,6 +32,7 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       nats: context.nc,
       clusters: context.clusters,
       logger: context.logger,
+      signer: context.signer,
       replicas: context.replicas,
       renderer: createOverlayRenderer({ kustomize }),
       metrics: context.metrics,

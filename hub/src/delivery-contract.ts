@@ -1,6 +1,7 @@
 // The contract between the hub's control plane and its delivery part (Git
 // source, fleet.yaml resolver, desired-state publisher), so either side can be
 // built, tested and replaced alone.
+import type { DesiredStateSigner } from "./signing/index.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { CommitInfo, DeliveryMetrics, FleetSpec } from "./delivery/index.js";
@@ -153,6 +154,8 @@ export interface DeliveryContext {
   events: HubEvents;
   /** JetStream replicas for the buckets the delivery part creates. */
   replicas: number;
+  /** Signs desired-state pointers with the hub's active key; every pointer must be signed. */
+  signer: DesiredStateSigner;
   /** Asks a cluster's agent to re-read and re-apply its desired state. */
   resync(clusterId: string, reason: string, bundles?: readonly string[]): Promise<void>;
   /** Where the delivery part reports its timings and Git errors (the hub's metrics). */

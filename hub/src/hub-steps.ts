@@ -27,6 +27,7 @@ import { startMetricsServer, type HubMetrics, type MetricsSource } from "./metri
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
 import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
+import { createSigningKeyService, createSigningKeyring, type DesiredStateSigner, type SigningKeyring } from "./signing/index.js";
 import { createHubSecretsStore, type HubSecretsStore } from "./store/hub-secrets.js";
 import { createRegistrationTokenStore, type RegistrationTokenStore } from "./store/registration-tokens.js";
 import { createStatusStore, type StatusStore } from "./store/status.js";
@@ -68,6 +69,8 @@ export async function connectNats(options: HubNatsOptions, logger: Logger, stops
 /** The hub's state in JetStream KV. */
 export interface HubStores {
   secrets: HubSecretsStore;
+  /** The desired-state signing keys, loaded (created by the first replica) and followed. */
+  keyring: SigningKeyring;
   tokens: RegistrationTokenStore;
   clusters: ClusterStore;
   status: StatusStore;
@@ -101,8 +104,12 @@ export async function openStores(
   const drift = createDriftIndex({ staleAfterMs: input.staleAfterMs, now });
   stops.push("drift index feed", feedDriftIndex(drift, { clusters, status }));
   await withDeadline(Promise.all([clusters.ready(), status.ready()]), input.readyTimeoutMs, "loading clusters and status from JetStream");
+  const keyring = createSigningKeyring({ kv: hubKv, logger: logger.child({ component: "signing-keys" }), now });
+  await keyring.start();
+  stops.push("signing keyring", () => keyring.stop());
   return {
     secrets: createHubSecretsStore({ kv: hubKv }),
+    keyring,
     tokens: createRegistrationTokenStore({ kv: tokensKv, now }),
     clusters,
     status,
@@ -179,6 +186,7 @@ export function startAgentLink(
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds,
     connectProofTimeoutMs: input.connectProofTimeoutMs,
     hubVersion: input.version,
+    trustedKeys: () => stores.keyring.trusted(),
     onClusterRegistered: (cluster) => events.emit("cluster-registered", cluster),
     onStatusReported: (clusterId, report, previous) => events.emit("status-reported", clusterId, report, previous),
     onAgentEvents: (clusterId, agentEvents) => events.emit("agent-events", clusterId, agentEvents),
@@ -190,6 +198,12 @@ export function startAgentLink(
     deliverLocal: (clusterId, request) => service.resyncLocal(clusterId, request),
   });
   stops.push("resync broadcast", () => resync.stop());
+  // A rotation or retirement through any replica reaches the agents connected here.
+  const unwatchKeys = stores.keyring.onChange(() => {
+    const sent = service.pushTrustedKeys();
+    logger.info({ streams: sent }, "sent the changed desired-state keys to connected agents");
+  });
+  stops.push("signing key push", () => unwatchKeys());
   return { service, resync };
 }
 
@@ -206,6 +220,7 @@ export function buildDelivery(input: {
   clusters: ClusterStore;
   events: HubEvents;
   resync: ResyncBroadcast;
+  signer: DesiredStateSigner;
   metrics?: HubMetrics | undefined;
   logger: Logger;
 }): HubDelivery | undefined {
@@ -217,6 +232,7 @@ export function buildDelivery(input: {
     clusters: clusterDirectory(input.clusters),
     events: input.events,
     replicas: input.replicas,
+    signer: input.signer,
     ...(input.metrics ? { metrics: input.metrics.delivery } : {}),
     resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
   });
@@ -359,6 +375,7 @@ export async function serveApi(
     promotions: input.promotion?.service,
     pipelines: input.promotion?.pipelines,
     notifications: input.alerts.notifications,
+    signingKeys: createSigningKeyService({ keyring: stores.keyring, nc: nats.nc, logger: logger.child({ component: "signing-keys" }), now: input.now }),
     removeCluster: createClusterRemover({
       clusters,
       status,

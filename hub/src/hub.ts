@@ -1,5 +1,6 @@
 // createHub: the hub's composition root. start() runs the steps of hub-steps.ts in order
 // (NATS, stores, access, agent link, delivery, gRPC, admin API); stop() undoes them in reverse.
+import { activeKeySigner } from "./signing/index.js";
 import { adminTokenAnnouncer } from "./admin-bootstrap.js";
 import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
@@ -211,7 +212,17 @@ export function createHub(options: HubOptions): Hub {
       },
       stops,
     );
-    const delivery = buildDelivery({ delivery: options.delivery, nats, replicas, clusters: stores.clusters, events, resync: agents.resync, metrics, logger });
+    const delivery = buildDelivery({
+      delivery: options.delivery,
+      nats,
+      replicas,
+      clusters: stores.clusters,
+      events,
+      resync: agents.resync,
+      signer: activeKeySigner(() => stores.keyring.active()),
+      metrics,
+      logger,
+    });
     forwardClusterChanges({ clusters: stores.clusters, events, delivery, logger }, stops);
     const history = await startHistory({
       nc: nats.nc,

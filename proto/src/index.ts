@@ -14,6 +14,7 @@ export {
   RenewResponseSchema,
   DesiredStateLocationSchema,
   DesiredStateSchema,
+  TrustedKeySchema,
   SourceRefSchema,
   BundleRefSchema,
   BundlePayloadSchema,
@@ -57,6 +58,7 @@ export type {
   RenewResponse,
   DesiredStateLocation,
   DesiredState,
+  TrustedKey,
   SourceRef,
   BundleRef,
   BundlePayload,
@@ -135,6 +137,24 @@ export {
 } from "./renew-signature.js";
 export type { RenewSignedFields } from "./renew-signature.js";
 
+// Signed desired state: the bytes a pointer signature and a key endorsement cover, shared by the
+// hub (signs) and the agent (verifies).
+export {
+  DESIRED_SIGNATURE_CONTEXT,
+  ED25519_PUBLIC_KEY_PREFIX,
+  KEY_ENDORSEMENT_CONTEXT,
+  desiredSignaturePayload,
+  encodeSignedDesiredState,
+  generateDesiredSigningKey,
+  keyEndorsementPayload,
+  publicKeyProblem,
+  signWithDesiredKey,
+  signatureFieldBytes,
+  signingKeyId,
+  unsignedPointerBytes,
+  verifyWithPublicKey,
+} from "./desired-signature.js";
+export type { DesiredSigningKey } from "./desired-signature.js";
 // The canonical text of a Connect proof, shared by the agent (signs) and the hub (verifies).
 export { CONNECT_NONCE_BYTES, CONNECT_PROOF_CONTEXT, connectProofPayload, connectProofText } from "./connect-proof.js";
 

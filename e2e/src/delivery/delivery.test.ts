@@ -12,10 +12,11 @@ import {
   DesiredStateSchema,
   decodeBundlePayload,
   fromBinary,
+  generateDesiredSigningKey,
   type BundlePayload,
   type DesiredState,
 } from "@gitfleet/proto";
-import { createDelivery, pointerKey, type ClusterRef, type Delivery } from "@gitfleet/hub/delivery";
+import { activeKeySigner, createDelivery, pointerKey, type ClusterRef, type Delivery } from "@gitfleet/hub/delivery";
 import { Kvm, type KV } from "@nats-io/kv";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { pino, type Logger } from "pino";
@@ -24,6 +25,10 @@ import { startGitServer, type GitServer } from "../lab/git-server.js";
 import { isolatedGitEnv } from "../lab/git-server-repos.js";
 import { startNats, type NatsLab } from "../lab/nats.js";
 import { waitFor } from "../lab/process.js";
+
+// Pointers are signed; this story reads them without checking the signature.
+const signingKey = generateDesiredSigningKey();
+const signer = activeKeySigner(() => signingKey);
 
 const execFileAsync = promisify(execFile);
 
@@ -140,6 +145,7 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
       nats: nc,
       clusters: { list: () => clusters },
       logger,
+      signer,
       // Tiny chunks, so that every payload spans several keys.
       maxChunkBytes: 128,
     });
@@ -292,6 +298,7 @@ void describe("hub delivery on a real Git server and NATS", { timeout: 300_000 }
       nats: nc,
       clusters: { list: () => clusters },
       logger,
+      signer,
       bucket: "gitfleet_desired_poll",
     });
     try {

@@ -31,6 +31,8 @@ import { pipelineRoutes } from "./routes/pipelines.js";
 import { promotionRoutes } from "./routes/promotions.js";
 import { notificationRoutes } from "./routes/notifications.js";
 import { registrationTokenRoutes } from "./routes/registration-tokens.js";
+import { signingKeyRoutes } from "./routes/signing-keys.js";
+import type { SigningKeyService } from "../signing/index.js";
 import { versionRoutes } from "./routes/version.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { whoamiRoutes } from "./routes/whoami.js";
@@ -53,6 +55,8 @@ export interface ApiServerOptions {
   /** Rendered desired state at any commit, for environment diffs; GET /diff answers 503 without it. */
   environments?: EnvironmentSource | undefined;
   removeCluster: ClusterRemover;
+  /** The desired-state signing keys; the signing-key routes are absent without. */
+  signingKeys?: SigningKeyService | undefined;
   /** The fleet event log. */
   events: EventLog;
   /** Cluster histories; absent, every history answers empty. */
@@ -155,6 +159,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   await app.register(
     async (api) => {
       await api.register(registrationTokenRoutes, { tokens: options.tokens, auth: options.auth, now });
+      if (options.signingKeys) await api.register(signingKeyRoutes, { keys: options.signingKeys, auth: options.auth });
       await api.register(clusterRoutes, {
         clusters: options.clusters,
         status: options.status,

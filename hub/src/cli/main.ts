@@ -19,6 +19,7 @@ import { driftList, driftSummary, type DriftFilters } from "./drift-commands.js"
 import { cliEnv, defaultHubUrl, readCliEnvironment } from "./environment.js";
 import { eventsCommand } from "./events.js";
 import { historyCommand } from "./history-commands.js";
+import { signingKeyList, signingKeyRetire, signingKeyRotate } from "./signing-key-commands.js";
 import { createHubClient } from "./hub-client.js";
 import { runPromotionCommand } from "./promotion-cli.js";
 import { renderCommand } from "./render.js";
@@ -29,6 +30,9 @@ commands:
   token create [--ttl 1h] [--max-uses N] [--labels k=v,...] [--allow-labels k=v1|v2,k2=*,...] [--description TEXT]
   token list
   token revoke ID
+  signing-key list
+  signing-key rotate
+  signing-key retire ID
   cluster list [--selector SELECTOR]
   cluster get NAME
   cluster set NAME [--label k=v ...] [--var k=v ...]   (k- removes a key)
@@ -201,6 +205,15 @@ export async function runCli(
         return 0;
       case "token revoke":
         await tokenRevoke(ctx, need("a token ID"));
+        return 0;
+      case "signing-key list":
+        await signingKeyList(ctx);
+        return 0;
+      case "signing-key rotate":
+        await signingKeyRotate(ctx);
+        return 0;
+      case "signing-key retire":
+        await signingKeyRetire(ctx, need("a signing key ID"));
         return 0;
       case "cluster list":
         await clusterList(ctx, values.selector);

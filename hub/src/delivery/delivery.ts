@@ -1,6 +1,7 @@
 // The hub's delivery part: follows the fleet repository, resolves each commit for the registered
 // clusters and publishes what changed. One apply runs at a time; nothing here throws out of its
 // loops: failures are logged, kept for the API (current(), errorsFor()) and retried.
+import type { DesiredStateSigner } from "../signing/index.js";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -41,6 +42,8 @@ export interface DeliveryOptions {
   nats: NatsConnection;
   clusters: ClusterSource;
   logger: Logger;
+  /** Signs every pointer (the hub's desired-state keyring). */
+  signer: DesiredStateSigner;
   /** KV bucket for desired state; default `gitfleet_desired`. */
   bucket?: string | undefined;
   /** JetStream replicas when the bucket is created; default 1. */
@@ -143,7 +146,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
       ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
     }).then(
-      (bucket) => createPublisher({ bucket, source, logger, maxChunkBytes: options.maxChunkBytes, now }),
+      (bucket) => createPublisher({ bucket, source, logger, signer: options.signer, maxChunkBytes: options.maxChunkBytes, now }),
       (err: unknown) => {
         publisher = undefined;
         throw err;

@@ -36,6 +36,8 @@ export { resolve } from "./resolve.js";
 export type { RenderMemo, Resolution, ResolveInput, ResolveStats } from "./resolve.js";
 export type { BundleAssignment, BundleFailure, ClusterResolution, ResolvedBundle } from "./resolution.js";
 export { createPublisher } from "./publish/index.js";
+export { activeKeySigner } from "../signing/index.js";
+export type { DesiredStateSigner } from "../signing/index.js";
 export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publish/index.js";
 export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./publish/index.js";
 export type { DesiredBucket } from "./publish/index.js";

@@ -195,6 +195,7 @@ void test("gRPC: arbitrary RegisterRequests into validation and Register", () =>
               issuer,
               logger: silent,
               heartbeatIntervalSeconds: 15,
+              trustedKeys: () => [],
               hubVersion: "0.1.0",
               onRegistered: () => assert.fail("nothing may be registered with a refused token"),
               now: () => now,
@@ -217,7 +218,7 @@ void test("gRPC: arbitrary RenewRequests, signed and unsigned, into Renew", () =
       if (sign && request.signedAt && renewSignedAtMs(request.signedAt) !== undefined) {
         request.signature = signing.sign(renewSignaturePayload({ clusterId: request.clusterId, signedAt: request.signedAt, natsUserPublicKey: request.natsUserPublicKey }));
       }
-      await refusesTypedAsync(() => renew({ clusters: memoryClusters(record), issuer, logger: silent, now: () => now }, request), [HubError]);
+      await refusesTypedAsync(() => renew({ clusters: memoryClusters(record), issuer, trustedKeys: () => [], logger: silent, now: () => now }, request), [HubError]);
     }),
   ));
 
@@ -238,7 +239,7 @@ void test("gRPC: a Connect stream of arbitrary AgentMessages of every kind", () 
           session = s;
           added();
         },
-        remove: () => {}, forCluster: () => [], size: 0, closeCluster: () => {}, closeAll: () => Promise.resolve() };
+        remove: () => {}, forCluster: () => [], list: () => [], size: 0, closeCluster: () => {}, closeAll: () => Promise.resolve() };
       const call = fakeCall(`Bearer ${minted.credentials.grpcToken}`);
       const done = connect(
         {
@@ -248,6 +249,7 @@ void test("gRPC: a Connect stream of arbitrary AgentMessages of every kind", () 
           sessions,
           logger,
           heartbeatIntervalSeconds: 15,
+          trustedKeys: () => [],
           now: () => now,
           onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => {
             drift.putStatus(clusterId, report);

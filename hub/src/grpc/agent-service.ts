@@ -1,7 +1,15 @@
 // The hub's AgentService: Register, Connect and Renew, the sessions Connect opens, and the
 // commands the rest of the hub sends through them.
 import { clip, maxLoggedName, maxLoggedReason } from "./log-clip.js";
-import { GrpcStatus, RpcError, type AgentEvent, type AgentService, type ServiceImplementation, type StatusReport } from "@gitfleet/proto";
+import {
+  GrpcStatus,
+  RpcError,
+  type AgentEvent,
+  type AgentService,
+  type ServiceImplementation,
+  type StatusReport,
+  type TrustedKey,
+} from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
@@ -27,6 +35,8 @@ export interface AgentServiceOptions {
   connectProofTimeoutMs?: number | undefined;
   /** The hub's version, which decides the agent versions Register accepts. */
   hubVersion: string;
+  /** The desired-state keys agents should trust now; sent in RegisterResponse, Welcome, RefreshCredentials and RenewResponse. */
+  trustedKeys: () => TrustedKey[];
   /** Called once a cluster registered through this replica is stored. */
   onClusterRegistered?: (cluster: ClusterRecord) => void;
   /** Called after a status report of a connected agent was stored. */
@@ -50,6 +60,8 @@ export interface AgentServiceHandle {
   readonly sessions: SessionRegistry;
   /** Sends Resync to the agent's streams on this replica; returns how many got it. */
   resyncLocal(clusterId: string, request: ResyncRequest): number;
+  /** Sends the current desired-state keys to every agent stream on this replica; returns how many got them. */
+  pushTrustedKeys(): number;
   /** Ends every stream (status UNAVAILABLE, so agents reconnect elsewhere) and stops listening to changes. */
   stop(): Promise<void>;
 }
@@ -89,6 +101,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
             logger,
             heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
             hubVersion: options.hubVersion,
+            trustedKeys: options.trustedKeys,
             onRegistered: (cluster) => options.onClusterRegistered?.(cluster),
             now,
           },
@@ -108,6 +121,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           sessions,
           logger,
           heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
+          trustedKeys: options.trustedKeys,
           connectProofTimeoutMs: options.connectProofTimeoutMs,
           now,
           onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
@@ -117,7 +131,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
       ),
     renew: async (request, call) => {
       try {
-        return await renew({ clusters: options.clusters, issuer: options.issuer, logger, now }, request);
+        return await renew({ clusters: options.clusters, issuer: options.issuer, trustedKeys: options.trustedKeys, logger, now }, request);
       } catch (err) {
         logger.info(
           { clusterId: clip(request.clusterId, maxLoggedName), peer: call.getPeer(), reason: clip(messageOf(err), maxLoggedReason) },
@@ -136,6 +150,12 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
       for (const session of targets) {
         session.send({ kind: { case: "resync", value: { reason: request.reason, bundles: [...(request.bundles ?? [])] } } });
       }
+      return targets.length;
+    },
+    pushTrustedKeys() {
+      const desiredStateKeys = options.trustedKeys();
+      const targets = sessions.list();
+      for (const session of targets) session.send({ kind: { case: "refreshCredentials", value: { desiredStateKeys } } });
       return targets.length;
     },
     async stop() {

@@ -14,6 +14,7 @@ import {
   type AgentEvent,
   type AgentMessage,
   type StatusReport,
+  type TrustedKey,
 } from "@gitfleet/proto";
 import { fromPublic } from "@nats-io/nkeys";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -37,6 +38,8 @@ export interface ConnectDeps {
   sessions: SessionRegistry;
   logger: Logger;
   heartbeatIntervalSeconds: number;
+  /** The desired-state keys agents should trust now; sent in Welcome and RefreshCredentials. */
+  trustedKeys: () => TrustedKey[];
   /** How long a new stream may take to send its ConnectProof before it is closed; default {@link defaultConnectProofTimeoutMs}. */
   connectProofTimeoutMs?: number | undefined;
   now: () => Date;
@@ -148,6 +151,7 @@ class StreamSession implements AgentSession {
           clusterId: this.clusterId,
           heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
           serverTime: timestampFromDate(this.deps.now()),
+          desiredStateKeys: this.deps.trustedKeys(),
           nonce: this.nonce,
         },
       },
@@ -354,7 +358,7 @@ class StreamSession implements AgentSession {
     }
     const { credentials, expiresAt } = await this.deps.issuer.issue(record);
     await this.deps.clusters.update(this.clusterId, (r) => ({ ...r, credentialsExpireAt: expiresAt.toISOString() }));
-    this.send({ kind: { case: "refreshCredentials", value: { credentials } } });
+    this.send({ kind: { case: "refreshCredentials", value: { credentials, desiredStateKeys: this.deps.trustedKeys() } } });
     this.credentialsExpireAt = expiresAt;
     this.logger.info({ reason, expiresAt: expiresAt.toISOString() }, "sent fresh credentials");
     this.scheduleRefresh();

@@ -20,6 +20,7 @@ function deps(hubVersion: string): RegisterDeps {
     issuer: untouched as CredentialIssuer,
     logger: pino({ level: "silent" }),
     heartbeatIntervalSeconds: 15,
+    trustedKeys: () => [],
     hubVersion,
     onRegistered: () => assert.fail("nothing was registered"),
     now: () => new Date(),

@@ -1,5 +1,5 @@
 // AgentService.Register: a registration token for a cluster identity and its first credentials.
-import { create, RegisterResponseSchema, type RegisterRequest, type RegisterResponse } from "@gitfleet/proto";
+import { create, RegisterResponseSchema, type RegisterRequest, type RegisterResponse, type TrustedKey } from "@gitfleet/proto";
 import { agentVersionProblem } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
@@ -20,6 +20,8 @@ export interface RegisterDeps {
   heartbeatIntervalSeconds: number;
   /** The hub's version; agents outside the versions it accepts are refused (docs/protocol.md "Versions"). */
   hubVersion: string;
+  /** The desired-state keys the agent pins (docs/protocol.md, "Signed desired state"). */
+  trustedKeys: () => TrustedKey[];
   /** Called once the cluster record is stored. */
   onRegistered: (cluster: ClusterRecord) => void;
   now: () => Date;
@@ -96,5 +98,6 @@ export async function register(deps: RegisterDeps, request: RegisterRequest): Pr
     credentials,
     desiredState: { kvBucket: bucketNames.desired, keyPrefix: id },
     heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+    desiredStateKeys: deps.trustedKeys(),
   });
 }

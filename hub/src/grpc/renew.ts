@@ -1,6 +1,6 @@
 // AgentService.Renew: fresh credentials for an agent that proves it holds its cluster's signing
 // key, so an agent cut off for longer than its credentials' lifetime recovers on its own.
-import { create, RenewResponseSchema, type RenewRequest, type RenewResponse } from "@gitfleet/proto";
+import { create, RenewResponseSchema, type RenewRequest, type RenewResponse, type TrustedKey } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import type { CredentialIssuer } from "../credentials/issuer.js";
 import { HubError } from "../errors.js";
@@ -11,6 +11,8 @@ import { checkRenewNotReplayed, checkRenewProof, validateRenewRequest } from "./
 export interface RenewDeps {
   clusters: ClusterStore;
   issuer: CredentialIssuer;
+  /** The desired-state keys agents should trust now. */
+  trustedKeys: () => TrustedKey[];
   logger: Logger;
   now: () => Date;
 }
@@ -61,5 +63,5 @@ export async function renew(deps: RenewDeps, request: RenewRequest): Promise<Ren
     },
     natsUserPublicKey !== record.natsUserPublicKey ? "credentials renewed with a new NATS user key" : "credentials renewed",
   );
-  return create(RenewResponseSchema, { credentials });
+  return create(RenewResponseSchema, { credentials, desiredStateKeys: deps.trustedKeys() });
 }

@@ -23,6 +23,8 @@ export interface SessionRegistry {
   add(session: AgentSession): void;
   remove(session: AgentSession): void;
   forCluster(clusterId: string): AgentSession[];
+  /** Every open session. */
+  list(): AgentSession[];
   /** Number of open sessions. */
   readonly size: number;
   /** Closes the sessions of a cluster that `filter` selects (all by default). */
@@ -48,6 +50,7 @@ export function createSessionRegistry(): SessionRegistry {
       if (set.size === 0) byCluster.delete(session.clusterId);
     },
     forCluster: (clusterId) => [...(byCluster.get(clusterId) ?? [])],
+    list: () => all(),
     get size() {
       return all().length;
     },

@@ -9,7 +9,6 @@ import {
   encodeBundlePayload,
   fromBinary,
   timestampFromDate,
-  toBinary,
   type BundleRef,
   type DesiredState,
   type EncodedPayload,
@@ -22,6 +21,7 @@ import { planPointer } from "./desired-plan.js";
 import { PublishError } from "../errors.js";
 import type { ClusterResolution, ResolvedBundle } from "../resolution.js";
 import { compareCodeUnits } from "../snapshot.js";
+import type { DesiredStateSigner } from "../../signing/index.js";
 
 /** Where published state came from, for DesiredState.source. */
 export interface SourceInfo {
@@ -34,6 +34,8 @@ export interface PublisherOptions {
   readonly bucket: DesiredBucket;
   readonly source: SourceInfo;
   readonly logger: Logger;
+  /** Signs every pointer for its cluster with the hub's active desired-state key. */
+  readonly signer: DesiredStateSigner;
   /** Largest chunk; default the wire default (512 KiB). */
   readonly maxChunkBytes?: number | undefined;
   /** The clock for published_at; default the system clock. */
@@ -149,7 +151,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       publishedAt: timestampFromDate(now()),
       source: { repository: options.source.repository, branch: options.source.branch, commit },
     });
-    const bytes = toBinary(DesiredStateSchema, next);
+    const bytes = options.signer.encode(next, clusterId);
     let revision: number;
     try {
       revision = pointer.revision === 0 ? await kv.create(pointerKey(clusterId), bytes) : await kv.update(pointerKey(clusterId), bytes, pointer.revision);

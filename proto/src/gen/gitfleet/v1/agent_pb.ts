@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gitfleet/v1/agent.proto.
  */
 export const file_gitfleet_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIrMCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0aLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKZAQoLQ3JlZGVudGlhbHMSFQoNbmF0c191c2VyX2p3dBgBIAEoCRISCgpncnBjX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG5hdHNfc2VydmVycxgEIAMoCRIZChFuYXRzX2luYm94X3ByZWZpeBgFIAEoCSKCAQoMUmVuZXdSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoJc2lnbmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglzaWduYXR1cmUYAyABKAwSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYBCABKAkiPgoNUmVuZXdSZXNwb25zZRItCgtjcmVkZW50aWFscxgBIAEoCzIYLmdpdGZsZWV0LnYxLkNyZWRlbnRpYWxzIj0KFERlc2lyZWRTdGF0ZUxvY2F0aW9uEhEKCWt2X2J1Y2tldBgBIAEoCRISCgprZXlfcHJlZml4GAIgASgJIrcBCgxEZXNpcmVkU3RhdGUSEAoIcmV2aXNpb24YASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBInCgdidW5kbGVzGAMgAygLMhYuZ2l0ZmxlZXQudjEuQnVuZGxlUmVmEjAKDHB1Ymxpc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGc291cmNlGAUgASgLMhYuZ2l0ZmxlZXQudjEuU291cmNlUmVmIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSKWAQoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkSLQoMaWdub3JlX3J1bGVzGAUgAygLMhcuZ2l0ZmxlZXQudjEuSWdub3JlUnVsZSJYCgpJZ25vcmVSdWxlEgwKBHBhdGgYASABKAkSDQoFZ3JvdXAYAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSKIAgoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIABIqCgZldmVudHMYBCABKAsyGC5naXRmbGVldC52MS5BZ2VudEV2ZW50c0gAEioKBXByb29mGAogASgLMhkuZ2l0ZmxlZXQudjEuQ29ubmVjdFByb29mSABCBgoEa2luZCIhCgxDb25uZWN0UHJvb2YSEQoJc2lnbmF0dXJlGAEgASgMIjYKC0FnZW50RXZlbnRzEicKBmV2ZW50cxgBIAMoCzIXLmdpdGZsZWV0LnYxLkFnZW50RXZlbnQi9QEKCkFnZW50RXZlbnQSCgoCaWQYASABKAkSKQoEdHlwZRgCIAEoDjIbLmdpdGZsZWV0LnYxLkFnZW50RXZlbnRUeXBlEg4KBmJ1bmRsZRgDIAEoCRIqCghyZXNvdXJjZRgEIAEoCzIYLmdpdGZsZWV0LnYxLlJlc291cmNlUmVmEikKBmZpZWxkcxgFIAMoCzIZLmdpdGZsZWV0LnYxLkRyaWZ0ZWRGaWVsZBIPCgdtZXNzYWdlGAYgASgJEiYKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoCSJcCgtSZXNvdXJjZVJlZhINCgVncm91cBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEgwKBG5hbWUYBSABKAkicAoJSGVhcnRiZWF0EisKB3NlbnRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEW9ic2VydmVkX3JldmlzaW9uGAIgASgJEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAyABKAQiFAoSQ3JlZGVudGlhbHNSZXF1ZXN0IqwCCgxTdGF0dXNSZXBvcnQSGQoRb2JzZXJ2ZWRfcmV2aXNpb24YASABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgCIAEoBBIqCgdidW5kbGVzGAMgAygLMhkuZ2l0ZmxlZXQudjEuQnVuZGxlU3RhdHVzEioKCmNvbmRpdGlvbnMYBCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SLwoLcmVwb3J0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWFnZW50X3ZlcnNpb24YBiABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAcgASgJEg8KB3BhcnRpYWwYCCABKAgSFwoPcmVtb3ZlZF9idW5kbGVzGAkgAygJIu4DCgxCdW5kbGVTdGF0dXMSDAoEbmFtZRgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEAoIcmV2aXNpb24YAyABKAkSJAoEc3luYxgEIAEoDjIWLmdpdGZsZWV0LnYxLlN5bmNTdGF0ZRIoCgZoZWFsdGgYBSABKA4yGC5naXRmbGVldC52MS5IZWFsdGhTdGF0ZRIuCglyZXNvdXJjZXMYBiADKAsyGy5naXRmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIPCgdtZXNzYWdlGAcgASgJEioKCmNvbmRpdGlvbnMYCCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SFgoOcmVzb3VyY2VfY291bnQYCSABKA0SFQoNZHJpZnRlZF9jb3VudBgKIAEoDRIzCg9sYXN0X2FwcGxpZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2hlYWx0aF9yZXZpc2lvbhgMIAEoCRIqCgpkcmlmdF9tb2RlGA0gASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEhUKDW1pc3NpbmdfY291bnQYDiABKA0SFgoOY29uZmxpY3RfY291bnQYDyABKA0SGQoRb21pdHRlZF9yZXNvdXJjZXMYECABKA0itgMKDlJlc291cmNlU3RhdHVzEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCRIkCgRzeW5jGAYgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgHIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEigKBWRyaWZ0GAggAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYCSABKAkSLAoLZHJpZnRfc3RhdGUYCiABKA4yFy5naXRmbGVldC52MS5EcmlmdFN0YXRlEjQKEGRyaWZ0X2ZpcnN0X3NlZW4YCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2RyaWZ0X2xhc3Rfc2VlbhgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY29ycmVjdGlvbnMYDSABKA0SHAoUZHJpZnRfZmllbGRzX29taXR0ZWQYDiABKA0icQoMRHJpZnRlZEZpZWxkEgwKBHBhdGgYASABKAkSDwoHZGVzaXJlZBgCIAEoCRIMCgRsaXZlGAMgASgJEg8KB21hbmFnZXIYBCABKAkSEAoIcmVkYWN0ZWQYBSABKAgSEQoJdHJ1bmNhdGVkGAYgASgIIqIBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIsCgZzdGF0dXMYAiABKA4yHC5naXRmbGVldC52MS5Db25kaXRpb25TdGF0dXMSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQBCgpIdWJNZXNzYWdlEj4KE3JlZnJlc2hfY3JlZGVudGlhbHMYASABKAsyHy5naXRmbGVldC52MS5SZWZyZXNoQ3JlZGVudGlhbHNIABIlCgZyZXN5bmMYAiABKAsyEy5naXRmbGVldC52MS5SZXN5bmNIABInCgd3ZWxjb21lGAMgASgLMhQuZ2l0ZmxlZXQudjEuV2VsY29tZUgAQgYKBGtpbmQigQEKB1dlbGNvbWUSEgoKY2x1c3Rlcl9pZBgBIAEoCRIiChpoZWFydGJlYXRfaW50ZXJ2YWxfc2Vjb25kcxgCIAEoDRIvCgtzZXJ2ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbm9uY2UYCiABKAwiQwoSUmVmcmVzaENyZWRlbnRpYWxzEi0KC2NyZWRlbnRpYWxzGAEgASgLMhguZ2l0ZmxlZXQudjEuQ3JlZGVudGlhbHMiKQoGUmVzeW5jEg4KBnJlYXNvbhgBIAEoCRIPCgdidW5kbGVzGAIgAygJKlYKCURyaWZ0TW9kZRIaChZEUklGVF9NT0RFX1VOU1BFQ0lGSUVEEAASFgoSRFJJRlRfTU9ERV9DT1JSRUNUEAESFQoRRFJJRlRfTU9ERV9SRVBPUlQQAipYCg5BZ2VudEV2ZW50VHlwZRIgChxBR0VOVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJAogQUdFTlRfRVZFTlRfVFlQRV9EUklGVF9DT1JSRUNURUQQASqhAQoJU3luY1N0YXRlEhoKFlNZTkNfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFTWU5DX1NUQVRFX1NZTkNFRBABEhoKFlNZTkNfU1RBVEVfT1VUX09GX1NZTkMQAhIXChNTWU5DX1NUQVRFX0FQUExZSU5HEAMSFQoRU1lOQ19TVEFURV9GQUlMRUQQBBIVChFTWU5DX1NUQVRFX1BSVU5FRBAFKrIBCgtIZWFsdGhTdGF0ZRIcChhIRUFMVEhfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRIRUFMVEhfU1RBVEVfSEVBTFRIWRABEhwKGEhFQUxUSF9TVEFURV9QUk9HUkVTU0lORxACEhkKFUhFQUxUSF9TVEFURV9ERUdSQURFRBADEhgKFEhFQUxUSF9TVEFURV9NSVNTSU5HEAQSGAoUSEVBTFRIX1NUQVRFX1VOS05PV04QBSqOAQoKRHJpZnRTdGF0ZRIbChdEUklGVF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0RSSUZUX1NUQVRFX0lOX1NZTkMQARIXChNEUklGVF9TVEFURV9EUklGVEVEEAISFwoTRFJJRlRfU1RBVEVfTUlTU0lORxADEhgKFERSSUZUX1NUQVRFX0NPTkZMSUNUEAQqiAEKD0NvbmRpdGlvblN0YXR1cxIgChxDT05ESVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVQ09ORElUSU9OX1NUQVRVU19UUlVFEAESGgoWQ09ORElUSU9OX1NUQVRVU19GQUxTRRACEhwKGENPTkRJVElPTl9TVEFUVVNfVU5LTk9XThADMtoBCgxBZ2VudFNlcnZpY2USRwoIUmVnaXN0ZXISHC5naXRmbGVldC52MS5SZWdpc3RlclJlcXVlc3QaHS5naXRmbGVldC52MS5SZWdpc3RlclJlc3BvbnNlEkEKB0Nvbm5lY3QSGS5naXRmbGVldC52MS5BZ2VudE1lc3NhZ2UaFy5naXRmbGVldC52MS5IdWJNZXNzYWdlKAEwARI+CgVSZW5ldxIZLmdpdGZsZWV0LnYxLlJlbmV3UmVxdWVzdBoaLmdpdGZsZWV0LnYxLlJlbmV3UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChdnaXRmbGVldC92MS9hZ2VudC5wcm90bxILZ2l0ZmxlZXQudjEi+AEKD1JlZ2lzdGVyUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxjbHVzdGVyX25hbWUYAiABKAkSOAoGbGFiZWxzGAMgAygLMiguZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDWFnZW50X3ZlcnNpb24YBCABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAUgASgJEiQKBGtleXMYBiABKAsyFi5naXRmbGVldC52MS5BZ2VudEtleXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJFCglBZ2VudEtleXMSHAoUbmF0c191c2VyX3B1YmxpY19rZXkYASABKAkSGgoSc2lnbmluZ19wdWJsaWNfa2V5GAIgASgJIugCChBSZWdpc3RlclJlc3BvbnNlEhIKCmNsdXN0ZXJfaWQYASABKAkSFAoMY2x1c3Rlcl9uYW1lGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmdpdGZsZWV0LnYxLlJlZ2lzdGVyUmVzcG9uc2UuTGFiZWxzRW50cnkSLQoLY3JlZGVudGlhbHMYBCABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxI4Cg1kZXNpcmVkX3N0YXRlGAUgASgLMiEuZ2l0ZmxlZXQudjEuRGVzaXJlZFN0YXRlTG9jYXRpb24SIgoaaGVhcnRiZWF0X2ludGVydmFsX3NlY29uZHMYBiABKA0SMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpkBCgtDcmVkZW50aWFscxIVCg1uYXRzX3VzZXJfand0GAEgASgJEhIKCmdycGNfdG9rZW4YAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbmF0c19zZXJ2ZXJzGAQgAygJEhkKEW5hdHNfaW5ib3hfcHJlZml4GAUgASgJIoIBCgxSZW5ld1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRItCglzaWduZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNpZ25hdHVyZRgDIAEoDBIcChRuYXRzX3VzZXJfcHVibGljX2tleRgEIAEoCSJzCg1SZW5ld1Jlc3BvbnNlEi0KC2NyZWRlbnRpYWxzGAEgASgLMhguZ2l0ZmxlZXQudjEuQ3JlZGVudGlhbHMSMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleSI9ChREZXNpcmVkU3RhdGVMb2NhdGlvbhIRCglrdl9idWNrZXQYASABKAkSEgoKa2V5X3ByZWZpeBgCIAEoCSLiAQoMRGVzaXJlZFN0YXRlEhAKCHJldmlzaW9uGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQSJwoHYnVuZGxlcxgDIAMoCzIWLmdpdGZsZWV0LnYxLkJ1bmRsZVJlZhIwCgxwdWJsaXNoZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnNvdXJjZRgFIAEoCzIWLmdpdGZsZWV0LnYxLlNvdXJjZVJlZhIRCglzaWduYXR1cmUYFCABKAwSFgoOc2lnbmluZ19rZXlfaWQYFSABKAkiVgoKVHJ1c3RlZEtleRIKCgJpZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgJEhMKC2VuZG9yc2VtZW50GAMgASgMEhMKC2VuZG9yc2VkX2J5GAQgASgJIj8KCVNvdXJjZVJlZhISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmJyYW5jaBgCIAEoCRIOCgZjb21taXQYAyABKAkiaAoJQnVuZGxlUmVmEgwKBG5hbWUYASABKAkSDgoGZGlnZXN0GAIgASgJEg4KBmNodW5rcxgDIAEoDRIMCgRzaXplGAQgASgEEhAKCHJldmlzaW9uGAUgASgJEg0KBXN0YWdlGAYgASgJIlkKDUJ1bmRsZVBheWxvYWQSDAoEbmFtZRgBIAEoCRIPCgdvYmplY3RzGAIgAygMEikKBnBvbGljeRgDIAEoCzIZLmdpdGZsZWV0LnYxLkJ1bmRsZVBvbGljeSKWAQoMQnVuZGxlUG9saWN5EiUKBWRyaWZ0GAEgASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEg4KBmlnbm9yZRgCIAMoCRINCgVwcnVuZRgDIAEoCBIRCgluYW1lc3BhY2UYBCABKAkSLQoMaWdub3JlX3J1bGVzGAUgAygLMhcuZ2l0ZmxlZXQudjEuSWdub3JlUnVsZSJYCgpJZ25vcmVSdWxlEgwKBHBhdGgYASABKAkSDQoFZ3JvdXAYAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCSKIAgoMQWdlbnRNZXNzYWdlEisKBnN0YXR1cxgBIAEoCzIZLmdpdGZsZWV0LnYxLlN0YXR1c1JlcG9ydEgAEisKCWhlYXJ0YmVhdBgCIAEoCzIWLmdpdGZsZWV0LnYxLkhlYXJ0YmVhdEgAEj4KE2NyZWRlbnRpYWxzX3JlcXVlc3QYAyABKAsyHy5naXRmbGVldC52MS5DcmVkZW50aWFsc1JlcXVlc3RIABIqCgZldmVudHMYBCABKAsyGC5naXRmbGVldC52MS5BZ2VudEV2ZW50c0gAEioKBXByb29mGAogASgLMhkuZ2l0ZmxlZXQudjEuQ29ubmVjdFByb29mSABCBgoEa2luZCIhCgxDb25uZWN0UHJvb2YSEQoJc2lnbmF0dXJlGAEgASgMIjYKC0FnZW50RXZlbnRzEicKBmV2ZW50cxgBIAMoCzIXLmdpdGZsZWV0LnYxLkFnZW50RXZlbnQi9QEKCkFnZW50RXZlbnQSCgoCaWQYASABKAkSKQoEdHlwZRgCIAEoDjIbLmdpdGZsZWV0LnYxLkFnZW50RXZlbnRUeXBlEg4KBmJ1bmRsZRgDIAEoCRIqCghyZXNvdXJjZRgEIAEoCzIYLmdpdGZsZWV0LnYxLlJlc291cmNlUmVmEikKBmZpZWxkcxgFIAMoCzIZLmdpdGZsZWV0LnYxLkRyaWZ0ZWRGaWVsZBIPCgdtZXNzYWdlGAYgASgJEiYKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoCSJcCgtSZXNvdXJjZVJlZhINCgVncm91cBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEgwKBG5hbWUYBSABKAkicAoJSGVhcnRiZWF0EisKB3NlbnRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEW9ic2VydmVkX3JldmlzaW9uGAIgASgJEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAyABKAQiFAoSQ3JlZGVudGlhbHNSZXF1ZXN0IqwCCgxTdGF0dXNSZXBvcnQSGQoRb2JzZXJ2ZWRfcmV2aXNpb24YASABKAkSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgCIAEoBBIqCgdidW5kbGVzGAMgAygLMhkuZ2l0ZmxlZXQudjEuQnVuZGxlU3RhdHVzEioKCmNvbmRpdGlvbnMYBCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SLwoLcmVwb3J0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWFnZW50X3ZlcnNpb24YBiABKAkSGgoSa3ViZXJuZXRlc192ZXJzaW9uGAcgASgJEg8KB3BhcnRpYWwYCCABKAgSFwoPcmVtb3ZlZF9idW5kbGVzGAkgAygJIu4DCgxCdW5kbGVTdGF0dXMSDAoEbmFtZRgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEAoIcmV2aXNpb24YAyABKAkSJAoEc3luYxgEIAEoDjIWLmdpdGZsZWV0LnYxLlN5bmNTdGF0ZRIoCgZoZWFsdGgYBSABKA4yGC5naXRmbGVldC52MS5IZWFsdGhTdGF0ZRIuCglyZXNvdXJjZXMYBiADKAsyGy5naXRmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIPCgdtZXNzYWdlGAcgASgJEioKCmNvbmRpdGlvbnMYCCADKAsyFi5naXRmbGVldC52MS5Db25kaXRpb24SFgoOcmVzb3VyY2VfY291bnQYCSABKA0SFQoNZHJpZnRlZF9jb3VudBgKIAEoDRIzCg9sYXN0X2FwcGxpZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2hlYWx0aF9yZXZpc2lvbhgMIAEoCRIqCgpkcmlmdF9tb2RlGA0gASgOMhYuZ2l0ZmxlZXQudjEuRHJpZnRNb2RlEhUKDW1pc3NpbmdfY291bnQYDiABKA0SFgoOY29uZmxpY3RfY291bnQYDyABKA0SGQoRb21pdHRlZF9yZXNvdXJjZXMYECABKA0itgMKDlJlc291cmNlU3RhdHVzEg0KBWdyb3VwGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCRIkCgRzeW5jGAYgASgOMhYuZ2l0ZmxlZXQudjEuU3luY1N0YXRlEigKBmhlYWx0aBgHIAEoDjIYLmdpdGZsZWV0LnYxLkhlYWx0aFN0YXRlEigKBWRyaWZ0GAggAygLMhkuZ2l0ZmxlZXQudjEuRHJpZnRlZEZpZWxkEg8KB21lc3NhZ2UYCSABKAkSLAoLZHJpZnRfc3RhdGUYCiABKA4yFy5naXRmbGVldC52MS5EcmlmdFN0YXRlEjQKEGRyaWZ0X2ZpcnN0X3NlZW4YCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2RyaWZ0X2xhc3Rfc2VlbhgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY29ycmVjdGlvbnMYDSABKA0SHAoUZHJpZnRfZmllbGRzX29taXR0ZWQYDiABKA0icQoMRHJpZnRlZEZpZWxkEgwKBHBhdGgYASABKAkSDwoHZGVzaXJlZBgCIAEoCRIMCgRsaXZlGAMgASgJEg8KB21hbmFnZXIYBCABKAkSEAoIcmVkYWN0ZWQYBSABKAgSEQoJdHJ1bmNhdGVkGAYgASgIIqIBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIsCgZzdGF0dXMYAiABKA4yHC5naXRmbGVldC52MS5Db25kaXRpb25TdGF0dXMSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQBCgpIdWJNZXNzYWdlEj4KE3JlZnJlc2hfY3JlZGVudGlhbHMYASABKAsyHy5naXRmbGVldC52MS5SZWZyZXNoQ3JlZGVudGlhbHNIABIlCgZyZXN5bmMYAiABKAsyEy5naXRmbGVldC52MS5SZXN5bmNIABInCgd3ZWxjb21lGAMgASgLMhQuZ2l0ZmxlZXQudjEuV2VsY29tZUgAQgYKBGtpbmQitgEKB1dlbGNvbWUSEgoKY2x1c3Rlcl9pZBgBIAEoCRIiChpoZWFydGJlYXRfaW50ZXJ2YWxfc2Vjb25kcxgCIAEoDRIvCgtzZXJ2ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoSZGVzaXJlZF9zdGF0ZV9rZXlzGBQgAygLMhcuZ2l0ZmxlZXQudjEuVHJ1c3RlZEtleRINCgVub25jZRgKIAEoDCJ4ChJSZWZyZXNoQ3JlZGVudGlhbHMSLQoLY3JlZGVudGlhbHMYASABKAsyGC5naXRmbGVldC52MS5DcmVkZW50aWFscxIzChJkZXNpcmVkX3N0YXRlX2tleXMYFCADKAsyFy5naXRmbGVldC52MS5UcnVzdGVkS2V5IikKBlJlc3luYxIOCgZyZWFzb24YASABKAkSDwoHYnVuZGxlcxgCIAMoCSpWCglEcmlmdE1vZGUSGgoWRFJJRlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRSSUZUX01PREVfQ09SUkVDVBABEhUKEURSSUZUX01PREVfUkVQT1JUEAIqWAoOQWdlbnRFdmVudFR5cGUSIAocQUdFTlRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiQKIEFHRU5UX0VWRU5UX1RZUEVfRFJJRlRfQ09SUkVDVEVEEAEqoQEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRU1lOQ19TVEFURV9TWU5DRUQQARIaChZTWU5DX1NUQVRFX09VVF9PRl9TWU5DEAISFwoTU1lOQ19TVEFURV9BUFBMWUlORxADEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAQSFQoRU1lOQ19TVEFURV9QUlVORUQQBSqyAQoLSGVhbHRoU3RhdGUSHAoYSEVBTFRIX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUSEVBTFRIX1NUQVRFX0hFQUxUSFkQARIcChhIRUFMVEhfU1RBVEVfUFJPR1JFU1NJTkcQAhIZChVIRUFMVEhfU1RBVEVfREVHUkFERUQQAxIYChRIRUFMVEhfU1RBVEVfTUlTU0lORxAEEhgKFEhFQUxUSF9TVEFURV9VTktOT1dOEAUqjgEKCkRyaWZ0U3RhdGUSGwoXRFJJRlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNEUklGVF9TVEFURV9JTl9TWU5DEAESFwoTRFJJRlRfU1RBVEVfRFJJRlRFRBACEhcKE0RSSUZUX1NUQVRFX01JU1NJTkcQAxIYChREUklGVF9TVEFURV9DT05GTElDVBAEKogBCg9Db25kaXRpb25TdGF0dXMSIAocQ09ORElUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUNPTkRJVElPTl9TVEFUVVNfVFJVRRABEhoKFkNPTkRJVElPTl9TVEFUVVNfRkFMU0UQAhIcChhDT05ESVRJT05fU1RBVFVTX1VOS05PV04QAzLaAQoMQWdlbnRTZXJ2aWNlEkcKCFJlZ2lzdGVyEhwuZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXF1ZXN0Gh0uZ2l0ZmxlZXQudjEuUmVnaXN0ZXJSZXNwb25zZRJBCgdDb25uZWN0EhkuZ2l0ZmxlZXQudjEuQWdlbnRNZXNzYWdlGhcuZ2l0ZmxlZXQudjEuSHViTWVzc2FnZSgBMAESPgoFUmVuZXcSGS5naXRmbGVldC52MS5SZW5ld1JlcXVlc3QaGi5naXRmbGVldC52MS5SZW5ld1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * RegisterRequest is sent once per cluster; a restarted agent reuses the
@@ -148,6 +148,14 @@ export type RegisterResponse = Message<"gitfleet.v1.RegisterResponse"> & {
    * @generated from field: uint32 heartbeat_interval_seconds = 6;
    */
   heartbeatIntervalSeconds: number;
+
+  /**
+   * The keys desired state is signed with; the agent pins them in its identity
+   * Secret (they came over the TLS-verified channel it registered on).
+   *
+   * @generated from field: repeated gitfleet.v1.TrustedKey desired_state_keys = 20;
+   */
+  desiredStateKeys: TrustedKey[];
 };
 
 /**
@@ -272,6 +280,13 @@ export type RenewResponse = Message<"gitfleet.v1.RenewResponse"> & {
    * @generated from field: gitfleet.v1.Credentials credentials = 1;
    */
   credentials?: Credentials | undefined;
+
+  /**
+   * The hub's desired-state keys now, as in Welcome.
+   *
+   * @generated from field: repeated gitfleet.v1.TrustedKey desired_state_keys = 20;
+   */
+  desiredStateKeys: TrustedKey[];
 };
 
 /**
@@ -344,6 +359,34 @@ export type DesiredState = Message<"gitfleet.v1.DesiredState"> & {
    * @generated from field: gitfleet.v1.SourceRef source = 5;
    */
   source?: SourceRef | undefined;
+
+  /**
+   * Ed25519 signature (64 bytes) by the hub's desired-state key signing_key_id
+   * over the UTF-8 bytes of
+   *
+   *   "gitfleet-desired/v1\n" + <cluster_id> + "\n"
+   *
+   * followed by the pointer's own encoding with every top-level field 20 and 21
+   * left out and every other field kept byte for byte, in the order received.
+   * The hub writes fields 20 and 21 after all others, so the signed bytes are
+   * the pointer as encoded before they were added. This covers everything the
+   * agent acts on: revision, generation, published_at, source, and every
+   * bundle's name, digest, chunks, size, revision and stage (the digest covers
+   * the payload: objects and policy). The cluster id is the agent's own, from
+   * its identity, never a field of the pointer. The agent refuses a pointer
+   * that is unsigned, signed by a key it does not trust, badly signed, or whose
+   * generation is lower than the one it holds (or equal with other content).
+   *
+   * @generated from field: bytes signature = 20;
+   */
+  signature: Uint8Array;
+
+  /**
+   * TrustedKey.id of the key that made `signature`.
+   *
+   * @generated from field: string signing_key_id = 21;
+   */
+  signingKeyId: string;
 };
 
 /**
@@ -352,6 +395,57 @@ export type DesiredState = Message<"gitfleet.v1.DesiredState"> & {
  */
 export const DesiredStateSchema: GenMessage<DesiredState> = /*@__PURE__*/
   messageDesc(file_gitfleet_v1_agent, 7);
+
+/**
+ * TrustedKey is one of the hub's desired-state signing keys, public half only.
+ * A key is trusted by an agent when it was pinned at registration, or when its
+ * endorsement verifies with a key the agent already trusts: an Ed25519
+ * signature by the key `endorsed_by` over the UTF-8 bytes of
+ *
+ *   "gitfleet-signing-key/v1\n" + <id> + "\n" + <public_key>
+ *
+ * The list an agent receives (RegisterResponse, Welcome, RefreshCredentials,
+ * RenewResponse) is every key the hub still trusts; a pinned key no longer
+ * listed was retired and is dropped.
+ *
+ * @generated from message gitfleet.v1.TrustedKey
+ */
+export type TrustedKey = Message<"gitfleet.v1.TrustedKey"> & {
+  /**
+   * "sk-" + the first 16 hex digits of sha256 of the raw public key.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * "ed25519:" + the raw 32-byte public key in base64url without padding.
+   *
+   * @generated from field: string public_key = 2;
+   */
+  publicKey: string;
+
+  /**
+   * Empty for the hub's first key; otherwise the signature described above.
+   *
+   * @generated from field: bytes endorsement = 3;
+   */
+  endorsement: Uint8Array;
+
+  /**
+   * Id of the key that made `endorsement`.
+   *
+   * @generated from field: string endorsed_by = 4;
+   */
+  endorsedBy: string;
+};
+
+/**
+ * Describes the message gitfleet.v1.TrustedKey.
+ * Use `create(TrustedKeySchema)` to create a new message.
+ */
+export const TrustedKeySchema: GenMessage<TrustedKey> = /*@__PURE__*/
+  messageDesc(file_gitfleet_v1_agent, 8);
 
 /**
  * SourceRef says where a revision came from.
@@ -380,7 +474,7 @@ export type SourceRef = Message<"gitfleet.v1.SourceRef"> & {
  * Use `create(SourceRefSchema)` to create a new message.
  */
 export const SourceRefSchema: GenMessage<SourceRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 8);
+  messageDesc(file_gitfleet_v1_agent, 9);
 
 /**
  * BundleRef points at one bundle's payload for one cluster.
@@ -435,7 +529,7 @@ export type BundleRef = Message<"gitfleet.v1.BundleRef"> & {
  * Use `create(BundleRefSchema)` to create a new message.
  */
 export const BundleRefSchema: GenMessage<BundleRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 9);
+  messageDesc(file_gitfleet_v1_agent, 10);
 
 /**
  * BundlePayload is the rendered content of one bundle for one cluster.
@@ -466,7 +560,7 @@ export type BundlePayload = Message<"gitfleet.v1.BundlePayload"> & {
  * Use `create(BundlePayloadSchema)` to create a new message.
  */
 export const BundlePayloadSchema: GenMessage<BundlePayload> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 10);
+  messageDesc(file_gitfleet_v1_agent, 11);
 
 /**
  * BundlePolicy carries fleet.yaml's per-bundle options to the agent.
@@ -513,7 +607,7 @@ export type BundlePolicy = Message<"gitfleet.v1.BundlePolicy"> & {
  * Use `create(BundlePolicySchema)` to create a new message.
  */
 export const BundlePolicySchema: GenMessage<BundlePolicy> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 11);
+  messageDesc(file_gitfleet_v1_agent, 12);
 
 /**
  * IgnoreRule names a field that is neither reported as drift nor corrected.
@@ -557,7 +651,7 @@ export type IgnoreRule = Message<"gitfleet.v1.IgnoreRule"> & {
  * Use `create(IgnoreRuleSchema)` to create a new message.
  */
 export const IgnoreRuleSchema: GenMessage<IgnoreRule> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 12);
+  messageDesc(file_gitfleet_v1_agent, 13);
 
 /**
  * AgentMessage is one message on the agent's side of Connect.
@@ -609,7 +703,7 @@ export type AgentMessage = Message<"gitfleet.v1.AgentMessage"> & {
  * Use `create(AgentMessageSchema)` to create a new message.
  */
 export const AgentMessageSchema: GenMessage<AgentMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 13);
+  messageDesc(file_gitfleet_v1_agent, 14);
 
 /**
  * ConnectProof proves that the agent on a Connect stream holds the private half
@@ -643,7 +737,7 @@ export type ConnectProof = Message<"gitfleet.v1.ConnectProof"> & {
  * Use `create(ConnectProofSchema)` to create a new message.
  */
 export const ConnectProofSchema: GenMessage<ConnectProof> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 14);
+  messageDesc(file_gitfleet_v1_agent, 15);
 
 /**
  * AgentEvents carries what the agent did, as opposed to what it sees (which is
@@ -665,7 +759,7 @@ export type AgentEvents = Message<"gitfleet.v1.AgentEvents"> & {
  * Use `create(AgentEventsSchema)` to create a new message.
  */
 export const AgentEventsSchema: GenMessage<AgentEvents> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 15);
+  messageDesc(file_gitfleet_v1_agent, 16);
 
 /**
  * AgentEvent is one action of the agent on one object.
@@ -725,7 +819,7 @@ export type AgentEvent = Message<"gitfleet.v1.AgentEvent"> & {
  * Use `create(AgentEventSchema)` to create a new message.
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 16);
+  messageDesc(file_gitfleet_v1_agent, 17);
 
 /**
  * ResourceRef names one Kubernetes object.
@@ -764,7 +858,7 @@ export type ResourceRef = Message<"gitfleet.v1.ResourceRef"> & {
  * Use `create(ResourceRefSchema)` to create a new message.
  */
 export const ResourceRefSchema: GenMessage<ResourceRef> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 17);
+  messageDesc(file_gitfleet_v1_agent, 18);
 
 /**
  * Heartbeat says the agent is alive and what it runs.
@@ -793,7 +887,7 @@ export type Heartbeat = Message<"gitfleet.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 18);
+  messageDesc(file_gitfleet_v1_agent, 19);
 
 /**
  * CredentialsRequest asks the hub for fresh credentials (e.g. after a clock
@@ -809,7 +903,7 @@ export type CredentialsRequest = Message<"gitfleet.v1.CredentialsRequest"> & {
  * Use `create(CredentialsRequestSchema)` to create a new message.
  */
 export const CredentialsRequestSchema: GenMessage<CredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 19);
+  messageDesc(file_gitfleet_v1_agent, 20);
 
 /**
  * StatusReport is the agent's condensed view of its cluster; sent on change.
@@ -873,7 +967,7 @@ export type StatusReport = Message<"gitfleet.v1.StatusReport"> & {
  * Use `create(StatusReportSchema)` to create a new message.
  */
 export const StatusReportSchema: GenMessage<StatusReport> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 20);
+  messageDesc(file_gitfleet_v1_agent, 21);
 
 /**
  * BundleStatus is the state of one bundle in one cluster.
@@ -986,7 +1080,7 @@ export type BundleStatus = Message<"gitfleet.v1.BundleStatus"> & {
  * Use `create(BundleStatusSchema)` to create a new message.
  */
 export const BundleStatusSchema: GenMessage<BundleStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 21);
+  messageDesc(file_gitfleet_v1_agent, 22);
 
 /**
  * ResourceStatus is the state of one object the agent manages.
@@ -1079,7 +1173,7 @@ export type ResourceStatus = Message<"gitfleet.v1.ResourceStatus"> & {
  * Use `create(ResourceStatusSchema)` to create a new message.
  */
 export const ResourceStatusSchema: GenMessage<ResourceStatus> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 22);
+  messageDesc(file_gitfleet_v1_agent, 23);
 
 /**
  * DriftedField names one field that drifted, as a JSON pointer, with both
@@ -1131,7 +1225,7 @@ export type DriftedField = Message<"gitfleet.v1.DriftedField"> & {
  * Use `create(DriftedFieldSchema)` to create a new message.
  */
 export const DriftedFieldSchema: GenMessage<DriftedField> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 23);
+  messageDesc(file_gitfleet_v1_agent, 24);
 
 /**
  * Condition follows the Kubernetes condition convention.
@@ -1170,7 +1264,7 @@ export type Condition = Message<"gitfleet.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 24);
+  messageDesc(file_gitfleet_v1_agent, 25);
 
 /**
  * HubMessage is one message on the hub's side of Connect.
@@ -1207,7 +1301,7 @@ export type HubMessage = Message<"gitfleet.v1.HubMessage"> & {
  * Use `create(HubMessageSchema)` to create a new message.
  */
 export const HubMessageSchema: GenMessage<HubMessage> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 25);
+  messageDesc(file_gitfleet_v1_agent, 26);
 
 /**
  * Welcome is the hub's first message on a new stream.
@@ -1231,6 +1325,14 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
   serverTime?: Timestamp | undefined;
 
   /**
+   * The hub's desired-state keys now (see TrustedKey); an agent accepts new
+   * ones only with a valid endorsement and drops retired ones.
+   *
+   * @generated from field: repeated gitfleet.v1.TrustedKey desired_state_keys = 20;
+   */
+  desiredStateKeys: TrustedKey[];
+
+  /**
    * 32 random bytes, new for every stream; the agent signs them in its
    * ConnectProof.
    *
@@ -1244,7 +1346,7 @@ export type Welcome = Message<"gitfleet.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 26);
+  messageDesc(file_gitfleet_v1_agent, 27);
 
 /**
  * RefreshCredentials replaces the agent's credentials.
@@ -1256,6 +1358,14 @@ export type RefreshCredentials = Message<"gitfleet.v1.RefreshCredentials"> & {
    * @generated from field: gitfleet.v1.Credentials credentials = 1;
    */
   credentials?: Credentials | undefined;
+
+  /**
+   * The hub's desired-state keys now, as in Welcome; also sent alone (without
+   * credentials) when a key is rotated or retired.
+   *
+   * @generated from field: repeated gitfleet.v1.TrustedKey desired_state_keys = 20;
+   */
+  desiredStateKeys: TrustedKey[];
 };
 
 /**
@@ -1263,7 +1373,7 @@ export type RefreshCredentials = Message<"gitfleet.v1.RefreshCredentials"> & {
  * Use `create(RefreshCredentialsSchema)` to create a new message.
  */
 export const RefreshCredentialsSchema: GenMessage<RefreshCredentials> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 27);
+  messageDesc(file_gitfleet_v1_agent, 28);
 
 /**
  * Resync asks the agent to re-read its desired state and re-apply it.
@@ -1289,7 +1399,7 @@ export type Resync = Message<"gitfleet.v1.Resync"> & {
  * Use `create(ResyncSchema)` to create a new message.
  */
 export const ResyncSchema: GenMessage<Resync> = /*@__PURE__*/
-  messageDesc(file_gitfleet_v1_agent, 28);
+  messageDesc(file_gitfleet_v1_agent, 29);
 
 /**
  * @generated from enum gitfleet.v1.DriftMode
