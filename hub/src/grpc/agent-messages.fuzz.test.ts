@@ -14,11 +14,13 @@ import {
   RegisterRequestSchema,
   RenewRequestSchema,
   StatusReportSchema,
+  connectProofPayload,
   create,
   renewSignaturePayload,
   renewSignedAtMs,
   timestampFromDate,
   type AgentMessage,
+  type HubMessage,
   type StatusReport,
 } from "@gitfleet/proto";
 import { Metadata } from "@grpc/grpc-js";
@@ -144,8 +146,9 @@ function capturingLogger() {
 }
 
 /** The server side of a Connect call, driven by the test. */
-function fakeCall(authorization: string): ConnectCall & EventEmitter {
-  const call = new EventEmitter() as ConnectCall & EventEmitter;
+function fakeCall(authorization: string): ConnectCall & EventEmitter & { written: HubMessage[] } {
+  const call = new EventEmitter() as ConnectCall & EventEmitter & { written: HubMessage[] };
+  const written: HubMessage[] = [];
   const metadata = new Metadata();
   metadata.set("authorization", authorization);
   let paused = false;
@@ -153,8 +156,9 @@ function fakeCall(authorization: string): ConnectCall & EventEmitter {
     metadata,
     cancelled: false,
     writableEnded: false,
+    written,
     getPeer: () => "fuzz",
-    write: () => true,
+    write: (message: HubMessage) => written.push(message) > 0,
     end: () => Object.assign(call, { writableEnded: true }),
     pause: () => (paused = true),
     resume: () => (paused = false),
@@ -222,9 +226,11 @@ void test("gRPC: arbitrary RenewRequests, signed and unsigned, into Renew", () =
     }),
   ));
 
+// Most streams first prove the signing key, as the real agent does, so the arbitrary messages
+// reach status storage, drift and events; the others must have nothing recorded.
 void test("gRPC: a Connect stream of arbitrary AgentMessages of every kind", () =>
   fuzzAsync(
-    fc.asyncProperty(fc.array(arbitraryMessage(AgentMessageSchema, 3), { minLength: 1, maxLength: 6 }), async (messages: AgentMessage[]) => {
+    fc.asyncProperty(fc.array(arbitraryMessage(AgentMessageSchema, 3), { minLength: 1, maxLength: 6 }), oneIn(5), async (messages: AgentMessage[], unproven) => {
       const record = clusterRecord();
       const clusters = memoryClusters(record);
       const status = memoryStatus();
@@ -262,6 +268,12 @@ void test("gRPC: a Connect stream of arbitrary AgentMessages of every kind", () 
       // The stream listens once the token is checked.
       await Promise.race([opened, done]);
       assert.ok(session, "a valid token opened no session");
+      const welcome = call.written.find((m) => m.kind.case === "welcome");
+      assert.ok(welcome?.kind.case === "welcome", "no Welcome was written");
+      if (!unproven) {
+        const signature = signing.sign(connectProofPayload(record.id, welcome.kind.value.nonce));
+        call.emit("data", create(AgentMessageSchema, { kind: { case: "proof", value: { signature } } }));
+      }
       for (const message of messages) call.emit("data", create(AgentMessageSchema, message));
       call.emit("end");
       await done;
@@ -269,5 +281,6 @@ void test("gRPC: a Connect stream of arbitrary AgentMessages of every kind", () 
       const failures = lines.filter((l) => l.err !== undefined && l.err.type !== "HubError");
       assert.deepEqual(failures, [], "the hub failed on what the agent sent instead of refusing it");
       for (const l of lines) if (l.err?.type === "HubError") assert.ok(l.err.message, "a refusal without a message");
+      if (unproven && messages[0]?.kind.case !== "proof") assert.equal(status.get(record.id), undefined, "an unproven stream's status was recorded");
     }),
   ));
