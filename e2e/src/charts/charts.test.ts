@@ -132,6 +132,10 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     const tenantRole = findObject(namespaced.filter((o) => o.metadata.namespace === "team-a-web"), "Role");
     assert.ok(!JSON.stringify(tenantRole["rules"]).includes("escalate"), "allowRbacEscalation=false grants no bind/escalate");
     assert.equal(containerEnv(findObject(namespaced, "Deployment")).get("GITFLEET_HUB_CA")?.["value"], "/etc/gitfleet/hub-ca/ca.crt");
+    assert.equal(containerEnv(findObject(namespaced, "Deployment")).get("GITFLEET_NATS_CA")?.["value"], "/etc/gitfleet/nats-ca/ca.crt");
+    assert.equal(containerEnv(findObject(cluster, "Deployment")).get("GITFLEET_NATS_CA"), undefined, "the system's root CAs by default");
+    const natsCa = (at(podSpec(findObject(namespaced, "Deployment")), "volumes") as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === "nats-ca");
+    assert.equal(natsCa?.secret?.secretName, "nats-ca");
 
     const ha = await render("ha");
     const deployment = findObject(ha, "Deployment");
