@@ -1,7 +1,6 @@
 // /api/v1/signing-keys: the hub's desired-state signing keys (public halves), rotation and
 // retirement (docs/protocol.md, "Signed desired state").
-import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "@sinclair/typebox";
+import { Type, type FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { SigningKeyService } from "../../signing/index.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
 import { ErrorBody } from "../schemas.js";
