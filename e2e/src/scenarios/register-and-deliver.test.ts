@@ -11,7 +11,8 @@ import type { Agent } from "@gitfleet/agent";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { connect, jwtAuthenticator } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
-import { AgentService, createClient, GrpcStatus } from "@gitfleet/proto";
+import { fromSeed } from "@nats-io/nkeys";
+import { AgentService, connectProofPayload, createClient, GrpcStatus } from "@gitfleet/proto";
 import { kubeConfigFor, readObject } from "../kube-client.js";
 import { waitFor } from "../lab/process.js";
 import { startFleet, waitForSynced, type ClusterStatusView, type Fleet } from "../fleet/fleet.js";
@@ -37,8 +38,11 @@ function configMapYaml(name: string, data: Record<string, string>, namespace?: s
   ].join("\n");
 }
 
-/** Opens a Connect stream with a credential, sends one status report and closes. */
-async function reportWith(fleet: Fleet, grpcToken: string, revision: string): Promise<void> {
+/**
+ * Opens a Connect stream with a credential, proves the cluster's signing key over Welcome's
+ * nonce as an agent does, sends one status report and closes.
+ */
+async function reportWith(fleet: Fleet, grpcToken: string, signingSeed: string, revision: string): Promise<void> {
   const client = createClient(AgentService, fleet.grpcAddress, credentials.createSsl(fleet.tls.certPem), {
     "grpc.ssl_target_name_override": "localhost",
   });
@@ -46,10 +50,16 @@ async function reportWith(fleet: Fleet, grpcToken: string, revision: string): Pr
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${grpcToken}`);
     const stream = client.connect({ metadata });
-    stream.write({ kind: { case: "status", value: { observedRevision: revision } } });
-    stream.end();
-    for await (const _ of stream) {
-      // drain until the hub ends the call
+    let reported = false;
+    for await (const message of stream) {
+      // Welcome comes first; everything after it is drained until the hub ends the call.
+      if (reported || message.kind.case !== "welcome") continue;
+      const { clusterId, nonce } = message.kind.value;
+      const signature = fromSeed(new TextEncoder().encode(signingSeed)).sign(connectProofPayload(clusterId, nonce));
+      stream.write({ kind: { case: "proof", value: { signature } } });
+      stream.write({ kind: { case: "status", value: { observedRevision: revision } } });
+      stream.end();
+      reported = true;
     }
   } finally {
     client.close();
@@ -216,7 +226,7 @@ describe("register a cluster with a token and deliver its desired state from Git
     }
     // A report sent with A's credential lands on A, whatever it says: B's status is untouched.
     const bBefore = await fleet.api.get<ClusterStatusView>("/clusters/staging-us");
-    await reportWith(fleet, a.credentials.grpcToken, "forged-revision");
+    await reportWith(fleet, a.credentials.grpcToken, a.signingSeed, "forged-revision");
     const aAfter = await waitFor(
       async () => {
         const c = await fleet.api.get<ClusterStatusView>("/clusters/prod-us");
@@ -290,7 +300,7 @@ describe("register a cluster with a token and deliver its desired state from Git
     await assert.rejects(fleet.api.get("/clusters/prod-eu"), /is not registered/);
     await waitFor(() => !agent.hubConnected, { what: "the deleted cluster's stream to close", timeoutMs: 30_000 });
     // Its credential is refused from then on.
-    await assert.rejects(reportWith(fleet, agent.identity.credentials.grpcToken, "deleted"), (err: { code?: number }) => {
+    await assert.rejects(reportWith(fleet, agent.identity.credentials.grpcToken, agent.identity.signingSeed, "deleted"), (err: { code?: number }) => {
       assert.equal(err.code, GrpcStatus.UNAUTHENTICATED);
       return true;
     });

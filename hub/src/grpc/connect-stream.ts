@@ -96,6 +96,9 @@ class StreamSession implements AgentSession {
   private work: Promise<void> = Promise.resolve();
   private pending = 0;
   private finished = false;
+  // Set when the hub refused the stream: what the agent sent before that is not recorded. A clean
+  // end by the agent still lets the messages it sent before ending be handled, in order.
+  private refused = false;
   private timer: NodeJS.Timeout | undefined;
   private proofTimer: NodeJS.Timeout | undefined;
   // Set once the agent's ConnectProof verified; until then the stream earns nothing.
@@ -184,6 +187,7 @@ class StreamSession implements AgentSession {
   private finish(error?: RpcError): void {
     if (this.finished) return;
     this.finished = true;
+    if (error) this.refused = true;
     clearTimeout(this.timer);
     clearTimeout(this.proofTimer);
     this.deps.sessions.remove(this);
@@ -222,7 +226,7 @@ class StreamSession implements AgentSession {
   }
 
   private async handle(message: AgentMessage): Promise<void> {
-    if (this.finished) return;
+    if (this.refused) return;
     if (!this.proven) return this.onProof(message);
     switch (message.kind.case) {
       case "status":
