@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
@@ -74,44 +74,60 @@ export async function startKubeApiserver(options: KubeApiserverOptions): Promise
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await writeFile(saKey, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
 
-  const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
-  const server = `https://127.0.0.1:${securePort}`;
-  const proc = await startProcess({
-    name: `kube-apiserver ${name}`,
-    command: options.binary,
-    logFile: join(dir, "kube-apiserver.log"),
-    detached: options.detached ?? false,
-    args: [
-      `--etcd-dir=${join(dir, "etcd")}`,
-      `--etcd-client-url=http://127.0.0.1:${etcdClient}`,
-      `--etcd-peer-url=http://127.0.0.1:${etcdPeer}`,
-      "--",
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${securePort}`,
-      `--cert-dir=${certDir}`,
-      `--token-auth-file=${tokenFile}`,
-      "--authorization-mode=RBAC",
-      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-      `--service-account-key-file=${saKey}`,
-      `--service-account-signing-key-file=${saKey}`,
-      "--service-cluster-ip-range=10.96.0.0/16",
-      "--enable-priority-and-fairness=false",
-      "--profiling=false",
-      "--v=0",
-    ],
-  });
-  try {
-    await waitFor(async () => (await readyz(server, token)) || undefined, {
-      what: `kube-apiserver ${name} /readyz`,
-      timeoutMs: options.readyTimeoutMs ?? 120_000,
-      intervalMs: 250,
-      process: proc,
+  // A port found free can be taken (by another test's outgoing connection) before the server
+  // binds it: a start that fails on a taken port is tried again on new ports.
+  const start = async (): Promise<{ proc: LabProcess; server: string }> => {
+    const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
+    const server = `https://127.0.0.1:${securePort}`;
+    const proc = await startProcess({
+      name: `kube-apiserver ${name}`,
+      command: options.binary,
+      logFile: join(dir, "kube-apiserver.log"),
+      detached: options.detached ?? false,
+      args: [
+        `--etcd-dir=${join(dir, "etcd")}`,
+        `--etcd-client-url=http://127.0.0.1:${etcdClient}`,
+        `--etcd-peer-url=http://127.0.0.1:${etcdPeer}`,
+        "--",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${securePort}`,
+        `--cert-dir=${certDir}`,
+        `--token-auth-file=${tokenFile}`,
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        `--service-account-key-file=${saKey}`,
+        `--service-account-signing-key-file=${saKey}`,
+        "--service-cluster-ip-range=10.96.0.0/16",
+        "--enable-priority-and-fairness=false",
+        "--profiling=false",
+        "--v=0",
+      ],
     });
-  } catch (err) {
-    await proc.stop();
-    throw err;
+    try {
+      await waitFor(async () => (await readyz(server, token)) || undefined, {
+        what: `kube-apiserver ${name} /readyz`,
+        timeoutMs: options.readyTimeoutMs ?? 120_000,
+        intervalMs: 250,
+        process: proc,
+      });
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+    return { proc, server };
+  };
+  let started: { proc: LabProcess; server: string } | undefined;
+  for (let attempt = 1; !started; attempt++) {
+    try {
+      started = await start();
+    } catch (err) {
+      const log = await readFile(join(dir, "kube-apiserver.log"), "utf8").catch(() => "");
+      if (attempt >= 3 || !/address already in use/.test(log)) throw err;
+      await rm(join(dir, "etcd"), { recursive: true, force: true });
+    }
   }
+  const { proc, server } = started;
   const caFile = join(certDir, "apiserver.crt");
   const caData = await readFile(caFile, "utf8");
   const kubeconfig = join(dir, "kubeconfig");
