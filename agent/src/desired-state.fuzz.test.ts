@@ -10,8 +10,7 @@ import { BundlePayloadSchema, DesiredStateSchema, DriftMode, create, encodeBundl
 import fc from "fast-check";
 import { bundleChunkKey, loadDesiredState, type ChunkReader, type DesiredStateSnapshot } from "./desired-state.js";
 import { AgentError } from "./errors.js";
-import { fuzzAsync, refusesTypedAsync } from "./test-support/fuzz.js";
-import { arbitraryMessage } from "./test-support/proto-arbitrary.js";
+import { arbitraryMessage, fuzzAsync, refusesTypedAsync } from "@gitfleet/proto/test-support";
 
 const prefix = "cq3v7tbd2kx5mfw6hz4ay";
 const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));

@@ -36,7 +36,7 @@ import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
 import { decodeStatus, encodeStatus } from "../store/status-codec.js";
 import { fuzzAsync, fuzzSync, refusesTyped, refusesTypedAsync } from "../test-support/fuzz.js";
-import { arbitraryMessage } from "../test-support/proto-arbitrary.js";
+import { arbitraryMessage } from "@gitfleet/proto/test-support";
 import { connect, type ConnectCall } from "./connect-stream.js";
 import { register } from "./register.js";
 import { validateRegisterRequest } from "./register-request.js";

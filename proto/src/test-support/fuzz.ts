@@ -1,4 +1,4 @@
-// Shared by the hub's *.fuzz.test.ts files: how many cases a property runs (GITFLEET_FUZZ_RUNS,
+// Shared by the hub's and the agent's *.fuzz.test.ts files: how many cases a property runs (GITFLEET_FUZZ_RUNS,
 // a few hundred by default so CI stays quick; `npm run fuzz` asks for 10,000), a guard that
 // fails the property on any unhandled rejection, and the check that a refusal is the module's
 // own typed error with a message that says what is wrong.
