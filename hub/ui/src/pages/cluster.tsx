@@ -1,49 +1,10 @@
 // A cluster: its labels and agent, each bundle with its resources and their state, drifted
 // fields as desired against live, errors, and the revisions it reached.
-import { api, type ClusterDetail, type HistoryItem, type ResourceState } from "../api.js";
-import { JsonValue } from "../components/diff.js";
+import { api, type ClusterDetail, type HistoryItem } from "../api.js";
+import { DriftFieldsTable } from "../components/drift-fields.js";
 import { Badge } from "../components/state.js";
 import { labelText, objectName, short, when } from "../format.js";
 import { useLive } from "../live.js";
-
-function DriftFields(props: { resource: ResourceState }) {
-  const r = props.resource;
-  if (r.fields.length === 0) return null;
-  return (
-    <table class="fields">
-      <caption class="sr-only">Drifted fields of {objectName(r.resource)}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Field</th>
-          <th scope="col">Desired (Git)</th>
-          <th scope="col">Live (cluster)</th>
-          <th scope="col">Changed by</th>
-        </tr>
-      </thead>
-      <tbody>
-        {r.fields.map((f) => (
-          <tr key={f.path}>
-            <td>
-              <code>{f.path}</code>
-            </td>
-            <td class="desired">
-              <JsonValue value={f.desired} redacted={f.redacted} />
-            </td>
-            <td class="live">
-              <JsonValue value={f.live} redacted={f.redacted} />
-            </td>
-            <td>{f.manager || "—"}</td>
-          </tr>
-        ))}
-        {r.fieldsOmitted > 0 && (
-          <tr>
-            <td colSpan={4}>…and {r.fieldsOmitted} more fields the agent left out</td>
-          </tr>
-        )}
-      </tbody>
-    </table>
-  );
-}
 
 /** The cluster page. */
 export function ClusterPage(props: { name: string }) {
@@ -136,7 +97,7 @@ export function ClusterPage(props: { name: string }) {
                       {r.fields.length > 0 && (
                         <tr key={`${objectName(r.resource)}-fields`}>
                           <td colSpan={4}>
-                            <DriftFields resource={r} />
+                            <DriftFieldsTable fields={r.fields} omitted={r.fieldsOmitted} caption={`Drifted fields of ${objectName(r.resource)}`} />
                           </td>
                         </tr>
                       )}

@@ -2,7 +2,7 @@
 // object with its drifted fields, desired against live. Updates on drift events.
 import { useState } from "preact/hooks";
 import { api, query, type DriftItem, type DriftPage } from "../api.js";
-import { JsonValue } from "../components/diff.js";
+import { DriftFieldsTable } from "../components/drift-fields.js";
 import { Badge } from "../components/state.js";
 import { objectName } from "../format.js";
 import { Link } from "../link.js";
@@ -108,34 +108,7 @@ export function DriftPage(props: { search: URLSearchParams }) {
                 <Badge state={item.state} /> {objectName(item.resource)} in <Link href={`/clusters/${encodeURIComponent(item.cluster)}`}>{item.cluster}</Link>, bundle{" "}
                 {item.bundle}
                 {item.stale ? " (stale: last reported)" : ""}
-                {item.fields.length > 0 && (
-                  <table class="fields">
-                    <thead>
-                      <tr>
-                        <th scope="col">Field</th>
-                        <th scope="col">Desired (Git)</th>
-                        <th scope="col">Live (cluster)</th>
-                        <th scope="col">Changed by</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {item.fields.map((f) => (
-                        <tr key={f.path}>
-                          <td>
-                            <code>{f.path}</code>
-                          </td>
-                          <td>
-                            <JsonValue value={f.desired} redacted={f.redacted} />
-                          </td>
-                          <td>
-                            <JsonValue value={f.live} redacted={f.redacted} />
-                          </td>
-                          <td>{f.manager || "—"}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )}
+                <DriftFieldsTable fields={item.fields} />
               </li>
             ))}
           </ul>
