@@ -10,8 +10,10 @@ import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import type { KV, KvEntry } from "@nats-io/kv";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import fc from "fast-check";
 import { pino } from "pino";
+import { createClusterRemover } from "../cluster-removal.js";
 import { createDriftIndex } from "../drift/index.js";
 import { HubError } from "../errors.js";
 import { defaultEventLogLimits, type EventLog } from "../fleet-events/index.js";
@@ -151,10 +153,14 @@ before(async () => {
       { name: "viewer", role: "viewer", hash: sha256(viewer) },
     ]),
     bundleErrors: { errorsFor: () => [] },
-    removeCluster: async (record) => {
-      await clusters.delete(record.id);
-      return { name: record.name, id: record.id } as unknown as Awaited<ReturnType<Parameters<typeof createApiServer>[0]["removeCluster"]>>;
-    },
+    // The hub's own removal; desired state is purged by a no-op here (no NATS in this process).
+    removeCluster: createClusterRemover({
+      clusters,
+      status,
+      jsm: {} as JetStreamManager,
+      purgeDesired: () => Promise.resolve(),
+      logger: pino({ level: "silent" }),
+    }),
     events,
     notifications: { sinks: () => [] } as unknown as Parameters<typeof createApiServer>[0]["notifications"],
     readiness: () => ({}),
