@@ -1,0 +1,156 @@
+// The hub-kill story, shared by its end-to-end test and the soak script: 3 hubs on a 3-node
+// NATS cluster run the demo's clusters plus stand-in clusters; during a rollout, registrations
+// and a promotion, a random hub is killed with SIGKILL at a random moment and started again.
+import { randomInt } from "node:crypto";
+import { GrpcStatus, RpcError } from "@gitfleet/proto";
+import { demoFile, demoSeed, waitForWebHealthy, webPipelineFleet, withTag, overlayFile, demoClusters } from "../fleet/promotions.js";
+import { register } from "../hub/harness.js";
+import { waitFor } from "../lab/process.js";
+import { startChaosFleet, type ChaosFleet } from "./harness.js";
+import { checkInvariants, newLedger, type InvariantReport, type Ledger } from "./invariants.js";
+
+/** The demo clusters the story runs real agents on. */
+export const hubKillClusters = ["staging-us", "prod-us"] as const;
+
+/** Starts the story's fleet: 3 hubs, 3 NATS nodes, the demo clusters with pods, a web pipeline staging → prod-us. */
+export async function startHubKillFleet(progress?: (line: string) => void): Promise<{ fleet: ChaosFleet; ledger: Ledger }> {
+  const seed = await demoSeed({ "fleet.yaml": webPipelineFleet([{ name: "staging" }, { name: "prod-us" }]) });
+  const fleet = await startChaosFleet({
+    clusters: hubKillClusters,
+    seed,
+    hubs: 3,
+    workloads: true,
+    heartbeat: "5s",
+    ...(progress ? { progress } : {}),
+  });
+  const ledger = newLedger();
+  try {
+    const token = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", {
+      ttl: "1h",
+      maxUses: hubKillClusters.length,
+      allowedLabels: { env: ["staging", "prod"], region: ["us", "eu"] },
+    });
+    for (const c of hubKillClusters) {
+      await fleet.startAgent(c, { token: token.secret, labels: { ...demoClusters[c] } });
+      ledger.agentClusters.push(c);
+    }
+    // The agents' clusters are the token's uses too.
+    for (const c of hubKillClusters) ledger.registrations.set(c, { tokenId: token.id, acked: true });
+    ledger.tokens.set(token.id, { maxUses: hubKillClusters.length });
+    const head = await fleet.head();
+    for (const c of hubKillClusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+  } catch (err) {
+    await fleet.stop();
+    throw err;
+  }
+  return { fleet, ledger };
+}
+
+/** Options of {@link runHubKills}. */
+export interface HubKillOptions {
+  kills: number;
+  /** Stand-in clusters registered per round (through real gRPC Register, with one token per round). */
+  registrationsPerRound?: number;
+  /** Ask for a promotion staging → prod-us every this many rounds (the first round included); default 5. */
+  promoteEvery?: number;
+  progress?: (line: string) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Registers `name` until the hub answers, retrying while replicas die; records it in the ledger. */
+async function registerStandIn(fleet: ChaosFleet, ledger: Ledger, tokenId: string, secret: string, name: string): Promise<void> {
+  const client = fleet.agentClient();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await register(client, secret, name, { labels: { sim: "chaos" } });
+        ledger.registrations.set(name, { tokenId, acked: true });
+        return;
+      } catch (err) {
+        const code = err instanceof RpcError ? err.code : undefined;
+        // Done by an attempt whose answer was lost with its hub.
+        if (code === GrpcStatus.ALREADY_EXISTS) {
+          ledger.registrations.set(name, { tokenId, acked: false });
+          return;
+        }
+        if (attempt >= 40) throw new Error(`registering ${name} failed 40 times; last: ${String(err)}`, { cause: err });
+        await sleep(250);
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** Asks for a promotion staging → prod-us through a running replica; records what the hub answered. */
+async function promote(fleet: ChaosFleet, ledger: Ledger, progress: (line: string) => void): Promise<void> {
+  const head = await fleet.head();
+  await waitForWebHealthy(fleet.api, "staging-us", head, 180_000).catch(() => undefined);
+  const hub = fleet.running()[randomInt(fleet.running().length)];
+  if (!hub) return;
+  let res: Response;
+  try {
+    res = await fetch(`${hub.url}/api/v1/promotions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${fleet.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ pipeline: "web", from: "staging", to: "prod-us" }),
+    });
+  } catch {
+    ledger.promotionsUnknown++;
+    progress("  promotion: the answer was lost with its hub");
+    return;
+  }
+  const body = (await res.json().catch(() => ({}))) as { promotion?: { id: string }; message?: string };
+  if (res.status === 201 && body.promotion) {
+    ledger.promotions.add(body.promotion.id);
+    progress(`  promotion ${body.promotion.id} accepted by ${hub.name}`);
+  } else {
+    progress(`  promotion refused by ${hub.name}: ${res.status} ${body.message ?? ""}`);
+  }
+}
+
+/**
+ * Runs `kills` rounds. Each round commits a new staging tag (the rollout), registers stand-in
+ * clusters, every few rounds asks for a promotion, and meanwhile kills a random running hub
+ * with SIGKILL at a random moment, then starts it again. Returns the invariant report.
+ */
+export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: HubKillOptions): Promise<InvariantReport> {
+  const progress = options.progress ?? (() => {});
+  const perRound = options.registrationsPerRound ?? 3;
+  const promoteEvery = options.promoteEvery ?? 5;
+  const staging = await demoFile(overlayFile("staging"));
+  const startedAt = Date.now();
+  for (let round = 1; round <= options.kills; round++) {
+    const token = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", maxUses: perRound, labels: { round: String(round) } });
+    ledger.tokens.set(token.id, { maxUses: perRound });
+    const victim = fleet.running()[randomInt(fleet.running().length)];
+    if (!victim) throw new Error("no running hub to kill");
+    const before = await victim.readyz();
+    const role = typeof before?.body["role"] === "string" ? (before.body["role"] as string) : "?";
+    const killAfter = randomInt(0, 2_500);
+    const work = async (): Promise<void> => {
+      await fleet.commit({ [overlayFile("staging")]: withTag(staging, `1.${round}.0-chaos`) }, `rollout: staging 1.${round}.0-chaos`);
+      await Promise.all(Array.from({ length: perRound }, (_, i) => registerStandIn(fleet, ledger, token.id, token.secret, `standin-${round}-${i + 1}`)));
+      if ((round - 1) % promoteEvery === 0) await promote(fleet, ledger, progress);
+    };
+    const kill = async (): Promise<void> => {
+      await sleep(killAfter);
+      await victim.kill();
+      await sleep(randomInt(0, 2_000));
+      await victim.start();
+    };
+    await Promise.all([work(), kill()]);
+    progress(`kill ${round}/${options.kills}: ${victim.name} (${role}) after ${killAfter} ms; ${ledger.registrations.size} clusters registered; ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  }
+  // Every replica back, and a leader among them.
+  for (const h of fleet.hubs) await h.start();
+  await waitFor(async () => (await Promise.all(fleet.hubs.map((h) => h.readyz()))).some((r) => r?.body["role"] === "leader") || undefined, {
+    what: "a delivery leader among the hubs",
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  }).catch(() => progress("no replica reports role leader (is the delivery lease in this build?)"));
+  await fleet.webhook();
+  const head = await fleet.head();
+  return await checkInvariants(fleet.api, ledger, head, 180_000);
+}
