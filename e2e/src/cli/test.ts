@@ -39,7 +39,7 @@ const files = (
 console.log(`[test] node ${process.version}`);
 console.log("[test] preparing the lab's servers (built once, then cached)");
 const bins = await ensureBinaries(
-  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "nats-server", "kustomize", "helm"],
+  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "nats-server", "kustomize", "helm", "toxiproxy"],
   (line) => console.log(`[test] ${line}`),
 );
 console.log(`[test] running ${files.length} test files`);
@@ -69,6 +69,7 @@ const child = spawn(
       // The hub's own setting name: tests hand it to the renderer as the kustomize binary.
       GITFLEET_KUSTOMIZE: bins.kustomize,
       GITFLEET_HELM_BIN: bins.helm,
+      GITFLEET_TOXIPROXY_BIN: bins.toxiproxy,
     },
   },
 );

@@ -14,7 +14,8 @@ export type LabTool =
   | "kwok"
   | "nats-server"
   | "kustomize"
-  | "helm";
+  | "helm"
+  | "toxiproxy";
 
 interface ToolSpec {
   /** Go module folder under e2e/servers that pins the tool's version. */
@@ -51,6 +52,12 @@ const tools: Record<LabTool, ToolSpec> = {
   },
   // Lints and renders the charts in tests; never talks to a cluster.
   helm: { module: "helm", pkg: "helm.sh/helm/v3/cmd/helm", overrideEnv: "GITFLEET_HELM_BIN" },
+  // Fault injection between agents and the hub or NATS (latency, dropped connections, partitions).
+  toxiproxy: {
+    module: "toxiproxy",
+    pkg: "github.com/Shopify/toxiproxy/v2/cmd/server",
+    overrideEnv: "GITFLEET_TOXIPROXY_BIN",
+  },
 };
 
 /** Folder of the Go modules that pin the lab's servers. */
