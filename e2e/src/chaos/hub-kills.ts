@@ -5,6 +5,7 @@ import { randomInt } from "node:crypto";
 import { GrpcStatus, RpcError } from "@gitfleet/proto";
 import { demoFile, demoSeed, waitForWebHealthy, webPipelineFleet, withTag, overlayFile, demoClusters } from "../fleet/promotions.js";
 import { register } from "../hub/harness.js";
+import { startSimFleet, type SimFleet } from "../sim/index.js";
 import { waitFor } from "../lab/process.js";
 import { startChaosFleet, type ChaosFleet } from "./harness.js";
 import { checkInvariants, newLedger, type InvariantReport, type Ledger } from "./invariants.js";
@@ -13,7 +14,10 @@ import { checkInvariants, newLedger, type InvariantReport, type Ledger } from ".
 export const hubKillClusters = ["staging-us", "prod-us"] as const;
 
 /** Starts the story's fleet: 3 hubs, 3 NATS nodes, the demo clusters with pods, a web pipeline staging → prod-us. */
-export async function startHubKillFleet(progress?: (line: string) => void): Promise<{ fleet: ChaosFleet; ledger: Ledger }> {
+export async function startHubKillFleet(
+  simulated: number,
+  progress?: (line: string) => void,
+): Promise<{ fleet: ChaosFleet; ledger: Ledger; sim: SimFleet | undefined }> {
   const seed = await demoSeed({ "fleet.yaml": webPipelineFleet([{ name: "staging" }, { name: "prod-us" }]) });
   const fleet = await startChaosFleet({
     clusters: hubKillClusters,
@@ -24,6 +28,7 @@ export async function startHubKillFleet(progress?: (line: string) => void): Prom
     ...(progress ? { progress } : {}),
   });
   const ledger = newLedger();
+  let sim: SimFleet | undefined;
   try {
     const token = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", {
       ttl: "1h",
@@ -39,11 +44,24 @@ export async function startHubKillFleet(progress?: (line: string) => void): Prom
     ledger.tokens.set(token.id, { maxUses: hubKillClusters.length });
     const head = await fleet.head();
     for (const c of hubKillClusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+    if (simulated > 0) {
+      // Simulated clusters (the real agent on an in-memory store) through the same one address;
+      // labels no target selects, so the pipeline's gates see only the demo's clusters.
+      const simToken = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", maxUses: simulated, labels: { sim: "chaos" } });
+      sim = await startSimFleet({ grpcAddress: fleet.agentAddress, caPem: fleet.caPem, registrationToken: simToken.secret, clusters: simulated, processes: 1, namePrefix: "sim", workerStderr: "ignore" });
+      await sim.waitFor((f) => f.connected() === simulated, 180_000, "every simulated cluster connected");
+      ledger.tokens.set(simToken.id, { maxUses: simulated });
+      for (const name of sim.names) {
+        ledger.registrations.set(name, { tokenId: simToken.id, acked: true });
+        ledger.agentClusters.push(name);
+      }
+    }
   } catch (err) {
+    await sim?.stop();
     await fleet.stop();
     throw err;
   }
-  return { fleet, ledger };
+  return { fleet, ledger, sim };
 }
 
 /** Options of {@link runHubKills}. */

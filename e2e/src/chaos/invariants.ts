@@ -14,7 +14,7 @@ export interface Ledger {
   promotions: Set<string>;
   /** Promotion requests whose answer was lost: at most one record each may exist. */
   promotionsUnknown: number;
-  /** Clusters run by real agents: they must converge to the head commit. */
+  /** Clusters run by real agents (on lab clusters or simulated ones): they must converge to the head commit. */
   agentClusters: string[];
 }
 
@@ -78,7 +78,7 @@ export async function checkInvariants(api: HubClient, ledger: Ledger, head: stri
         for (const name of ledger.agentClusters) {
           const c = await api.get<ClusterDetailView>(`/clusters/${name}`);
           const bundles = c.bundles ?? [];
-          const ok = c.observedRevision === head && !c.stale && bundles.length > 0 && bundles.every((b) => b.sync === "synced" && b.revision === head);
+          const ok = c.observedRevision === head && !c.stale && bundles.every((b) => b.sync === "synced" && b.revision === head);
           if (ok) converged++;
           else lagging.set(name, { observedRevision: c.observedRevision, stale: c.stale, bundles: bundles.map((b) => `${b.name}:${b.sync}@${b.revision?.slice(0, 8)}`) });
         }
