@@ -48,6 +48,8 @@ export interface HubConfig {
   kustomize: string;
   credentialTtlMs: number;
   heartbeatIntervalSeconds: number;
+  /** How long the delivery leader lease lasts without renewal (GITFLEET_DELIVERY_LEASE_TTL, 3 s to 5 min; default 15 s). */
+  deliveryLeaseTtlMs: number;
   /** How long and how many fleet events are kept. */
   eventLimits: EventLogLimits;
   /** Entries of each cluster's history kept. */
@@ -102,6 +104,7 @@ export const settings = {
   kustomize: "GITFLEET_KUSTOMIZE",
   "credential-ttl": "GITFLEET_CREDENTIAL_TTL",
   "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
+  "delivery-lease-ttl": "GITFLEET_DELIVERY_LEASE_TTL",
   "events-max-age": "GITFLEET_EVENTS_MAX_AGE",
   "events-max-count": "GITFLEET_EVENTS_MAX_COUNT",
   "history-per-cluster": "GITFLEET_HISTORY_PER_CLUSTER",
@@ -306,11 +309,19 @@ export async function loadConfig(
       1,
       Math.round(wrap(name("heartbeat-interval"), () => parseDuration(get("heartbeat-interval") ?? "15s", name("heartbeat-interval"))) / 1000),
     ),
+    deliveryLeaseTtlMs: leaseTtlOf(get("delivery-lease-ttl"), name("delivery-lease-ttl")),
     eventLimits: eventLimitsOf(get, name),
     historyPerCluster: historyPerClusterOf(get("history-per-cluster"), name("history-per-cluster")),
     notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
+}
+
+// Below 3 s renewals (every third) would race NATS round trips; above 5 min a dead leader stalls delivery too long.
+function leaseTtlOf(value: string | undefined, what: string): number {
+  const ms = wrap(what, () => parseDuration(value ?? "15s", what));
+  if (ms < 3_000 || ms > 300_000) throw new ConfigError(`${what} must be between 3s and 5m (got ${value})`);
+  return ms;
 }
 
 function switchOf(value: string | undefined, what: string): boolean {

@@ -2,7 +2,7 @@
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import type { DeliveryFactory, FleetBundles, FleetRepository } from "./delivery-contract.js";
-import { environmentSource } from "./delivery-environments.js";
+import { replicatedDelivery } from "./delivery-replicated.js";
 import {
   FleetFileError,
   createDelivery,
@@ -27,15 +27,25 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
   return (context) => {
     const kustomize = createKustomizeRenderer({ binary: options.kustomize ?? "kustomize", logger: context.logger });
     const writer = createGitWriter({ url: git.url, branch: git.branch, auth: git.auth, logger: context.logger });
-    const delivery = createDelivery({
-      source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },
-      nats: context.nc,
-      clusters: context.clusters,
-      logger: context.logger,
-      signer: context.signer,
-      replicas: context.replicas,
-      renderer: createOverlayRenderer({ kustomize }),
-      metrics: context.metrics,
+    const renderer = createOverlayRenderer({ kustomize });
+    const delivery = replicatedDelivery({
+      context,
+      build: (extra) =>
+        createDelivery({
+          source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },
+          nats: context.nc,
+          clusters: context.clusters,
+          logger: context.logger,
+          signer: context.signer,
+          replicas: context.replicas,
+          renderer,
+          metrics: context.metrics,
+          ...extra,
+        }),
+      bundles: (d) => {
+        const resolution = d.resolution();
+        return resolution && fleetBundles(resolution, d.current().error);
+      },
     });
     return {
       start: () => delivery.start(),
@@ -55,11 +65,9 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
       purge: (clusterId) => delivery.purge(clusterId),
       errorsFor: (clusterId) => delivery.errorsFor(clusterId),
       commits: delivery.commits,
-      environments: environmentSource(delivery, context.clusters),
-      bundles: () => {
-        const resolution = delivery.resolution();
-        return resolution && fleetBundles(resolution, delivery.current().error);
-      },
+      environments: delivery.environments,
+      bundles: () => delivery.bundles(),
+      sourceError: () => delivery.sourceError(),
     };
   };
 }

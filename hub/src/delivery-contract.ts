@@ -4,7 +4,7 @@
 import type { DesiredStateSigner } from "./signing/index.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { CommitInfo, DeliveryMetrics, FleetSpec } from "./delivery/index.js";
+import type { CommitInfo, DeliveryLease, DeliveryMetrics, FleetSpec } from "./delivery/index.js";
 import type { HubEvents } from "./events.js";
 import type { Selector } from "./labels/selector.js";
 import type { ClusterRecord } from "./store/clusters.js";
@@ -160,7 +160,15 @@ export interface DeliveryContext {
   resync(clusterId: string, reason: string, bundles?: readonly string[]): Promise<void>;
   /** Where the delivery part reports its timings and Git errors (the hub's metrics). */
   metrics?: DeliveryMetrics | undefined;
+  /**
+   * The delivery leader lease shared by the hub's replicas: only its holder follows Git and
+   * publishes (docs/high-availability.md). Absent: this replica always delivers.
+   */
+  leadership?: DeliveryLeadership | undefined;
 }
+
+/** What the delivery part sees of the delivery leader lease. */
+export type DeliveryLeadership = Pick<DeliveryLease, "role" | "owner" | "fence" | "stepDown" | "onChange">;
 
 /**
  * The delivery part as the hub drives it. `start` runs after the stores are
@@ -188,6 +196,8 @@ export interface HubDelivery extends BundleErrorSource, Partial<FleetBundleSourc
   readonly environments?: EnvironmentSource;
   /** Reading the fleet repository's head and writing commits to it; absent without a Git source. */
   readonly repository?: FleetRepository | undefined;
+  /** Why the fleet repository cannot be fetched (the leader's last fetch), or undefined when it can; for /readyz. */
+  sourceError?(): string | undefined;
 }
 
 /** The head of the fleet repository's branch. */

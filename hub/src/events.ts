@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { AgentEvent, StatusReport } from "@gitfleet/proto";
+import type { DeliveryRoleChange } from "./delivery/index.js";
 import type { ClusterRecord } from "./store/clusters.js";
 
 /** Events of a hub, with their arguments. */
@@ -23,6 +24,8 @@ export interface HubEventMap {
    * bounded number per message; the events are not checked yet.
    */
   "agent-events": [clusterId: string, events: readonly AgentEvent[]];
+  /** This replica became the delivery leader or stopped being it (docs/high-availability.md). */
+  "delivery-role": [change: DeliveryRoleChange];
 }
 
 /** The hub's event emitter; listeners must not throw. */

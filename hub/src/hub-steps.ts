@@ -4,6 +4,7 @@
 // how to stop what it started on a StopStack, so the hub stops in the reverse order and a
 // failed start undoes exactly what had begun.
 import { readFile } from "node:fs/promises";
+import { GrpcStatus, RpcError } from "@gitfleet/proto";
 import type { FailedAuthLimit } from "./api/failed-auth-limit.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
@@ -13,7 +14,10 @@ import { createApiAuthenticator, type ApiToken } from "./api/auth.js";
 import { createApiServer } from "./api/server.js";
 import { createClusterRemover } from "./cluster-removal.js";
 import { createCredentialIssuer, type CredentialIssuer } from "./credentials/issuer.js";
-import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
+import type { Readiness } from "./api/routes/health.js";
+import type { ClusterDirectory, DeliveryFactory, DeliveryLeadership, HubDelivery } from "./delivery-contract.js";
+import { createDeliveryLease, type DeliveryLease } from "./delivery/index.js";
+import { openLocksBucket } from "./promotion/stage-lock.js";
 import { createDriftIndex, feedDriftIndex, type DriftIndex } from "./drift/index.js";
 import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
@@ -222,6 +226,7 @@ export function buildDelivery(input: {
   resync: ResyncBroadcast;
   signer: DesiredStateSigner;
   metrics?: HubMetrics | undefined;
+  leadership?: DeliveryLeadership | undefined;
   logger: Logger;
 }): HubDelivery | undefined {
   const { delivery, resync } = input;
@@ -234,6 +239,7 @@ export function buildDelivery(input: {
     replicas: input.replicas,
     signer: input.signer,
     ...(input.metrics ? { metrics: input.metrics.delivery } : {}),
+    ...(input.leadership ? { leadership: input.leadership } : {}),
     resync: (clusterId, reason, bundles) => resync.resync(clusterId, { reason, ...(bundles ? { bundles } : {}) }),
   });
 }
@@ -279,15 +285,21 @@ export async function startDelivery(delivery: HubDelivery | undefined, stops: St
   stops.push("delivery", () => delivery.stop());
 }
 
+const noNatsMessage = "this hub replica lost NATS; connect through another replica";
+
 /** Serves the AgentService over gRPC; resolves with the bound port. */
 export async function serveGrpc(
-  input: { address: string; tls: GrpcTlsOptions | undefined; allowPlaintext?: boolean | undefined; agents: AgentLink; logger: Logger },
+  input: { address: string; tls: GrpcTlsOptions | undefined; allowPlaintext?: boolean | undefined; agents: AgentLink; nats?: HubNatsConnection | undefined; logger: Logger },
   stops: StopStack,
 ): Promise<number> {
-  const { agents } = input;
+  const { agents, nats } = input;
+  const implementation = agents.service.implementation;
   const grpc = createGrpcServer({
     address: input.address,
-    implementation: agents.service.implementation,
+    // A replica without NATS refuses Connect streams, so agents reconnect through another one.
+    implementation: nats
+      ? { ...implementation, connect: (call) => (nats.connected ? implementation.connect(call) : Promise.reject(new RpcError(GrpcStatus.UNAVAILABLE, noNatsMessage))) }
+      : implementation,
     tls: input.tls,
     allowPlaintext: input.allowPlaintext,
     logger: input.logger,
@@ -301,13 +313,65 @@ export async function serveGrpc(
   return port;
 }
 
-/** The readiness checks of /readyz and gitfleet_hub_ready: check name to "ok" or what is wrong. */
-export function readinessOf(nats: HubNatsConnection, stores: Pick<HubStores, "clusters" | "status">): Record<string, string> {
-  return {
+/**
+ * The readiness of /readyz: the replica's delivery role, the required checks (NATS, the stores)
+ * and the advisory `git` check (the fleet repository reachable, or why not) when there is a
+ * delivery part. gitfleet_hub_ready reads the required checks.
+ */
+export function readinessOf(
+  nats: HubNatsConnection,
+  stores: Pick<HubStores, "clusters" | "status">,
+  lease?: Pick<DeliveryLease, "role"> | undefined,
+  delivery?: Pick<HubDelivery, "sourceError"> | undefined,
+): Readiness {
+  const checks: Record<string, string> = {
     nats: nats.connected ? "ok" : "disconnected",
     clusters: stores.clusters.isReady ? "ok" : "loading",
     status: stores.status.isReady ? "ok" : "loading",
   };
+  if (delivery) checks["git"] = delivery.sourceError?.() ?? "ok";
+  return { ...(lease ? { role: lease.role } : {}), checks, advisory: ["git"] };
+}
+
+/** The required checks of {@link readinessOf}, for gitfleet_hub_ready. */
+export function requiredChecks(readiness: Readiness): Record<string, string> {
+  const advisory = new Set(readiness.advisory ?? []);
+  return Object.fromEntries(Object.entries(readiness.checks).filter(([name]) => !advisory.has(name)));
+}
+
+/**
+ * Takes part in the delivery leader lease (gitfleet_locks, key `delivery-leader`): started before
+ * delivery and stopped after it, so the lease is released only once this replica stopped publishing.
+ */
+export async function startLeadership(
+  input: { nats: HubNatsConnection; replicas: number; ttlMs: number; events: HubEvents; logger: Logger },
+  stops: StopStack,
+): Promise<DeliveryLease> {
+  const kv = await openLocksBucket(new Kvm(input.nats.nc), input.replicas);
+  const lease = createDeliveryLease({ kv, ttlMs: input.ttlMs, logger: input.logger.child({ component: "delivery-lease" }) });
+  lease.onChange((change) => input.events.emit("delivery-role", change));
+  await lease.start();
+  stops.push("delivery lease", () => lease.stop());
+  return lease;
+}
+
+/**
+ * A replica that lost NATS closes its agents' Connect streams (UNAVAILABLE), so they reconnect
+ * through another replica; while NATS is away it refuses new ones the same way.
+ */
+export function dropStreamsWithoutNats(input: { nats: HubNatsConnection; agents: AgentLink; logger: Logger }, stops: StopStack): void {
+  let wasConnected = true;
+  const timer = setInterval(() => {
+    const connected = input.nats.connected;
+    if (wasConnected && !connected) {
+      const streams = input.agents.service.sessions.size;
+      void input.agents.service.sessions.closeAll(new RpcError(GrpcStatus.UNAVAILABLE, noNatsMessage));
+      input.logger.warn({ streams }, "NATS lost: closed the agents' streams so they reconnect through another replica");
+    }
+    wasConnected = connected;
+  }, 250);
+  timer.unref();
+  stops.push("NATS loss watch", () => clearInterval(timer));
 }
 
 /**
@@ -315,14 +379,15 @@ export function readinessOf(nats: HubNatsConnection, stores: Pick<HubStores, "cl
  * them on a port of their own; resolves with that port (undefined: /metrics is on the API port).
  */
 export async function serveMetrics(
-  input: { metrics: HubMetrics; address: string | undefined; nats: HubNatsConnection; stores: HubStores; agents: AgentLink; logger: Logger },
+  input: { metrics: HubMetrics; address: string | undefined; nats: HubNatsConnection; stores: HubStores; agents: AgentLink; lease?: DeliveryLease | undefined; logger: Logger },
   stops: StopStack,
 ): Promise<number | undefined> {
   const { metrics, nats, stores, agents } = input;
   metrics.bind({
     tally: () => stores.drift.tally(),
     openStreams: () => agents.service.sessions.size,
-    readiness: () => readinessOf(nats, stores),
+    readiness: () => requiredChecks(readinessOf(nats, stores)),
+    deliveryLeader: () => input.lease?.role === "leader",
   });
   if (input.address === undefined) return undefined;
   const server = await startMetricsServer({ address: input.address, source: metrics, logger: input.logger });
@@ -339,6 +404,8 @@ export async function serveApi(
     stores: HubStores;
     apiTokens: readonly ApiToken[];
     delivery: HubDelivery | undefined;
+    /** The delivery leader lease: /readyz says the role. */
+    lease?: DeliveryLease | undefined;
     alerts: HubAlerts;
     history: HistoryLog;
     /** Promotions and pipelines; their routes answer 503 without. */
@@ -384,7 +451,7 @@ export async function serveApi(
       purgeDesired: delivery?.purge ? (id) => delivery.purge?.(id) ?? Promise.resolve() : undefined,
       revokeNatsUser: input.revokeNatsUser,
     }),
-    readiness: () => readinessOf(nats, stores),
+    readiness: () => readinessOf(nats, stores, input.lease, delivery),
     webhookSecret: input.webhookSecret,
     failedAuthLimit: input.failedAuthLimit,
     tls: input.tls

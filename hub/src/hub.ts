@@ -15,6 +15,7 @@ import { startAlerts } from "./hub-alerts.js";
 import { startHistory, type History } from "./history/index.js";
 import { startPromotion } from "./hub-promotion.js";
 import type { GrpcTlsOptions } from "./grpc/server.js";
+import type { DeliveryLease } from "./delivery/index.js";
 import {
   buildDelivery,
   clusterDirectory,
@@ -28,6 +29,8 @@ import {
   serveMetrics,
   startAgentLink,
   startDelivery,
+  startLeadership,
+  dropStreamsWithoutNats,
   type AgentLink,
   type HubStores,
 } from "./hub-steps.js";
@@ -82,6 +85,11 @@ export interface HubOptions {
   historyPerCluster?: number;
   /** How long a history entry waits for its commit's subject and author when this replica has not fetched it; default 10 s. */
   historyMetadataGraceMs?: number;
+  /**
+   * How long the delivery leader lease lasts without renewal (renewed every third of it); default
+   * 15 s. A successor takes over within it when the leader dies (docs/high-availability.md).
+   */
+  deliveryLeaseTtlMs?: number;
   /** How often promotions rolling out are verified and auto stages evaluated; default 2 s. */
   promotionIntervalMs?: number;
   /** Where fleet events are sent (docs/events.md); none by default. */
@@ -121,6 +129,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   /** The live cluster set (after start). */
   readonly clusters: ClusterDirectory;
+  /** This replica's delivery role: the leader follows Git and publishes; followers serve its view. "follower" before start. */
+  readonly role: "leader" | "follower";
   /** Asks a cluster's agent, on whichever replica holds its stream, to resync. */
   resync(clusterId: string, reason: string, bundles?: readonly string[]): Promise<void>;
 }
@@ -128,6 +138,7 @@ export interface Hub {
 /** What start() gives back: the parts the Hub interface reads while running. */
 interface Running {
   stores: HubStores;
+  lease: DeliveryLease;
   history: History;
   agents: AgentLink;
   httpPort: number;
@@ -212,8 +223,11 @@ export function createHub(options: HubOptions): Hub {
       },
       stops,
     );
+    const lease = await startLeadership({ nats, replicas, ttlMs: options.deliveryLeaseTtlMs ?? 15_000, events, logger }, stops);
+    dropStreamsWithoutNats({ nats, agents, logger }, stops);
     const delivery = buildDelivery({
       delivery: options.delivery,
+      leadership: lease,
       nats,
       replicas,
       clusters: stores.clusters,
@@ -252,8 +266,8 @@ export function createHub(options: HubOptions): Hub {
       },
       stops,
     );
-    const metricsPort = await serveMetrics({ metrics, address: options.metricsAddress, nats, stores, agents, logger }, stops);
-    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, allowPlaintext: options.grpcAllowPlaintext, agents, logger }, stops);
+    const metricsPort = await serveMetrics({ metrics, address: options.metricsAddress, nats, stores, agents, lease, logger }, stops);
+    const grpcPort = await serveGrpc({ address: options.grpcAddress ?? "127.0.0.1:9090", tls: options.grpcTls, allowPlaintext: options.grpcAllowPlaintext, agents, nats, logger }, stops);
     const httpPort = await serveApi(
       {
         address: options.httpAddress ?? "127.0.0.1:8080",
@@ -261,6 +275,7 @@ export function createHub(options: HubOptions): Hub {
         stores,
         apiTokens,
         delivery,
+        lease,
         alerts,
         history: history.log,
         promotion,
@@ -276,8 +291,8 @@ export function createHub(options: HubOptions): Hub {
       },
       stops,
     );
-    logger.info({ httpPort, grpcPort, clusters: stores.clusters.list().length }, "hub started");
-    return { stores, history, agents, httpPort, grpcPort, metricsPort };
+    logger.info({ httpPort, grpcPort, clusters: stores.clusters.list().length, role: lease.role }, "hub started");
+    return { stores, lease, history, agents, httpPort, grpcPort, metricsPort };
   };
 
   const need = (): Running => {
@@ -314,6 +329,9 @@ export function createHub(options: HubOptions): Hub {
       return need().metricsPort;
     },
     metrics,
+    get role() {
+      return running?.lease.role ?? "follower";
+    },
     get clusters(): ClusterDirectory {
       return clusterDirectory(need().stores.clusters);
     },

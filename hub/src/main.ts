@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     announceAdminToken: adminTokenAnnouncer({ file: config.adminTokenFile, logger }),
     credentialTtlMs: config.credentialTtlMs,
     heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+    deliveryLeaseTtlMs: config.deliveryLeaseTtlMs,
     eventLimits: config.eventLimits,
     historyPerCluster: config.historyPerCluster,
     notificationSinks: config.notificationSinks,

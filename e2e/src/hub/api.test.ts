@@ -250,7 +250,7 @@ void describe("the hub's admin API", { skip: skipWithoutNats }, () => {
     assert.deepEqual((await api(fixture.baseUrl, "GET", "/healthz")).body, { status: "ok" });
     const ready = await api(fixture.baseUrl, "GET", "/readyz");
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: "ready", checks: { nats: "ok", clusters: "ok", status: "ok" } });
+    assert.deepEqual(ready.body, { status: "ready", role: "leader", checks: { nats: "ok", clusters: "ok", status: "ok", git: "ok" } });
     const doc = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(fixture.baseUrl, "GET", "/api/v1/openapi.json");
     assert.equal(doc.status, 200);
     assert.match(doc.body.openapi, /^3\./);

@@ -163,7 +163,7 @@ before(async () => {
     }),
     events,
     notifications: { sinks: () => [] } as unknown as Parameters<typeof createApiServer>[0]["notifications"],
-    readiness: () => ({}),
+    readiness: () => ({ checks: {} }),
     webhookSecret,
     onGitPush: () => {},
     staleAfterMs: 45_000,

@@ -176,7 +176,20 @@ export type DeletedClusterView = Static<typeof DeletedClusterView>;
 /** Answer of the webhook. */
 export const Accepted = Type.Object({ accepted: Type.Boolean() });
 /** Answer of /healthz and /readyz. */
-export const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+export const Health = Type.Object({
+  status: Type.String({ description: '"ok" (/healthz), "ready" or "not ready" (/readyz).' }),
+  role: Type.Optional(
+    Type.Union([Type.Literal("leader"), Type.Literal("follower")], {
+      description: "The replica's delivery role: the leader follows Git and publishes desired state; followers serve the same API from its view.",
+    }),
+  ),
+  checks: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description:
+        'Check name to "ok" or what is wrong: nats (connected), clusters and status (stores loaded), git (the fleet repository reachable, or the last fetch error; reported but does not make the replica unready).',
+    }),
+  ),
+});
 
 /** GET /api/v1/version: the hub's version and the agent versions it registers. */
 export const VersionView = Type.Object({

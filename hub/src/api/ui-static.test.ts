@@ -22,7 +22,7 @@ async function server(dir: string | undefined): Promise<FastifyInstance> {
   const ui = webUi(dir);
   installErrorHandler(app, { notFoundPage: (request, reply) => ui.notFoundPage(request, reply) });
   await app.register(swagger, { openapi: { openapi: "3.0.3", info: { title: "test", version: "0" } } });
-  await app.register(healthRoutes, { readiness: () => ({ nats: "ok" }) });
+  await app.register(healthRoutes, { readiness: () => ({ checks: { nats: "ok" } }) });
   await ui.install(app);
   const auth = createApiAuthenticator([
     { name: "alice", role: "admin", hash: hash(admin) },

@@ -5,7 +5,7 @@ import type { DesiredStateSigner } from "../signing/index.js";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { createPublisher, openDesiredBucket, type Publisher } from "./publish/index.js";
+import { createPublisher, openDesiredBucket, type PublishFence, type Publisher } from "./publish/index.js";
 import { createGitSource, type GitSource, type GitSourceOptions } from "./git/index.js";
 import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import { createCommitLog, type CommitLog } from "./commit-log.js";
@@ -58,6 +58,12 @@ export interface DeliveryOptions {
   now?: (() => Date) | undefined;
   /** Told the duration of each resolve, render and publish, and each failed fetch. */
   metrics?: DeliveryMetrics | undefined;
+  /** Where fetched commits are remembered; default a log of its own. Shared by successive leaders of one replica. */
+  commits?: CommitLog | undefined;
+  /** The delivery leader lease's fence: pointers carry its term and are never written without one. */
+  fence?: PublishFence | undefined;
+  /** Called after each apply and each failed fetch (the leader publishes its view for followers). */
+  onChange?: (() => void) | undefined;
 }
 
 /** What delivery last saw and did, for the API. */
@@ -69,6 +75,8 @@ export interface DeliveryStatus {
   readonly resolvedCommit: string | undefined;
   /** Why the last fetch, resolve or publish failed, if it did. */
   readonly error?: string | undefined;
+  /** Why the last fetch failed (Git unreachable), if it did. */
+  readonly fetchError?: string | undefined;
 }
 
 /** The running delivery part; see {@link createDelivery}. */
@@ -85,6 +93,8 @@ export interface Delivery {
   purge(clusterId: string): Promise<void>;
   /** The bundle errors of the latest resolution for a cluster (empty when all resolved). */
   errorsFor(clusterId: string): readonly BundleFailure[];
+  /** The bundle errors of the latest resolution, by cluster id. */
+  errorsByCluster(): ReadonlyMap<string, readonly BundleFailure[]>;
   /** The latest good resolution (fleet.yaml, targets, per-cluster results), for the bundles API. */
   resolution(): ResolvedFleet | undefined;
   /** The commits fetched lately, with their subjects, authors and parents. */
@@ -132,7 +142,14 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   let applyError: string | undefined;
   let errors = new Map<string, readonly BundleFailure[]>();
   let queue: Promise<unknown> = Promise.resolve();
-  const commits = createCommitLog();
+  const commits = options.commits ?? createCommitLog();
+  const changed = (): void => {
+    try {
+      options.onChange?.();
+    } catch (err) {
+      logger.error({ err }, "a delivery change listener failed");
+    }
+  };
   const revisions = createRevisionResolver({ source, renderer: baseRenderer, clusters: () => options.clusters.list(), memo: () => memo });
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
@@ -146,7 +163,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
       ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
     }).then(
-      (bucket) => createPublisher({ bucket, source, logger, signer: options.signer, maxChunkBytes: options.maxChunkBytes, now }),
+      (bucket) => createPublisher({ bucket, source, logger, signer: options.signer, maxChunkBytes: options.maxChunkBytes, now, fence: options.fence }),
       (err: unknown) => {
         publisher = undefined;
         throw err;
@@ -159,6 +176,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     metrics?.gitError("fetch");
     fetchError = `fetching ${source.repository} failed: ${messageOf(err)}`;
     logger.error({ err }, "fetching the fleet repository failed");
+    changed();
   };
 
   /**
@@ -250,6 +268,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       }
       if (dirty) scheduleRetry(lastGood ?? snapshot, head);
       else retryDelayMs = RETRY_MIN_MS;
+      changed();
     });
 
   const onSnapshot = (snapshot: Snapshot): Promise<void> => {
@@ -307,6 +326,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     },
 
     errorsFor: (clusterId) => errors.get(clusterId) ?? [],
+    errorsByCluster: () => errors,
     resolution: () => resolved,
     commits,
     resolutionAt(revision) {
@@ -319,6 +339,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       fetchedAt: fetched?.at,
       resolvedCommit: lastGood?.commit,
       error: fetchError ?? fleetError ?? applyError,
+      fetchError,
     }),
   };
 }

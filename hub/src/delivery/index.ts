@@ -38,9 +38,11 @@ export type { BundleAssignment, BundleFailure, ClusterResolution, ResolvedBundle
 export { createPublisher } from "./publish/index.js";
 export { activeKeySigner } from "../signing/index.js";
 export type { DesiredStateSigner } from "../signing/index.js";
-export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publish/index.js";
+export type { PublishFence, PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publish/index.js";
 export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./publish/index.js";
 export type { DesiredBucket } from "./publish/index.js";
+export { DELIVERY_LEADER_KEY, createDeliveryLease } from "./lease/delivery-lease.js";
+export type { DeliveryLease, DeliveryLeaseOptions, DeliveryLeaseValue, DeliveryRole, DeliveryRoleChange } from "./lease/delivery-lease.js";
 export { DeliveryError, FleetFileError, GitSourceError, PublishError, RenderError } from "./errors.js";
 export type { DeliveryErrorReason, FleetFileIssue, RenderErrorReason } from "./errors.js";
 export { createKustomizeRenderer } from "./render/index.js";

@@ -12,8 +12,10 @@ export interface HubMetricSources {
   tally(): FleetTally;
   /** Connect streams open on this replica. */
   openStreams(): number;
-  /** Readiness checks: name to "ok" or what is wrong. */
+  /** Readiness checks that make the hub unready: name to "ok" or what is wrong. */
   readiness(): Record<string, string>;
+  /** True while this replica holds the delivery leader lease; absent: 0. */
+  deliveryLeader?(): boolean;
 }
 
 /** The outcome label of a timed step. */
@@ -82,6 +84,14 @@ export function createHubMetrics(options: HubMetricsOptions): HubMetrics {
     collect() {
       const checks = sources?.readiness() ?? { started: "no" };
       this.set(Object.values(checks).every((v) => v === "ok") ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "gitfleet_hub_delivery_leader",
+    help: "1 while this hub replica holds the delivery leader lease (follows Git and publishes desired state), else 0.",
+    registers,
+    collect() {
+      this.set(sources?.deliveryLeader?.() === true ? 1 : 0);
     },
   });
   new Gauge({

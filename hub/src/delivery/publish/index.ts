@@ -4,4 +4,4 @@ export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./desir
 export type { DesiredBucket } from "./desired-keys.js";
 export { bundlePayload } from "./payload.js";
 export { createPublisher } from "./publisher.js";
-export type { PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";
+export type { PublishFence, PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";

@@ -40,6 +40,20 @@ export interface PublisherOptions {
   readonly maxChunkBytes?: number | undefined;
   /** The clock for published_at; default the system clock. */
   readonly now?: (() => Date) | undefined;
+  /**
+   * The delivery leader lease: each pointer carries its term (leader_term), none is written
+   * without one, and a pointer of a higher term is never overwritten. Without it pointers carry
+   * term 0 and are written unconditionally (a single hub, tests).
+   */
+  readonly fence?: PublishFence | undefined;
+}
+
+/** What the publisher asks the delivery leader lease before each pointer it writes. */
+export interface PublishFence {
+  /** The term this replica leads under now, or undefined when it does not (or no longer) lead. */
+  term(): number | undefined;
+  /** A pointer of a higher term was found: this replica was deposed and must step down. */
+  deposed(pointerTerm: number, clusterId: string): void;
 }
 
 /** What {@link Publisher.publish} did for one cluster. */
@@ -135,6 +149,20 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
 
+  // The term to write under; throws when this replica may not write over `current`.
+  const fencedTerm = (clusterId: string, current: DesiredState | undefined): bigint => {
+    const fence = options.fence;
+    if (fence === undefined) return 0n;
+    const term = fence.term();
+    if (term === undefined) throw new PublishError(clusterId, `not publishing desired state of cluster ${clusterId}: this hub replica is not the delivery leader`);
+    if (current !== undefined && current.leaderTerm > BigInt(term)) {
+      options.logger.error({ cluster: clusterId, term, pointerTerm: current.leaderTerm.toString() }, "refusing to overwrite a pointer of a newer delivery leader; stepping down");
+      fence.deposed(Number(current.leaderTerm), clusterId);
+      throw new PublishError(clusterId, `not publishing desired state of cluster ${clusterId}: its pointer was written under leader term ${current.leaderTerm}, newer than this replica's ${term}`);
+    }
+    return BigInt(term);
+  };
+
   const publishOnce = async (commit: string, resolution: ClusterResolution): Promise<PublishOutcome | undefined> => {
     const { clusterId } = resolution;
     const pointer = await load(clusterId);
@@ -142,11 +170,15 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const plan = planPointer(current, resolution);
     const generation = current?.generation ?? 0n;
     if (plan.unchanged) return { published: false, generation };
+    fencedTerm(clusterId, current);
     const written: BundleRef[] = [];
     for (const bundle of plan.write) written.push(await writeChunks(clusterId, commit, bundle));
+    // Checked again after the chunks: the lease may have run out meanwhile.
+    const leaderTerm = fencedTerm(clusterId, current);
     const next = create(DesiredStateSchema, {
       revision: commit,
       generation: generation + 1n,
+      leaderTerm,
       bundles: [...plan.keep, ...written].sort((a, b) => compareCodeUnits(a.name, b.name)),
       publishedAt: timestampFromDate(now()),
       source: { repository: options.source.repository, branch: options.source.branch, commit },
