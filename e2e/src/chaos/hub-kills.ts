@@ -3,7 +3,8 @@
 // and a promotion, a random hub is killed with SIGKILL at a random moment and started again.
 import { randomInt } from "node:crypto";
 import { GrpcStatus, RpcError } from "@gitfleet/proto";
-import { demoFile, demoSeed, waitForWebHealthy, webPipelineFleet, withTag, overlayFile, demoClusters } from "../fleet/promotions.js";
+import { configMap, manifestsYaml, namespace, writeSeed } from "../fleet/fleet-seed.js";
+import { waitForWebHealthy, demoClusters } from "../fleet/promotions.js";
 import { register } from "../hub/harness.js";
 import { startSimFleet, type SimFleet } from "../sim/index.js";
 import { waitFor } from "../lab/process.js";
@@ -13,17 +14,53 @@ import { checkInvariants, newLedger, type InvariantReport, type Ledger } from ".
 /** The demo clusters the story runs real agents on. */
 export const hubKillClusters = ["staging-us", "prod-us"] as const;
 
-/** Starts the story's fleet: 3 hubs, 3 NATS nodes, the demo clusters with pods, a web pipeline staging → prod-us. */
+/**
+ * The story's fleet repository: the demo's web app as plain folders (a namespace and a ConfigMap per
+ * stage), and pipeline web staging → prod-us promoting the ConfigMap's data.version.
+ */
+function pipelineFleet(): Record<string, string> {
+  const stage = (env: string, version: string): string => manifestsYaml(configMap("web-config", { environment: env, version }));
+  return {
+    "fleet.yaml": [
+      "apiVersion: gitfleet.dev/v1",
+      "kind: Fleet",
+      "bundles:",
+      "  - name: web",
+      "    path: apps/web",
+      "    namespace: web",
+      "    targets:",
+      "      - { name: staging, clusterSelector: { matchLabels: { env: staging } }, overlay: staging }",
+      "      - { name: prod-us, clusterSelector: { matchLabels: { env: prod, region: us } }, overlay: prod-us }",
+      "pipelines:",
+      "  - name: web",
+      "    bundle: web",
+      "    promote: { fields: [{ file: config.yaml, path: data.version }] }",
+      "    stages:",
+      "      - { name: staging, target: staging }",
+      "      - { name: prod-us, target: prod-us, verify: { timeout: 2m } }",
+      "",
+    ].join("\n"),
+    "apps/web/staging/namespace.yaml": manifestsYaml(namespace("web")),
+    "apps/web/staging/config.yaml": stage("staging", "1.0.0"),
+    "apps/web/prod-us/namespace.yaml": manifestsYaml(namespace("web")),
+    "apps/web/prod-us/config.yaml": stage("prod", "1.0.0"),
+  };
+}
+
+/** Staging's config.yaml at a version (the rollout's commits). */
+const stagingConfig = (version: string): Record<string, string> => ({ "apps/web/staging/config.yaml": manifestsYaml(configMap("web-config", { environment: "staging", version })) });
+
+/** Starts the story's fleet: 3 hubs, 3 NATS nodes, the demo's staging-us and prod-us, a pipeline staging → prod-us. */
 export async function startHubKillFleet(
   simulated: number,
   progress?: (line: string) => void,
 ): Promise<{ fleet: ChaosFleet; ledger: Ledger; sim: SimFleet | undefined }> {
-  const seed = await demoSeed({ "fleet.yaml": webPipelineFleet([{ name: "staging" }, { name: "prod-us" }]) });
+  const seed = await writeSeed(pipelineFleet());
   const fleet = await startChaosFleet({
     clusters: hubKillClusters,
     seed,
     hubs: 3,
-    workloads: true,
+    workloads: false,
     heartbeat: "5s",
     ...(progress ? { progress } : {}),
   });
@@ -137,7 +174,6 @@ export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: Hu
   const progress = options.progress ?? (() => {});
   const perRound = options.registrationsPerRound ?? 3;
   const promoteEvery = options.promoteEvery ?? 5;
-  const staging = await demoFile(overlayFile("staging"));
   const startedAt = Date.now();
   for (let round = 1; round <= options.kills; round++) {
     const token = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", maxUses: perRound, labels: { round: String(round) } });
@@ -148,7 +184,7 @@ export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: Hu
     const role = typeof before?.body["role"] === "string" ? (before.body["role"] as string) : "?";
     const killAfter = randomInt(0, 2_500);
     const work = async (): Promise<void> => {
-      await fleet.commit({ [overlayFile("staging")]: withTag(staging, `1.${round}.0-chaos`) }, `rollout: staging 1.${round}.0-chaos`);
+      await fleet.commit(stagingConfig(`1.${round}.0`), `rollout: staging 1.${round}.0`);
       await Promise.all(Array.from({ length: perRound }, (_, i) => registerStandIn(fleet, ledger, token.id, token.secret, `standin-${round}-${i + 1}`)));
       if ((round - 1) % promoteEvery === 0) await promote(fleet, ledger, progress);
     };

@@ -6,7 +6,6 @@
 //   npm run chaos -- --story nats-loss
 //   npm run chaos -- --story slow-links [--commits 5]
 import { parseArgs } from "node:util";
-import { ensureBinary } from "../lab/binaries.js";
 import { runHubKills, startHubKillFleet } from "../chaos/hub-kills.js";
 import { reportLine, type InvariantReport } from "../chaos/invariants.js";
 import { runGitDown, runNatsLoss, runPartition, runSlowLinks, startStoryFleet } from "../chaos/stories.js";
@@ -27,7 +26,6 @@ if (values.help) {
 }
 const started = Date.now();
 const say = (line: string): void => console.log(`[chaos ${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}`);
-process.env["GITFLEET_KUSTOMIZE"] ??= await ensureBinary("kustomize", say);
 const minutes = Number(values.minutes);
 const story = values.story ?? "hub-kills";
 
