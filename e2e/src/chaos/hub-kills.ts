@@ -119,7 +119,7 @@ async function registerStandIn(fleet: ChaosFleet, ledger: Ledger, tokenId: strin
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await register(client, secret, name, { labels: { sim: "chaos" } });
+        await register(client, secret, name);
         ledger.registrations.set(name, { tokenId, acked: true });
         return;
       } catch (err) {
