@@ -126,7 +126,7 @@ export function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
         else if (event.kind === "revision") {
           latest.set(event.name, event.revision);
           let at = byRevision.get(event.revision);
-          if (!at) byRevision.set(event.revision, (at = new Map()));
+          if (!at) byRevision.set(event.revision, (at = new Map<string, number>()));
           if (!at.has(event.name)) at.set(event.name, event.at);
         } else errors.set(event.name, event.message);
       }

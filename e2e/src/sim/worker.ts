@@ -25,7 +25,7 @@ function tlsOf(config: SimWorkerConfig): HubTls {
 function jitteredClock(jitter: number): Clock {
   if (jitter <= 0) return systemClock;
   return {
-    now: systemClock.now,
+    now: () => systemClock.now(),
     sleep: (ms, signal) => systemClock.sleep(ms >= 1_000 ? ms * (1 + jitter * (2 * Math.random() - 1)) : ms, signal),
   };
 }
