@@ -96,7 +96,12 @@ async function main(): Promise<number> {
     await cp(fileURLToPath(new URL("../../fixtures/sim-fleet", import.meta.url)), seed, { recursive: true });
     say("starting NATS, the Git server and a hub (no kube-apiservers)");
     fleet = await startFleet({ clusters: [], seed, logLevel: "warn", progress: (line) => say(line) });
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "24h", maxUses: clusters, description: "simulator" });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", {
+      ttl: "24h",
+      maxUses: clusters,
+      description: "simulator",
+      allowedLabels: Object.fromEntries(["sim-shard", ...Object.keys(base.labels as Record<string, string>)].map((k) => [k, ["*"]])),
+    });
     say(`hub up: API ${fleet.hubUrl} (admin token ${fleet.adminToken}), agent gRPC ${fleet.grpcAddress}`);
     options = { ...base, grpcAddress: fleet.grpcAddress, caPem: fleet.tls.certPem, registrationToken: token.secret };
   } else {

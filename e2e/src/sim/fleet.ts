@@ -126,7 +126,7 @@ export function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
         else if (event.kind === "revision") {
           latest.set(event.name, event.revision);
           let at = byRevision.get(event.revision);
-          if (!at) byRevision.set(event.revision, (at = new Map()));
+          if (!at) byRevision.set(event.revision, (at = new Map<string, number>()));
           if (!at.has(event.name)) at.set(event.name, event.at);
         } else errors.set(event.name, event.message);
       }
@@ -168,20 +168,40 @@ export function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
     child.send({ type: "start", config } satisfies ParentMessage);
   }
 
-  const command = async (cmd: SimCommand): Promise<Array<Extract<WorkerMessage, { type: "reply"; ok: true }>>> =>
+  type Reply = Extract<WorkerMessage, { type: "reply"; ok: true }>;
+  // One command per live worker; `cmd` may differ by worker (its part of a share).
+  const command = async (cmd: SimCommand | ((worker: number) => SimCommand)): Promise<Reply[]> =>
     await Promise.all(
-      workers
-        .filter((w) => !w.exited)
-        .map(
-          (w) =>
-            new Promise<Extract<WorkerMessage, { type: "reply"; ok: true }>>((resolve, reject) => {
-              const id = nextId++;
-              pending.set(id, { resolve, reject });
-              w.child.send({ type: "command", id, command: cmd } satisfies ParentMessage);
-            }),
-        ),
+      workers.flatMap((w, index) =>
+        w.exited
+          ? []
+          : [
+              new Promise<Reply>((resolve, reject) => {
+                const id = nextId++;
+                pending.set(id, { resolve, reject });
+                w.child.send({ type: "command", id, command: typeof cmd === "function" ? cmd(index) : cmd } satisfies ParentMessage);
+              }),
+            ],
+      ),
     );
-  const names = async (cmd: SimCommand): Promise<string[]> => (await command(cmd)).flatMap((r) => r.clusters);
+  const names = async (cmd: SimCommand | ((worker: number) => SimCommand)): Promise<string[]> => (await command(cmd)).flatMap((r) => r.clusters);
+  // round(share × clusters) clusters in all, dealt to the workers in proportion to their clusters.
+  const counts = (share: number): number[] => {
+    const wanted = Math.round(Math.min(1, Math.max(0, share)) * total);
+    const sizes = workers.map((_, p) => specs.filter((__, i) => i % processes === p).length);
+    const exact = sizes.map((size) => (wanted * size) / total);
+    const parts = exact.map(Math.floor);
+    let left = wanted - parts.reduce((a, b) => a + b, 0);
+    for (const p of exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i)) {
+      if (left-- <= 0) break;
+      parts[p] = (parts[p] ?? 0) + 1;
+    }
+    return parts;
+  };
+  const dealt = (share: number, make: (count: number) => SimCommand): Promise<string[]> => {
+    const parts = counts(share);
+    return names((worker) => make(parts[worker] ?? 0));
+  };
 
   const fleet: SimFleet = {
     clusters: total,
@@ -198,16 +218,20 @@ export function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
         const dead = workers.find((w) => w.exited);
         if (dead && !stopping) throw new Error(`waiting for ${what}: simulator worker ${dead.child.pid} exited`);
         if (Date.now() > deadline) {
-          throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (registered ${fleet.registered()}, connected ${fleet.connected()} of ${total})`);
+          const failed = [...errors].slice(0, 3).map(([name, message]) => `${name}: ${message}`);
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what} (registered ${fleet.registered()}, connected ${fleet.connected()} of ${total})` +
+              (failed.length > 0 ? `; ${errors.size} clusters failed to start, e.g. ${failed.join("; ")}` : ""),
+          );
         }
         await new Promise((r) => setTimeout(r, 200));
       }
     },
-    drift: (share, objects = 1) => names({ cmd: "drift", share, objects }),
-    failHealth: (share) => names({ cmd: "failHealth", share }),
+    drift: (share, objects = 1) => dealt(share, (count) => ({ cmd: "drift", count, objects })),
+    failHealth: (share) => dealt(share, (count) => ({ cmd: "failHealth", count })),
     restoreHealth: () => names({ cmd: "restoreHealth" }),
-    disconnectWave: (share, downMs) => names({ cmd: "disconnectWave", share, downMs }),
-    stopAnswering: (share) => names({ cmd: "stopAnswering", share }),
+    disconnectWave: (share, downMs) => dealt(share, (count) => ({ cmd: "disconnectWave", count, downMs })),
+    stopAnswering: (share) => dealt(share, (count) => ({ cmd: "stopAnswering", count })),
     resumeAnswering: () => names({ cmd: "resumeAnswering" }),
     stats: async () => (await command({ cmd: "stats" })).flatMap((r) => (r.stats ? [r.stats] : [])),
     stop() {

@@ -29,13 +29,13 @@ export interface SimWorkerConfig {
   logLevel: string;
 }
 
-/** A command of the parent; every command is answered by a {@link SimReply}. */
+/** A command of the parent (counts are this worker's part of the fleet-wide share); each is answered by a reply. */
 export type SimCommand =
-  | { cmd: "drift"; share: number; objects: number }
-  | { cmd: "failHealth"; share: number }
+  | { cmd: "drift"; count: number; objects: number }
+  | { cmd: "failHealth"; count: number }
   | { cmd: "restoreHealth" }
-  | { cmd: "disconnectWave"; share: number; downMs: number }
-  | { cmd: "stopAnswering"; share: number }
+  | { cmd: "disconnectWave"; count: number; downMs: number }
+  | { cmd: "stopAnswering"; count: number }
   | { cmd: "resumeAnswering" }
   | { cmd: "stats" }
   | { cmd: "stop" };

@@ -337,7 +337,7 @@ export function createSimKube(options: SimKubeOptions = {}): SimKube {
         driftCount++;
         node[leaf] = typeof old === "number" ? old + 1 : typeof old === "boolean" ? !old : `${String(old)}-drift-${driftCount}`;
         next.metadata["managedFields"] = [
-          ...(Array.isArray(next.metadata["managedFields"]) ? next.metadata["managedFields"] : []),
+          ...(Array.isArray(next.metadata["managedFields"]) ? (next.metadata["managedFields"] as unknown[]) : []),
           { manager: DRIFT_MANAGER, operation: "Update", apiVersion: live.apiVersion, time: now(), fieldsType: "FieldsV1", fieldsV1: trieOfPath(path) },
         ];
         if (path[0] === "spec") next.metadata["generation"] = (Number(next.metadata["generation"]) || 0) + 1;

@@ -61,7 +61,7 @@ void describe("the fleet simulator: 50 simulated clusters on the real hub, NATS 
   });
 
   test("50 clusters register with one token, connect, and converge to the head commit", async () => {
-    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: CLUSTERS, labels: { fleet: "sim" } });
+    const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: CLUSTERS, labels: { fleet: "sim" }, allowedLabels: { "sim-shard": ["*"] } });
     sim = await startSimFleet({
       grpcAddress: fleet.grpcAddress,
       caPem: fleet.tls.certPem,

@@ -25,7 +25,7 @@ function tlsOf(config: SimWorkerConfig): HubTls {
 function jitteredClock(jitter: number): Clock {
   if (jitter <= 0) return systemClock;
   return {
-    now: systemClock.now,
+    now: () => systemClock.now(),
     sleep: (ms, signal) => systemClock.sleep(ms >= 1_000 ? ms * (1 + jitter * (2 * Math.random() - 1)) : ms, signal),
   };
 }
@@ -46,8 +46,7 @@ function hubClients(config: SimWorkerConfig): (address: string) => HubClient {
   };
 }
 
-function pick(share: number): SimCluster[] {
-  const count = Math.round(Math.min(1, Math.max(0, share)) * clusters.length);
+function pick(count: number): SimCluster[] {
   const shuffled = [...clusters];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -104,22 +103,22 @@ async function start(config: SimWorkerConfig): Promise<void> {
 async function run(command: SimCommand): Promise<{ clusters: string[]; stats?: WorkerStats }> {
   switch (command.cmd) {
     case "drift": {
-      const chosen = pick(command.share).filter((c) => c.kube.drift(command.objects) > 0);
+      const chosen = pick(command.count).filter((c) => c.kube.drift(command.objects) > 0);
       return { clusters: chosen.map((c) => c.name) };
     }
     case "failHealth": {
-      const chosen = pick(command.share).filter((c) => c.kube.failHealth() > 0);
+      const chosen = pick(command.count).filter((c) => c.kube.failHealth() > 0);
       return { clusters: chosen.map((c) => c.name) };
     }
     case "restoreHealth":
       return { clusters: clusters.filter((c) => c.kube.restoreHealth() > 0).map((c) => c.name) };
     case "disconnectWave": {
-      const chosen = pick(command.share);
+      const chosen = pick(command.count);
       await Promise.all(chosen.map((c) => c.disconnect(command.downMs)));
       return { clusters: chosen.map((c) => c.name) };
     }
     case "stopAnswering": {
-      const chosen = pick(command.share);
+      const chosen = pick(command.count);
       for (const c of chosen) c.mute();
       return { clusters: chosen.map((c) => c.name) };
     }
