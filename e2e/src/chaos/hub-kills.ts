@@ -181,7 +181,7 @@ export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: Hu
     const victim = fleet.running()[randomInt(fleet.running().length)];
     if (!victim) throw new Error("no running hub to kill");
     const before = await victim.readyz();
-    const role = typeof before?.body["role"] === "string" ? (before.body["role"] as string) : "?";
+    const role = typeof before?.body["role"] === "string" ? (before.body["role"]) : "?";
     const killAfter = randomInt(0, 2_500);
     const work = async (): Promise<void> => {
       await fleet.commit(stagingConfig(`1.${round}.0`), `rollout: staging 1.${round}.0`);
