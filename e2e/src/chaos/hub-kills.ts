@@ -31,6 +31,9 @@ function pipelineFleet(): Record<string, string> {
       "    targets:",
       "      - { name: staging, clusterSelector: { matchLabels: { env: staging } }, overlay: staging }",
       "      - { name: prod-us, clusterSelector: { matchLabels: { env: prod, region: us } }, overlay: prod-us }",
+      "  - name: platform",
+      "    path: platform",
+      "    clusterSelector: {}",
       "pipelines:",
       "  - name: web",
       "    bundle: web",
@@ -44,8 +47,14 @@ function pipelineFleet(): Record<string, string> {
     "apps/web/staging/config.yaml": stage("staging", "1.0.0"),
     "apps/web/prod-us/namespace.yaml": manifestsYaml(namespace("web")),
     "apps/web/prod-us/config.yaml": stage("prod", "1.0.0"),
+    ...platformRound("0"),
   };
 }
+
+/** The platform bundle, for every cluster: its ConfigMap names the round, so each round's commit changes every cluster. */
+const platformRound = (round: string): Record<string, string> => ({
+  "platform/objects.yaml": manifestsYaml(namespace("platform"), configMap("fleet-round", { round }, "platform")),
+});
 
 /** Staging's config.yaml at a version (the rollout's commits). */
 const stagingConfig = (version: string): Record<string, string> => ({ "apps/web/staging/config.yaml": manifestsYaml(configMap("web-config", { environment: "staging", version })) });
@@ -81,10 +90,17 @@ export async function startHubKillFleet(
     ledger.tokens.set(token.id, { maxUses: hubKillClusters.length });
     const head = await fleet.head();
     for (const c of hubKillClusters) await waitForWebHealthy(fleet.api, c, head, 180_000);
+    if (simulated > 64) throw new Error("at most 64 simulated clusters (one token's allowed sim-shard values)");
     if (simulated > 0) {
       // Simulated clusters (the real agent on an in-memory store) through the same one address;
       // labels no target selects, so the pipeline's gates see only the demo's clusters.
-      const simToken = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", { ttl: "1h", maxUses: simulated, labels: { sim: "chaos" } });
+      const simToken = await fleet.api.post<{ id: string; secret: string }>("/registration-tokens", {
+        ttl: "1h",
+        maxUses: simulated,
+        labels: { sim: "chaos" },
+        // The simulator labels each cluster with its shard.
+        allowedLabels: { "sim-shard": Array.from({ length: Math.min(simulated, 64) }, (_, i) => String(i)) },
+      });
       sim = await startSimFleet({ grpcAddress: fleet.agentAddress, caPem: fleet.caPem, registrationToken: simToken.secret, clusters: simulated, processes: 1, namePrefix: "sim", workerStderr: "ignore" });
       await sim.waitFor((f) => f.connected() === simulated, 180_000, "every simulated cluster connected");
       ledger.tokens.set(simToken.id, { maxUses: simulated });
@@ -184,7 +200,7 @@ export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: Hu
     const role = typeof before?.body["role"] === "string" ? (before.body["role"]) : "?";
     const killAfter = randomInt(0, 2_500);
     const work = async (): Promise<void> => {
-      await fleet.commit(stagingConfig(`1.${round}.0`), `rollout: staging 1.${round}.0`);
+      await fleet.commit({ ...stagingConfig(`1.${round}.0`), ...platformRound(String(round)) }, `rollout: staging 1.${round}.0, platform round ${round}`);
       await Promise.all(Array.from({ length: perRound }, (_, i) => registerStandIn(fleet, ledger, token.id, token.secret, `standin-${round}-${i + 1}`)));
       if ((round - 1) % promoteEvery === 0) await promote(fleet, ledger, progress);
     };
@@ -204,7 +220,7 @@ export async function runHubKills(fleet: ChaosFleet, ledger: Ledger, options: Hu
     timeoutMs: 60_000,
     intervalMs: 500,
   }).catch(() => progress("no replica reports role leader (is the delivery lease in this build?)"));
-  await fleet.webhook();
-  const head = await fleet.head();
+  // A last commit that changes every cluster's desired state: all of them must reach it.
+  const head = await fleet.commit(platformRound("final"), "platform: final round");
   return await checkInvariants(fleet.api, ledger, head, 180_000);
 }
