@@ -78,7 +78,8 @@ export async function checkInvariants(api: HubClient, ledger: Ledger, head: stri
         for (const name of ledger.agentClusters) {
           const c = await api.get<ClusterDetailView>(`/clusters/${name}`);
           const bundles = c.bundles ?? [];
-          const ok = c.observedRevision === head && !c.stale && bundles.every((b) => b.sync === "synced" && b.revision === head);
+          // A bundle's own revision is the commit that last changed it; the cluster's is the head.
+          const ok = c.observedRevision === head && !c.stale && bundles.every((b) => b.sync === "synced");
           if (ok) converged++;
           else lagging.set(name, { observedRevision: c.observedRevision, stale: c.stale, bundles: bundles.map((b) => `${b.name}:${b.sync}@${b.revision?.slice(0, 8)}`) });
         }
