@@ -90,7 +90,13 @@ if (only.has("failover") || only.has("reconnect")) {
     }
     if (only.has("reconnect")) {
       const n = Number(values.simulated);
-      const token = await fleet.api.post<{ secret: string }>("/registration-tokens", { ttl: "1h", maxUses: n });
+      if (n > 64) throw new Error("at most 64 simulated clusters (one token's allowed sim-shard values)");
+      const token = await fleet.api.post<{ secret: string }>("/registration-tokens", {
+        ttl: "1h",
+        maxUses: n,
+        // The simulator labels each cluster with its shard.
+        allowedLabels: { "sim-shard": Array.from({ length: n }, (_, i) => String(i)) },
+      });
       const sim = await startSimFleet({ grpcAddress: fleet.agentAddress, caPem: fleet.caPem, registrationToken: token.secret, clusters: n, processes: 1, namePrefix: "sim", workerStderr: "ignore" });
       try {
         await sim.waitFor((f) => f.connected() === n, 300_000, "every simulated cluster connected");
