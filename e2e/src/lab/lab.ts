@@ -308,3 +308,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     throw err;
   }
 }
+
+/**
+ * JetStream replicas for the hub's streams and buckets on a lab NATS of `servers` servers
+ * (GITFLEET_NATS_REPLICAS): 3 on a 3-server cluster, 5 on a 5-server one, else 1.
+ */
+export function natsReplicas(servers: number): number {
+  return servers >= 5 ? 5 : servers >= 3 ? 3 : 1;
+}
