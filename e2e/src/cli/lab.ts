@@ -16,7 +16,10 @@ const usage = `usage: npm run lab -- <command>
                         toxiproxy for fault injection (its API URL is shown)
   down                  stop the lab and remove its data
   status                show what runs and where
-  add-cluster NAME      start one more cluster in the running lab`;
+  add-cluster NAME      start one more cluster in the running lab
+  nats kill|stop|start NAME
+                        kill (SIGKILL), stop or start again one NATS server of the running lab
+                        (names as \`status\` shows them, e.g. gitfleet-lab-2)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -36,6 +39,7 @@ try {
   else if (command === "down") process.exitCode = await down();
   else if (command === "status") process.exitCode = await status();
   else if (command === "add-cluster") process.exitCode = await addCluster(rest[0]);
+  else if (command === "nats") process.exitCode = await natsNode(rest[0], rest[1]);
   else {
     console.error(`unknown command "${command}"\n\n${usage}`);
     process.exitCode = 2;
@@ -171,6 +175,29 @@ async function addCluster(name: string | undefined): Promise<number> {
   }
   console.log(`cluster ${name} ready at ${body.server}\nkubeconfig: ${body.kubeconfig}`);
   if (body.nodes?.length) console.log(`nodes: ${body.nodes.join(", ")}`);
+  return 0;
+}
+
+async function natsNode(action: string | undefined, name: string | undefined): Promise<number> {
+  if (!name || (action !== "kill" && action !== "stop" && action !== "start")) {
+    console.error("usage: npm run lab -- nats kill|stop|start NAME");
+    return 2;
+  }
+  const state = (await runningLabPid()) ? await readLabState() : undefined;
+  if (!state) {
+    console.error("no lab is running; start one with `npm run lab -- up --nats-nodes 3`");
+    return 1;
+  }
+  const res = await fetch(`${state.control.url}/nats/${encodeURIComponent(name)}/${action}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${state.control.token}` },
+  });
+  const body = (await res.json()) as { error?: string; url?: string; running?: boolean };
+  if (!res.ok) {
+    console.error(`nats ${action}: ${body.error ?? res.statusText}`);
+    return 1;
+  }
+  console.log(`${name} at ${body.url}: ${body.running ? "running" : "down"}`);
   return 0;
 }
 
