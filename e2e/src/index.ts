@@ -10,7 +10,7 @@ export type { KubeApiserver, KubeApiserverOptions, KubeComponent } from "./lab/k
 export { natsClusterName, startNats } from "./lab/nats.js";
 export type { NatsLab, NatsLabOptions, NatsNode } from "./lab/nats.js";
 export { lazyFaults, startFaults } from "./lab/faults.js";
-export type { DropOptions, FaultProxy, Faults, FaultsOptions, LazyFaults, RunningFaults } from "./lab/faults.js";
+export type { DropOptions, FaultProxy, Faults, FaultsOptions, LazyFaults, PartitionOptions, RunningFaults } from "./lab/faults.js";
 export { mintUserCreds } from "./lab/nats-users.js";
 export type { MintedUser, MintUserOptions, SubjectPermission } from "./lab/nats-users.js";
 export { startGitServer } from "./lab/git-server.js";

@@ -165,6 +165,27 @@ describe("lab fault injection (toxiproxy)", { skip, timeout: 180_000 }, () => {
     again.destroy();
   });
 
+  test("a blackhole partition keeps connections open but silent; restore lets bytes through again", async () => {
+    const s = track(await dial(proxy.listen));
+    await roundTrip(s, "before\n");
+    let closed = false;
+    s.once("close", () => (closed = true));
+    await proxy.partition(undefined, { blackhole: true });
+    assert.equal(proxy.partitioned(), true);
+    const silent = await Promise.race([roundTrip(s, "lost\n").then(() => "answered"), new Promise<string>((r) => setTimeout(() => r("silent"), 1_500))]);
+    assert.equal(silent, "silent", "nothing comes back through a blackhole");
+    const fresh = track(await dial(proxy.listen));
+    const freshSilent = await Promise.race([roundTrip(fresh, "new\n").then(() => "answered"), new Promise<string>((r) => setTimeout(() => r("silent"), 1_000))]);
+    assert.equal(freshSilent, "silent", "a new connection is accepted into the same silence");
+    assert.equal(closed, false, "the open connection was not closed");
+
+    await proxy.restore();
+    assert.equal(proxy.partitioned(), false);
+    const again = track(await dial(proxy.listen));
+    await roundTrip(again, "after\n");
+    for (const x of [s, fresh, again]) x.destroy();
+  });
+
   test("a timed partition heals by itself; a NATS client through the proxy reconnects afterwards", async () => {
     const natsProxy = lab.faults.proxies().find((p) => p.name === "nats");
     assert.ok(natsProxy);

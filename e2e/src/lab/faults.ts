@@ -27,6 +27,17 @@ export interface DropOptions {
   afterMs?: number;
 }
 
+/** Options of {@link FaultProxy.partition}. */
+export interface PartitionOptions {
+  /**
+   * Drop every byte both ways instead of closing connections: open connections stay open but go
+   * silent and new ones are accepted into the same silence, as when a network path is lost
+   * without any peer noticing. Clients find out only through their own timeouts and heartbeats.
+   * Default false: connections are closed and refused.
+   */
+  blackhole?: boolean;
+}
+
 /** One TCP proxy: clients connect to {@link FaultProxy.listen} instead of the upstream. */
 export interface FaultProxy {
   readonly name: string;
@@ -47,9 +58,10 @@ export interface FaultProxy {
   drops(share: number, options?: DropOptions): Promise<void>;
   /**
    * Cuts the link: open connections are closed and new ones refused until {@link restore}, or for
-   * `ms` when given (the call returns once the link is cut; it heals by itself afterwards).
+   * `ms` when given (the call returns once the link is cut; it heals by itself afterwards). With
+   * `blackhole`, connections are not closed but every byte is dropped.
    */
-  partition(ms?: number): Promise<void>;
+  partition(ms?: number, options?: PartitionOptions): Promise<void>;
   /** Ends a partition: the proxy accepts connections again on the same port. */
   restore(): Promise<void>;
   /** Removes every toxic (latency, drops) and ends a partition: a clean link again. */
@@ -220,6 +232,7 @@ interface ProxyHandle extends FaultProxy {
 // Toxic names this module manages on each proxy.
 const latencyToxic = "gitfleet-latency";
 const dropsToxic = "gitfleet-drops";
+const blackholeToxics = { upstream: "gitfleet-blackhole-up", downstream: "gitfleet-blackhole-down" } as const;
 
 function createProxy(api: Api, name: string, listen: string, upstream: string): ProxyHandle {
   const path = `/proxies/${encodeURIComponent(name)}`;
@@ -249,6 +262,7 @@ function createProxy(api: Api, name: string, listen: string, upstream: string): 
   const restore = async (): Promise<void> => {
     clearHeal();
     await api("POST", path, { enabled: true });
+    await Promise.all([removeToxic(blackholeToxics.upstream), removeToxic(blackholeToxics.downstream)]);
     cut = false;
   };
 
@@ -267,11 +281,18 @@ function createProxy(api: Api, name: string, listen: string, upstream: string): 
       if (share === 0) return removeToxic(dropsToxic);
       await setToxic(dropsToxic, "reset_peer", "upstream", share, { timeout: Math.round(options.afterMs ?? 0) });
     },
-    async partition(ms) {
+    async partition(ms, options = {}) {
       if (ms !== undefined && !(ms > 0)) throw new Error(`a partition lasts more than 0 ms, got ${ms}`);
       clearHeal();
-      // Disabling the proxy closes its listener and every connection through it.
-      await api("POST", path, { enabled: false });
+      if (options.blackhole) {
+        // A timeout toxic with timeout 0 swallows everything and never closes the connection.
+        await Promise.all(
+          (["upstream", "downstream"] as const).map((stream) => setToxic(blackholeToxics[stream], "timeout", stream, 1, { timeout: 0 })),
+        );
+      } else {
+        // Disabling the proxy closes its listener and every connection through it.
+        await api("POST", path, { enabled: false });
+      }
       cut = true;
       if (ms !== undefined) {
         healTimer = setTimeout(() => {
