@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createHubClient, type HubClient } from "@gitfleet/hub";
-import type { Lab } from "../src/lab/lab.js";
+import { natsReplicas, type Lab } from "../src/lab/lab.js";
 import { freePort } from "../src/lab/ports.js";
 import { waitFor } from "../src/lab/process.js";
 import { selfSignedCert } from "../src/fleet/tls.js";
@@ -68,7 +68,9 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     if (keep) await cp(logs, join(keep, `bench-${Date.now()}`), { recursive: true });
   };
   const child = start("hub", "hub/dist/main.js", [], {
-    GITFLEET_NATS_URL: info.nats.url,
+    // Every server of the lab's NATS; on a cluster the hub keeps 3 replicas of its buckets.
+    GITFLEET_NATS_URL: info.nats.urls.join(","),
+    GITFLEET_NATS_REPLICAS: String(natsReplicas(info.nats.urls.length)),
     GITFLEET_NATS_CREDS: info.nats.creds,
     GITFLEET_NATS_AGENT_ACCOUNT: info.nats.agentAccountPublicKey,
     GITFLEET_NATS_AGENT_SIGNING_SEED: info.nats.agentSigningSeed,

@@ -1,5 +1,5 @@
 // The public surface of @gitfleet/e2e: the lab and the helpers scenarios use.
-export { startLab } from "./lab/lab.js";
+export { natsReplicas, startLab } from "./lab/lab.js";
 export type { Lab, LabCluster, LabClusterInfo, LabInfo, LabOptions } from "./lab/lab.js";
 export { failAnnotation, startWorkloads } from "./lab/workloads.js";
 export type { ClusterWorkloads, WorkloadBinaries, WorkloadsOptions } from "./lab/workloads.js";
@@ -7,8 +7,10 @@ export { ensureBinaries, ensureBinary, cacheDir } from "./lab/binaries.js";
 export type { LabTool, ProgressFn } from "./lab/binaries.js";
 export { startKubeApiserver, kubeconfigYaml } from "./lab/kube.js";
 export type { KubeApiserver, KubeApiserverOptions, KubeComponent } from "./lab/kube.js";
-export { startNats } from "./lab/nats.js";
-export type { NatsLab, NatsLabOptions } from "./lab/nats.js";
+export { natsClusterName, startNats } from "./lab/nats.js";
+export type { NatsLab, NatsLabOptions, NatsNode } from "./lab/nats.js";
+export { lazyFaults, startFaults } from "./lab/faults.js";
+export type { DropOptions, FaultProxy, Faults, FaultsOptions, LazyFaults, PartitionOptions, RunningFaults } from "./lab/faults.js";
 export { mintUserCreds } from "./lab/nats-users.js";
 export type { MintedUser, MintUserOptions, SubjectPermission } from "./lab/nats-users.js";
 export { startGitServer } from "./lab/git-server.js";

@@ -65,3 +65,36 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $names := list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) }}
 {{- concat $names .Values.tls.dnsNames | uniq | toJson }}
 {{- end }}
+
+{{/* The pod's affinity: `affinity` as given, with the replicas' anti-affinity (podAntiAffinity.mode) unless it sets its own. */}}
+{{- define "gitfleet-hub.affinity" -}}
+{{- $affinity := deepCopy (.Values.affinity | default dict) }}
+{{- $anti := .Values.podAntiAffinity }}
+{{- if and (not (hasKey $affinity "podAntiAffinity")) (ne $anti.mode "none") }}
+{{- $term := dict "labelSelector" (dict "matchLabels" (include "gitfleet-hub.selectorLabels" . | fromYaml)) "topologyKey" $anti.topologyKey }}
+{{- if eq $anti.mode "hard" }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) }}
+{{- else if eq $anti.mode "soft" }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" (int $anti.weight) "podAffinityTerm" $term))) }}
+{{- else }}
+{{- fail (printf "podAntiAffinity.mode must be soft, hard or none (got %v)" $anti.mode) }}
+{{- end }}
+{{- end }}
+{{- if $affinity }}{{ toYaml $affinity }}{{ end }}
+{{- end }}
+
+{{/* The pod's topology spread constraints: topologySpreadConstraints, and the zones' when zoneSpread.enabled. */}}
+{{- define "gitfleet-hub.topologySpreadConstraints" -}}
+{{- $constraints := .Values.topologySpreadConstraints | default list }}
+{{- with .Values.zoneSpread }}
+{{- if .enabled }}
+{{- $constraints = append $constraints (dict "maxSkew" (int .maxSkew) "topologyKey" .topologyKey "whenUnsatisfiable" .whenUnsatisfiable "labelSelector" (dict "matchLabels" (include "gitfleet-hub.selectorLabels" $ | fromYaml))) }}
+{{- end }}
+{{- end }}
+{{- if $constraints }}{{ toYaml $constraints }}{{ end }}
+{{- end }}
+
+{{/* An IntOrString value: a number as a number, a percentage as a string. */}}
+{{- define "gitfleet-hub.intOrString" -}}
+{{- if kindIs "string" . }}{{ . | quote }}{{ else }}{{ int64 . }}{{ end }}
+{{- end }}

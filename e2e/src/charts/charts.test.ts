@@ -212,6 +212,91 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
     assert.equal(plaintext.filter((o) => o.kind === "Secret").length, 0);
   });
 
+  it("gitfleet-hub: three replicas by default, spread over nodes, a disruption budget, the lease settings", async () => {
+    const nats = { url: "nats://n:4222", credentialsSecret: "s" };
+    const render = (values: Record<string, unknown>) =>
+      helmTemplate({ chart: "gitfleet-hub", release: "gitfleet-hub", namespace: "gitfleet", values: { nats, ...values } });
+
+    const byDefault = await render({});
+    const deployment = findObject(byDefault, "Deployment");
+    assert.equal(at(deployment, "spec", "replicas"), 3);
+    const selector = at(deployment, "spec", "selector", "matchLabels") as Record<string, string>;
+    assert.deepEqual(Object.keys(selector).sort(), ["app.kubernetes.io/instance", "app.kubernetes.io/name"]);
+    const podLabels = at(deployment, "spec", "template", "metadata", "labels") as Record<string, string>;
+    for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `the pods carry the selector label ${k}`);
+
+    const env = containerEnv(deployment);
+    assert.equal(env.get("GITFLEET_DELIVERY_LEASE_TTL")?.["value"], "15s");
+    assert.equal(env.get("GITFLEET_NATS_REPLICAS")?.["value"], "3", "buckets and streams get 3 JetStream replicas");
+    const pod = podSpec(deployment);
+    const container = at(pod, "containers", 0) as Json;
+    assert.deepEqual(at(container, "readinessProbe", "httpGet"), { path: "/readyz", port: "http" });
+    assert.deepEqual(at(container, "livenessProbe", "httpGet"), { path: "/healthz", port: "http" });
+    assert.equal(at(pod, "terminationGracePeriodSeconds"), 30);
+    assert.equal(at(container, "lifecycle"), undefined, "no preStop sleep unless asked for");
+
+    // Preferred anti-affinity over nodes, selecting this release's hub pods.
+    assert.deepEqual(at(pod, "affinity"), {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" } },
+        ],
+      },
+    });
+    assert.equal(at(pod, "topologySpreadConstraints"), undefined);
+
+    const pdb = findObject(byDefault, "PodDisruptionBudget");
+    assert.deepEqual(at(pdb, "spec"), { maxUnavailable: 1, selector: { matchLabels: selector } });
+
+    // One Service for the agents, over every replica, without session affinity.
+    const grpc = findObject(byDefault, "Service", "gitfleet-hub-grpc");
+    assert.equal(at(grpc, "spec", "sessionAffinity"), "None");
+    assert.deepEqual(at(grpc, "spec", "selector"), selector);
+
+    const single = await render({ replicaCount: 1 });
+    assert.equal(at(findObject(single, "Deployment"), "spec", "replicas"), 1);
+    assert.equal(single.filter((o) => o.kind === "PodDisruptionBudget").length, 0, "no budget for a single replica");
+    assert.equal((await render({ podDisruptionBudget: { enabled: false } })).filter((o) => o.kind === "PodDisruptionBudget").length, 0);
+
+    const strict = await render({
+      delivery: { leaseTtl: "6s" },
+      podAntiAffinity: { mode: "hard" },
+      zoneSpread: { enabled: true, whenUnsatisfiable: "DoNotSchedule" },
+      topologySpreadConstraints: [{ maxSkew: 2, topologyKey: "example.com/rack", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }],
+      podDisruptionBudget: { minAvailable: 2 },
+      terminationGracePeriodSeconds: 45,
+      preStopSleepSeconds: 5,
+    });
+    const strictDeployment = findObject(strict, "Deployment");
+    const strictPod = podSpec(strictDeployment);
+    assert.equal(containerEnv(strictDeployment).get("GITFLEET_DELIVERY_LEASE_TTL")?.["value"], "6s");
+    assert.deepEqual(at(strictPod, "affinity"), {
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" }] },
+    });
+    assert.deepEqual(at(strictPod, "topologySpreadConstraints"), [
+      { maxSkew: 2, topologyKey: "example.com/rack", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: selector } },
+    ]);
+    assert.deepEqual(at(findObject(strict, "PodDisruptionBudget"), "spec"), { minAvailable: 2, selector: { matchLabels: selector } }, "minAvailable replaces maxUnavailable");
+    assert.equal(at(strictPod, "terminationGracePeriodSeconds"), 45);
+    assert.deepEqual(at(strictPod, "containers", 0, "lifecycle"), { preStop: { sleep: { seconds: 5 } } });
+
+    const percent = await render({ podDisruptionBudget: { maxUnavailable: "34%" } });
+    assert.deepEqual(at(findObject(percent, "PodDisruptionBudget"), "spec", "maxUnavailable"), "34%");
+
+    // An affinity of the operator's own: kept, with the chart's anti-affinity beside it unless it has one.
+    const nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["control"] }] }] } };
+    const withNodes = podSpec(findObject(await render({ affinity: { nodeAffinity } }), "Deployment"));
+    assert.deepEqual(at(withNodes, "affinity", "nodeAffinity"), nodeAffinity);
+    assert.ok(at(withNodes, "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution"));
+    const own = { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: { labelSelector: { matchLabels: { team: "a" } }, topologyKey: "topology.kubernetes.io/zone" } }] };
+    assert.deepEqual(at(podSpec(findObject(await render({ affinity: { podAntiAffinity: own } }), "Deployment")), "affinity"), { podAntiAffinity: own });
+    assert.equal(at(podSpec(findObject(await render({ podAntiAffinity: { mode: "none" } }), "Deployment")), "affinity"), undefined);
+
+    // Everything above is a valid object for the API server.
+    for (const objects of [byDefault, single, strict, percent]) await applyObjects(kubeConfigFor(kas), objects, { dryRun: true });
+  });
+
   it("stops with a message naming a missing required value", async () => {
     const refused = async (chart: ChartName, values: Record<string, unknown>, message: RegExp) => {
       await assert.rejects(helmTemplate({ chart, release: chart, namespace: "default", values }), (error: unknown) => {
@@ -228,6 +313,9 @@ describe("the Helm charts", { skip, timeout: 300_000 }, () => {
       { nats: { url: "nats://n:4222", credentialsSecret: "s" }, tls: { certManager: { enabled: true } } },
       /tls\.certManager\.issuerRef\.name is required/,
     );
+    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, podDisruptionBudget: { maxUnavailable: null } }, /podDisruptionBudget: set maxUnavailable or minAvailable/);
+    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, podAntiAffinity: { mode: "sometimes" } }, /podAntiAffinity\/mode.*must be one of/);
+    await refused("gitfleet-hub", { nats: { url: "nats://n:4222", credentialsSecret: "s" }, delivery: { leaseTtl: "soon" } }, /delivery\/leaseTtl.*does not match pattern/);
     await refused("gitfleet-agent", { hub: { address: "h:1" } }, /clusterName is required/);
     await refused("gitfleet-agent", { clusterName: "c" }, /hub\.address is required/);
     await refused("gitfleet-agent", { clusterName: "c", hub: { address: "h:1" }, rbac: { mode: "namespaced" } }, /rbac\.namespaces must list/);

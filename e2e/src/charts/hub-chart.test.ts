@@ -94,7 +94,8 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
       namespace: NAMESPACE,
       values: {
         replicaCount: 1,
-        nats: { url: info.nats.url, credentialsSecret: "gitfleet-hub-nats" },
+        // The lab runs one NATS server: one JetStream replica (the chart's default is 3).
+        nats: { url: info.nats.url, credentialsSecret: "gitfleet-hub-nats", replicas: 1 },
         git: { url: gitUrl.toString(), pollInterval: "1h", credentialsSecret: "gitfleet-fleet-repo" },
         webhook: { existingSecret: "gitfleet-hub-secrets" },
         adminToken: { existingSecret: "gitfleet-hub-secrets" },
@@ -120,7 +121,7 @@ describe("the hub started from its chart", { skip, timeout: 300_000 }, () => {
     assert.deepEqual(
       Object.keys(runtime.env).sort(),
       [
-        "GITFLEET_ADMIN_TOKEN", "GITFLEET_CREDENTIAL_TTL", "GITFLEET_EVENTS_MAX_AGE", "GITFLEET_EVENTS_MAX_COUNT", "GITFLEET_GIT_BRANCH",
+        "GITFLEET_ADMIN_TOKEN", "GITFLEET_CREDENTIAL_TTL", "GITFLEET_DELIVERY_LEASE_TTL", "GITFLEET_EVENTS_MAX_AGE", "GITFLEET_EVENTS_MAX_COUNT", "GITFLEET_GIT_BRANCH",
         "GITFLEET_GIT_PASSWORD", "GITFLEET_GIT_POLL_INTERVAL", "GITFLEET_GIT_URL", "GITFLEET_GIT_USERNAME", "GITFLEET_GRPC_ADDR",
         "GITFLEET_GRPC_TLS_CERT", "GITFLEET_GRPC_TLS_KEY", "GITFLEET_HEARTBEAT_INTERVAL", "GITFLEET_HTTP_ADDR", "GITFLEET_LOG_LEVEL", "GITFLEET_METRICS_ADDRESS",
         "GITFLEET_NATS_ACCOUNT_SIGNING_SEED_FILE", "GITFLEET_NATS_CREDS", "GITFLEET_NATS_REPLICAS", "GITFLEET_NATS_URL",

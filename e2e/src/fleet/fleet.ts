@@ -8,7 +8,7 @@ import { pino, type Logger } from "pino";
 import { createAgent, type Agent, type AgentMetrics, type LoopGuardLimits } from "@gitfleet/agent";
 import { createHub, createHubClient, gitDelivery, parseApiToken, type Hub, type HubClient, type HubOptions } from "@gitfleet/hub";
 import { kubeConfigFor } from "../kube-client.js";
-import { startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
+import { natsReplicas, startLab, type Lab, type LabClusterInfo } from "../lab/lab.js";
 import { waitFor } from "../lab/process.js";
 import { selfSignedCert, type SelfSignedCert } from "./tls.js";
 
@@ -33,6 +33,8 @@ export interface FleetOptions {
   /** More options of the hub (heartbeat interval, notification sinks, ...). */
   hub?: Partial<Pick<HubOptions, "heartbeatIntervalSeconds" | "notificationSinks" | "eventLimits" | "metricsAddress">>;
   progress?: (line: string) => void;
+  /** NATS servers of the lab (1 or 3, see LabOptions.natsNodes); with 3 the hub keeps its buckets with 3 replicas. */
+  natsNodes?: number;
 }
 
 /** Options of {@link Fleet.startAgent}. */
@@ -95,6 +97,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     ...(options.webhookOnPush ? { onPush: async () => void (await onPush?.()) } : {}),
     ...(options.beforeReceive ? { beforeReceive: options.beforeReceive } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.natsNodes !== undefined ? { natsNodes: options.natsNodes } : {}),
   });
   const agents: Agent[] = [];
   const replicas: Hub[] = [];
@@ -118,7 +121,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const makeHub = (ports: { http: number; grpc: number } = { http: httpPort, grpc: grpcPort }, name = "hub", extra: Partial<HubOptions> = {}): Hub =>
       createHub({
         logger: logger(name),
-        nats: { servers: info.nats.url, creds: adminCreds },
+        nats: { servers: [...info.nats.urls], creds: adminCreds, replicas: natsReplicas(info.nats.urls.length) },
         account: { publicKey: info.nats.accountPublicKey },
         agentAccount: { publicKey: info.nats.agentAccountPublicKey, signingSeed: info.nats.agentSigningSeed },
         natsRevocation: { operatorSigningSeed: info.nats.operatorSigningSeed, systemCreds: systemCreds },

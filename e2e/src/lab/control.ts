@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Lab } from "./lab.js";
 import { writeLabState, type LabState } from "./state.js";
 
-/** The lab's control API on loopback, used by `npm run lab -- add-cluster|down`. */
+/** The lab's control API on loopback, used by `npm run lab -- add-cluster|nats|down`. */
 export interface LabControl {
   readonly state: LabState;
   close(): Promise<void>;
@@ -11,7 +11,7 @@ export interface LabControl {
 
 /**
  * Serves the control API of a running lab (GET /status, POST /clusters,
- * POST /stop) behind a random bearer token and writes `.lab/lab.json`.
+ * POST /nats/NAME/kill|stop|start, POST /stop) behind a random bearer token and writes `.lab/lab.json`.
  */
 export async function serveLabControl(lab: Lab, onStop: () => void): Promise<LabControl> {
   const token = randomBytes(24).toString("hex");
@@ -43,6 +43,21 @@ export async function serveLabControl(lab: Lab, onStop: () => void): Promise<Lab
         return reply(res, 201, { name: kube.name, server: kube.server, kubeconfig: kube.kubeconfig, nodes });
       } catch (err) {
         return reply(res, 400, { error: (err as Error).message });
+      }
+    }
+    // POST /nats/NAME/kill|stop|start: one server of the lab's NATS.
+    const nats = req.method === "POST" ? /^\/nats\/([\w.-]+)\/(kill|stop|start)$/.exec(req.url ?? "") : null;
+    if (nats) {
+      const [, name, action] = nats;
+      const node = lab.nats.nodes.find((n) => n.name === name);
+      if (!node) return reply(res, 404, { error: `no NATS server "${name}"; the lab has ${lab.nats.nodes.map((n) => n.name).join(", ")}` });
+      try {
+        if (action === "kill") await node.kill();
+        else if (action === "stop") await node.stop();
+        else await node.start();
+        return reply(res, 200, { name: node.name, url: node.url, running: node.running() });
+      } catch (err) {
+        return reply(res, 500, { error: (err as Error).message });
       }
     }
     reply(res, 404, { error: `no route ${req.method} ${req.url}` });

@@ -3,9 +3,10 @@ import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dnsLabelProblem } from "@gitfleet/proto/rules";
-import { ensureBinaries, type LabTool, type ProgressFn } from "./binaries.js";
+import { ensureBinaries, ensureBinary, type LabTool, type ProgressFn } from "./binaries.js";
 import { startGitServer, type GitServer } from "./git-server.js";
 import { startKubeApiserver, type KubeApiserver } from "./kube.js";
+import { lazyFaults, startFaults, type Faults, type RunningFaults } from "./faults.js";
 import { startNats, type NatsLab } from "./nats.js";
 import { repoExists } from "./git-server-repos.js";
 import type { LabProcess } from "./process.js";
@@ -34,6 +35,13 @@ export interface LabOptions {
   workloads?: boolean;
   /** Fake nodes per cluster when running workloads. Default 1. */
   nodes?: number;
+  /**
+   * NATS servers: 1 (default) runs one server; 3 runs a JetStream cluster on loopback
+   * (see {@link NatsLab.nodes}); hubs on it should keep their streams and buckets with 3 replicas.
+   */
+  natsNodes?: number;
+  /** Start the fault injection proxy (toxiproxy) with the lab; otherwise it starts on first use of {@link Lab.faults}. */
+  faults?: boolean;
 }
 
 /** What a client needs to reach one lab cluster. */
@@ -51,7 +59,12 @@ export interface LabClusterInfo {
 export interface LabInfo {
   dir: string;
   nats: {
+    /** Client URL of the first NATS server. */
     url: string;
+    /** Client URLs of every NATS server (one, or each member of the cluster). */
+    urls: string[];
+    /** Each server by name, with its client and monitoring URLs. */
+    nodes: { name: string; url: string; monitorUrl: string }[];
     creds: string;
     monitorUrl: string;
     accountPublicKey: string;
@@ -68,6 +81,8 @@ export interface LabInfo {
   /** Whether the clusters run workloads (controller manager, scheduler, kwok nodes). */
   workloads: boolean;
   clusters: LabClusterInfo[];
+  /** The fault injection proxy's API, once it runs. */
+  faults?: { apiUrl: string };
 }
 
 /** One lab cluster: its apiserver and, when the lab runs workloads, the components that run pods. */
@@ -84,6 +99,11 @@ export interface Lab {
   readonly nats: NatsLab;
   readonly git: GitServer;
   readonly clusters: readonly LabCluster[];
+  /**
+   * Fault injection (toxiproxy): `lab.faults.proxy(name, "127.0.0.1:PORT")` puts a proxy in front of
+   * any lab or hub endpoint. toxiproxy starts with the lab when `faults: true`, otherwise on first use.
+   */
+  readonly faults: Faults;
   /** Starts one more cluster in the running lab (with workloads if the lab has them). */
   addCluster(name: string): Promise<LabCluster>;
   /** Endpoints and credentials; `git.url` is the clone URL of the first seeded repo. */
@@ -111,9 +131,20 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a whole number of at least 1, got ${nodes}`);
   const names = options.clusterNames ?? Array.from({ length: options.clusters ?? 1 }, (_, i) => `cluster-${i + 1}`);
   for (const n of names) checkClusterName(n);
-  const tools: LabTool[] = ["kube-apiserver", "nats-server"];
-  if (workloads) tools.push("kube-controller-manager", "kube-scheduler", "kwok");
+  const natsNodes = options.natsNodes ?? 1;
+  if (!Number.isInteger(natsNodes) || natsNodes < 1) throw new Error(`natsNodes must be a whole number of at least 1, got ${natsNodes}`);
+  const kubeTools: LabTool[] = ["kube-apiserver"];
+  if (workloads) kubeTools.push("kube-controller-manager", "kube-scheduler", "kwok");
+  // A lab without clusters (NATS and Git only) builds the clusters' servers when it adds one.
+  const tools: LabTool[] = ["nats-server", ...(names.length > 0 ? kubeTools : [])];
+  if (options.faults) tools.push("toxiproxy");
   const bins = await ensureBinaries(tools, progress);
+  let kubeBins: Promise<Record<LabTool, string>> | undefined = names.length > 0 ? Promise.resolve(bins) : undefined;
+  const clusterBinaries = (): Promise<Record<LabTool, string>> => {
+    const pending = (kubeBins ??= ensureBinaries(kubeTools, progress));
+    pending.catch(() => (kubeBins = undefined));
+    return pending;
+  };
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "gitfleet-lab-")));
   await mkdir(dir, { recursive: true });
 
@@ -129,10 +160,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   };
   let stopping: Promise<void> | undefined;
   let runningNats: NatsLab | undefined;
+  let runningFaults: RunningFaults | undefined;
   // If the owner exits without stop() (a crash, an uncaught Ctrl-C), still
   // leave no server and no folder behind.
   const onExit = (): void => {
-    for (const p of [...clusters.flatMap((c) => c.processes), ...(runningNats ? [runningNats.process] : [])]) {
+    const others = [...(runningNats?.processes ?? []), ...(runningFaults ? [runningFaults.process] : [])];
+    for (const p of [...clusters.flatMap((c) => c.processes), ...others]) {
       if (!p.hasExited()) {
         try {
           process.kill(p.pid, "SIGKILL");
@@ -168,10 +201,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     if (clusters.some((c) => c.name === name)) throw new Error(`cluster "${name}" already exists in the lab`);
     checkClusterName(name);
     const clusterDir = join(dir, "clusters", name);
-    const kube = await startKubeApiserver({ name, binary: bins["kube-apiserver"], dir: clusterDir });
+    const clusterBins = await clusterBinaries();
+    const kube = await startKubeApiserver({ name, binary: clusterBins["kube-apiserver"], dir: clusterDir });
     let running: ClusterWorkloads | undefined;
     try {
-      if (workloads) running = await startWorkloads({ kube, binaries: bins, dir: clusterDir, nodes });
+      if (workloads) running = await startWorkloads({ kube, binaries: clusterBins, dir: clusterDir, nodes });
     } catch (err) {
       await kube.stop();
       throw err;
@@ -199,10 +233,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await mkdir(natsDir, { recursive: true });
     const [natsLab, git] = await Promise.all([
       track(
-        startNats({ binary: bins["nats-server"], dir: natsDir }).then((n) => {
+        startNats({ binary: bins["nats-server"], dir: natsDir, nodes: natsNodes }).then((n) => {
           started.push(n);
           runningNats = n;
-          progress(`nats-server ready at ${n.url}`);
+          progress(n.nodes.length > 1 ? `nats-server cluster of ${n.nodes.length} ready at ${n.urls.join(",")}` : `nats-server ready at ${n.url}`);
           return n;
         }),
       ),
@@ -216,6 +250,20 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       ),
       ...names.map((n) => track(startCluster(n))),
     ]);
+    // toxiproxy, now or on first use; the lab stops it with everything else.
+    const launchFaults = async (): Promise<RunningFaults> => {
+      if (stopping) throw new Error("the lab is stopping; fault injection not started");
+      const binary = await ensureBinary("toxiproxy", progress);
+      const faultsDir = join(dir, "faults");
+      await mkdir(faultsDir, { recursive: true });
+      const f = await startFaults({ binary, dir: faultsDir });
+      started.push(f);
+      runningFaults = f;
+      progress(`toxiproxy ready at ${f.apiUrl}`);
+      return f;
+    };
+    const faults = lazyFaults(() => track(launchFaults()));
+    if (options.faults) await faults.started();
     const nats = natsLab;
     const repos = options.seeds ? Object.keys(options.seeds) : ["fleet"];
     return {
@@ -223,12 +271,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       nats,
       git,
       clusters,
+      faults,
       addCluster: (name) => track(startCluster(name)),
       stop: stopAll,
       info: () => ({
         dir,
         nats: {
           url: nats.url,
+          urls: [...nats.urls],
+          nodes: nats.nodes.map((n) => ({ name: n.name, url: n.url, monitorUrl: n.monitorUrl })),
           creds: nats.adminCredsPath,
           monitorUrl: nats.monitorUrl,
           accountPublicKey: nats.accountPublicKey,
@@ -249,10 +300,19 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           caData: c.caData,
           nodes: [...(c.workloads?.nodes ?? [])],
         })),
+        ...(runningFaults ? { faults: { apiUrl: runningFaults.apiUrl } } : {}),
       }),
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * JetStream replicas for the hub's streams and buckets on a lab NATS of `servers` servers
+ * (GITFLEET_NATS_REPLICAS): 3 on a 3-server cluster, 5 on a 5-server one, else 1.
+ */
+export function natsReplicas(servers: number): number {
+  return servers >= 5 ? 5 : servers >= 3 ? 3 : 1;
 }

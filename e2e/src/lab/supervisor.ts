@@ -8,7 +8,12 @@ import { startLab, type Lab } from "./lab.js";
 import { stateDir, stateFiles } from "./state.js";
 
 const { values } = parseArgs({
-  options: { clusters: { type: "string", default: "1" }, "no-workloads": { type: "boolean", default: false } },
+  options: {
+    clusters: { type: "string", default: "1" },
+    "no-workloads": { type: "boolean", default: false },
+    "nats-nodes": { type: "string", default: "1" },
+    faults: { type: "boolean", default: false },
+  },
 });
 const progress = (line: string): void => console.log(`[lab] ${line}`);
 
@@ -34,7 +39,13 @@ function shutdown(code: number): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 try {
-  lab = await startLab({ clusters: Number(values.clusters), workloads: !values["no-workloads"], progress });
+  lab = await startLab({
+    clusters: Number(values.clusters),
+    workloads: !values["no-workloads"],
+    natsNodes: Number(values["nats-nodes"]),
+    faults: values.faults,
+    progress,
+  });
   control = await serveLabControl(lab, () => void shutdown(0));
   progress(`ready: ${stateFiles.info}`);
 } catch (err) {
