@@ -75,6 +75,15 @@ void describe("hub configuration", () => {
     }
   });
 
+  void it("reads the delivery leader lease TTL, 15s by default, and refuses one outside 3s to 5m", async () => {
+    assert.equal((await loadConfig(base, [])).deliveryLeaseTtlMs, 15_000);
+    assert.equal((await loadConfig({ ...base, GITFLEET_DELIVERY_LEASE_TTL: "30s" }, [])).deliveryLeaseTtlMs, 30_000);
+    assert.equal((await loadConfig(base, ["--delivery-lease-ttl", "5s"])).deliveryLeaseTtlMs, 5_000);
+    await assert.rejects(loadConfig({ ...base, GITFLEET_DELIVERY_LEASE_TTL: "1s" }, []), configError(/GITFLEET_DELIVERY_LEASE_TTL must be between 3s and 5m \(got 1s\)/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_DELIVERY_LEASE_TTL: "10m" }, []), configError(/GITFLEET_DELIVERY_LEASE_TTL must be between 3s and 5m/));
+    await assert.rejects(loadConfig({ ...base, GITFLEET_DELIVERY_LEASE_TTL: "soon" }, []), configError(/GITFLEET_DELIVERY_LEASE_TTL/));
+  });
+
   void it("refuses plaintext gRPC on a non-loopback address unless GITFLEET_GRPC_ALLOW_PLAINTEXT says so", async () => {
     for (const address of ["0.0.0.0:9090", "[::]:9090", "10.1.2.3:9090", "hub.example.com:9090", ":9090"]) {
       await assert.rejects(

@@ -21,7 +21,7 @@ import { waitFor } from "../lab/process.js";
 import { agentClient, api, createToken, openStream, register, skipWithoutNats, startHub, startNatsFixture, type HubFixture, type NatsFixture } from "./harness.js";
 
 const execFileAsync = promisify(execFile);
-const TTL_MS = 3_000;
+const TTL_MS = 4_000;
 const webhookSecret = "ha-webhook-secret";
 
 const fleetYaml = `apiVersion: gitfleet.dev/v1
@@ -31,12 +31,29 @@ bundles:
     path: apps/web
   - name: broken
     path: apps/broken
+  - name: site
+    path: apps/site
+    targets:
+      - { name: staging, clusterSelector: { matchLabels: { env: staging } }, overlay: staging }
+      - { name: prod, clusterSelector: { matchLabels: { env: prod } }, overlay: prod }
+pipelines:
+  - name: site
+    bundle: site
+    promote:
+      fields: [{ file: config.yaml, path: data.version }]
+    stages:
+      - { name: staging, target: staging, gates: { healthy: false } }
+      - { name: prod, target: prod }
 `;
+
+const siteConfig = (version: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: site\n  namespace: default\ndata:\n  version: "${version}"\n`;
 
 const seed: Record<string, string> = {
   "fleet.yaml": fleetYaml,
   "apps/web/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: default\ndata:\n  color: blue\n",
   "apps/broken/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+  "apps/site/staging/config.yaml": siteConfig("1.1.0"),
+  "apps/site/prod/config.yaml": siteConfig("1.0.0"),
 };
 
 /** A TCP relay in front of NATS for one replica, so the test can cut that replica off. */
@@ -74,7 +91,7 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
   let temp: string;
   let git: GitServer;
   let nats: NatsFixture;
-  let relay: Awaited<ReturnType<typeof natsRelay>>;
+  let relays: Awaited<ReturnType<typeof natsRelay>>[] = [];
   let hubs: HubFixture[] = [];
   let admin: NatsConnection;
   let client: ServiceClient<typeof AgentService> | undefined;
@@ -123,13 +140,15 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
     await execFileAsync("git", ["clone", "--quiet", git.url("fleet"), work], { env: isolatedGitEnv({ GIT_TERMINAL_PROMPT: "0" }) });
     nats = await startNatsFixture();
     admin = await connect({ servers: nats.lab.url, authenticator: credsAuthenticator(new TextEncoder().encode(nats.adminCreds)) });
-    relay = await natsRelay(Number(new URL(nats.lab.url).port));
+    // Each replica reaches NATS through a relay the test can cut.
+    relays = await Promise.all([0, 1, 2].map(() => natsRelay(Number(new URL(nats.lab.url).port))));
     // Webhooks deliver; the poll is an hour away.
     const delivery = gitDelivery({ url: git.url("fleet"), branch: "main", pollIntervalMs: 3_600_000 });
     const common = { delivery, webhookSecret, deliveryLeaseTtlMs: TTL_MS };
-    // The first replica starts first (and leads), through the relay the test can cut.
-    const first = await startHub(nats, { ...common, nats: { servers: relay.url, creds: nats.adminCreds } });
-    hubs = [first, ...(await Promise.all([startHub(nats, common, first.adminToken), startHub(nats, common, first.adminToken)]))];
+    const through = (i: number) => ({ ...common, nats: { servers: relays[i]?.url ?? "", creds: nats.adminCreds } });
+    // The first replica starts first, and leads.
+    const first = await startHub(nats, through(0));
+    hubs = [first, ...(await Promise.all([startHub(nats, through(1), first.adminToken), startHub(nats, through(2), first.adminToken)]))];
     const token = await createToken(first, { maxUses: 1 });
     client = agentClient(hubs[1] as HubFixture);
     const registered = await register(client, token.secret, "ha-eu");
@@ -140,7 +159,7 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
   after(async () => {
     client?.close();
     await Promise.all(hubs.map((h) => h.stop()));
-    await relay?.close();
+    await Promise.all(relays.map((r) => r.close()));
     await admin?.close();
     await nats?.close();
     await git?.stop();
@@ -160,7 +179,8 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
   });
 
   it("followers answer bundles, bundle errors and the source state like the leader", async () => {
-    const [leader, ...followers] = hubs as [HubFixture, HubFixture, HubFixture];
+    const leader = await waitFor(() => hubs.find((h) => h.hub.role === "leader"), { what: "a leader", timeoutMs: TTL_MS * 3 });
+    const followers = hubs.filter((h) => h !== leader);
     const expected = await waitFor(
       async () => {
         const view = await bundlesOf(leader);
@@ -188,12 +208,31 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
     assert.equal((await postWebhook(hubs[2] as HubFixture)).status, 202);
     await waitFor(async () => (await pointer())?.revision === sha || undefined, { what: "the leader to publish the pushed commit", timeoutMs: 30_000 });
     const published = await pointer();
-    assert.equal(published?.leaderTerm, 1n, "published under the first leader's term");
+    assert.ok((published?.leaderTerm ?? 0n) >= 1n, "published under the leader's term");
     for (const hub of hubs) await waitFor(async () => (await bundlesOf(hub)).commit === sha || undefined, { what: "every replica to show the new head", timeoutMs: 15_000 });
   });
 
+  it("a follower reads Git on demand for a promotion: the dry run shows the edit and the gates", async () => {
+    const follower = hubs[1] as HubFixture;
+    const dryRun = await api<{ dryRun?: boolean; diff?: { file: string; diff: string }[]; gates?: { passed: boolean; gates: { gate: string; passed: boolean; reason: string }[] } }>(follower.baseUrl, "POST", "/api/v1/promotions", {
+      token: follower.adminToken,
+      body: { pipeline: "site", from: "staging", to: "prod", dryRun: true },
+    });
+    assert.equal(dryRun.status, 200, JSON.stringify(dryRun.body));
+    assert.equal(dryRun.body.dryRun, true);
+    assert.deepEqual(dryRun.body.diff?.map((d) => d.file), ["apps/site/prod/config.yaml"]);
+    assert.match(dryRun.body.diff?.[0]?.diff ?? "", /-\s+version: "1\.0\.0"\n\+\s+version: "1\.1\.0"/);
+    // Gates read the live state every replica shares: staging has no cluster yet.
+    assert.equal(dryRun.body.gates?.passed, false);
+    assert.ok(dryRun.body.gates?.gates.some((g) => g.gate === "min-clusters" && !g.passed));
+  });
+
   it("a leader cut off from NATS is not ready, refuses agents, and a follower takes over within the TTL and publishes", async () => {
-    const [old, b, c] = hubs as [HubFixture, HubFixture, HubFixture];
+    const termBefore = (await pointer())?.leaderTerm ?? 0n;
+    const old = await waitFor(() => hubs.find((h) => h.hub.role === "leader"), { what: "a leader", timeoutMs: TTL_MS * 3 });
+    const relay = relays[hubs.indexOf(old)];
+    assert.ok(relay);
+    const [b, c] = hubs.filter((h) => h !== old) as [HubFixture, HubFixture];
     const stream = openStream(agentClient(old), grpcToken);
     await stream.next("welcome", "the leader to welcome the agent before the cut");
     const cutAt = Date.now();
@@ -214,7 +253,7 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
     const sha = await push({ "apps/web/config.yaml": seed["apps/web/config.yaml"]?.replace("blue", "red") ?? "" }, "web: red");
     assert.equal((await postWebhook(other)).status, 202);
     await waitFor(async () => (await pointer())?.revision === sha || undefined, { what: "the successor to publish the next commit", timeoutMs: 30_000 });
-    assert.equal((await pointer())?.leaderTerm, 2n, "published under the successor's term");
+    assert.ok(((await pointer())?.leaderTerm ?? 0n) > termBefore, "published under the successor's newer term");
     await waitFor(async () => (await bundlesOf(other)).commit === sha || undefined, { what: "the other follower to follow the new leader's view", timeoutMs: 15_000 });
 
     // NATS back: the old leader rejoins as a follower and is ready again.
