@@ -49,6 +49,8 @@ export interface WorkerStats {
   clusters: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** Memory outside the V8 heap held by JavaScript objects (buffers, TLS). */
+  externalBytes: number;
   /** CPU time used so far (user + system), in seconds. */
   cpuSeconds: number;
 }

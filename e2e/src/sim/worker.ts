@@ -130,7 +130,7 @@ async function run(command: SimCommand): Promise<{ clusters: string[]; stats?: W
       const cpu = process.cpuUsage();
       return {
         clusters: [],
-        stats: { pid: process.pid, clusters: clusters.length, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
+        stats: { pid: process.pid, clusters: clusters.length, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
       };
     }
     case "stop":
