@@ -127,11 +127,12 @@ async function main(): Promise<number> {
   const timer = setInterval(() => {
     void sim.stats().then((stats) => {
       const rss = stats.reduce((n, s) => n + s.rssBytes, 0) / 2 ** 20;
+      const lag = Math.max(0, ...stats.map((s) => s.eventLoopDelayP99Ms));
       const at = converged(sim);
       const errors = sim.errors();
       say(
         `${((Date.now() - started) / 1000).toFixed(0)}s: registered ${sim.registered()}/${clusters}, connected ${sim.connected()}, ` +
-          `converged ${at.count} at ${at.revision.slice(0, 12) || "-"}, workers ${rss.toFixed(0)} MiB RSS` +
+          `converged ${at.count} at ${at.revision.slice(0, 12) || "-"}, workers ${rss.toFixed(0)} MiB RSS, event-loop delay p99 ${lag.toFixed(0)} ms` +
           (errors.size > 0 ? `, ${errors.size} failed (${[...errors.values()][0]})` : ""),
       );
     });

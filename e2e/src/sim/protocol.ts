@@ -51,6 +51,8 @@ export interface WorkerStats {
   heapUsedBytes: number;
   /** Memory outside the V8 heap held by JavaScript objects (buffers, TLS). */
   externalBytes: number;
+  /** Event-loop delay of the worker since the previous stats (p99, ms): high means the simulator, not the hub, is the bottleneck. */
+  eventLoopDelayP99Ms: number;
   /** CPU time used so far (user + system), in seconds. */
   cpuSeconds: number;
 }
