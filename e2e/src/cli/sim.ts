@@ -17,6 +17,7 @@ const usage = `usage: npm run sim -- --clusters N [options]
   --prefix NAME         cluster names are NAME-1..NAME-N (default "sim")
   --labels k=v,...      labels every cluster asks for (each also gets sim-shard=<n mod 100>)
   --jitter SHARE        heartbeat jitter, 0..1 (default 0.1)
+  --start-concurrency K clusters registering at once in each process (default 8)
   --duration SECONDS    stop after this long (default: run until Ctrl-C)
 
   against a running hub:
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     labels: { type: "string", default: "" },
     jitter: { type: "string", default: "0.1" },
     duration: { type: "string" },
+    "start-concurrency": { type: "string", default: "8" },
     hub: { type: "string" },
     token: { type: "string" },
     "hub-ca": { type: "string" },
@@ -87,6 +89,7 @@ async function main(): Promise<number> {
     namePrefix: values.prefix,
     labels: parseLabels(values.labels),
     heartbeatJitter: Number(values.jitter),
+    startConcurrency: wholeNumber(values["start-concurrency"], "--start-concurrency", 1),
   };
   let fleet: Fleet | undefined;
   let seed: string | undefined;
@@ -124,11 +127,12 @@ async function main(): Promise<number> {
   const timer = setInterval(() => {
     void sim.stats().then((stats) => {
       const rss = stats.reduce((n, s) => n + s.rssBytes, 0) / 2 ** 20;
+      const lag = Math.max(0, ...stats.map((s) => s.eventLoopDelayP99Ms));
       const at = converged(sim);
       const errors = sim.errors();
       say(
         `${((Date.now() - started) / 1000).toFixed(0)}s: registered ${sim.registered()}/${clusters}, connected ${sim.connected()}, ` +
-          `converged ${at.count} at ${at.revision.slice(0, 12) || "-"}, workers ${rss.toFixed(0)} MiB RSS` +
+          `converged ${at.count} at ${at.revision.slice(0, 12) || "-"}, workers ${rss.toFixed(0)} MiB RSS, event-loop delay p99 ${lag.toFixed(0)} ms` +
           (errors.size > 0 ? `, ${errors.size} failed (${[...errors.values()][0]})` : ""),
       );
     });

@@ -49,6 +49,10 @@ export interface WorkerStats {
   clusters: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** Memory outside the V8 heap held by JavaScript objects (buffers, TLS). */
+  externalBytes: number;
+  /** Event-loop delay of the worker since the previous stats (p99, ms): high means the simulator, not the hub, is the bottleneck. */
+  eventLoopDelayP99Ms: number;
   /** CPU time used so far (user + system), in seconds. */
   cpuSeconds: number;
 }

@@ -26,7 +26,7 @@ interface ClusterRow {
 
 const skip = skipUnlessTool(process.env["GITFLEET_NATS_SERVER_BIN"] ? false : "GITFLEET_NATS_SERVER_BIN is not set (run through `npm test`)");
 
-void describe("the fleet simulator: 50 simulated clusters on the real hub, NATS and Git server", { timeout: 240_000, skip }, () => {
+void describe("the fleet simulator: 50 simulated clusters on the real hub, NATS and Git server", { timeout: 900_000, skip }, () => {
   let seed: string;
   let fleet: Fleet;
   let sim: SimFleet;
@@ -70,8 +70,10 @@ void describe("the fleet simulator: 50 simulated clusters on the real hub, NATS 
       processes: 2,
       workerStderr: "inherit",
     });
-    await sim.waitFor((f) => f.registered() === CLUSTERS && f.connected() === CLUSTERS, 90_000, "every cluster registered and connected");
-    await sim.waitFor((f) => f.firstReported(head).size === CLUSTERS, 60_000, `every cluster reporting ${head.slice(0, 12)}`);
+    // Generous deadlines: on a loaded machine a worker may answer NATS's authentication late, and
+    // the agent then retries with its back-off, as it would in a cluster.
+    await sim.waitFor((f) => f.registered() === CLUSTERS && f.connected() === CLUSTERS, 180_000, "every cluster registered and connected");
+    await sim.waitFor((f) => f.firstReported(head).size === CLUSTERS, 180_000, `every cluster reporting ${head.slice(0, 12)}`);
     assert.deepEqual(sim.errors(), new Map(), "no simulated cluster failed to start");
     assert.equal(sim.registrations().size, CLUSTERS, "every registration is timed");
     for (const [name, timing] of sim.registrations()) assert.ok(timing.registeredAt >= timing.startedAt, `${name}: registered after it started`);
@@ -88,7 +90,7 @@ void describe("the fleet simulator: 50 simulated clusters on the real hub, NATS 
     const pushedAt = Date.now();
     const sha = await fleet.commit({ "app/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  cluster: ${cluster_name}\n  release: \"2\"\n" }, "app: release 2");
     assert.equal((await fleet.webhook()).status, 202);
-    await sim.waitFor((f) => f.firstReported(sha).size === CLUSTERS, 60_000, `every cluster reporting ${sha.slice(0, 12)}`);
+    await sim.waitFor((f) => f.firstReported(sha).size === CLUSTERS, 120_000, `every cluster reporting ${sha.slice(0, 12)}`);
     for (const [name, at] of sim.firstReported(sha)) assert.ok(at >= pushedAt, `${name} reported the new commit after it was pushed`);
     assert.ok([...sim.revisions().values()].every((r) => r === sha), "the newest revision of every cluster is the new commit");
     await everyCluster("synced at the new commit", (c) => c.observedRevision === sha && c.bundles?.find((b) => b.name === "app")?.sync === "synced");

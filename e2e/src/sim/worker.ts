@@ -2,6 +2,7 @@
 // parent over IPC (see protocol.ts). Started by startSimFleet with child_process.fork.
 import { createHubClient, systemClock } from "@gitfleet/agent";
 import type { Clock, HubClient, HubTls } from "@gitfleet/agent";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pino } from "pino";
 import type { ParentMessage, SimCommand, SimEvent, SimWorkerConfig, WorkerMessage, WorkerStats } from "./protocol.js";
 import { createSimCluster } from "./sim-cluster.js";
@@ -14,6 +15,8 @@ const send = (message: WorkerMessage): void => {
 let clusters: SimCluster[] = [];
 let events: SimEvent[] = [];
 let progressTimer: NodeJS.Timeout | undefined;
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 function tlsOf(config: SimWorkerConfig): HubTls {
   if (config.caPem) return { mode: "ca", caPem: Buffer.from(config.caPem) };
@@ -128,9 +131,11 @@ async function run(command: SimCommand): Promise<{ clusters: string[]; stats?: W
     case "stats": {
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
+      const delayMs = loopDelay.percentile(99) / 1e6;
+      loopDelay.reset();
       return {
         clusters: [],
-        stats: { pid: process.pid, clusters: clusters.length, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
+        stats: { pid: process.pid, clusters: clusters.length, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, eventLoopDelayP99Ms: delayMs, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
       };
     }
     case "stop":
