@@ -15,6 +15,7 @@ import { createHubClient, type HubClient } from "@gitfleet/hub";
 import { AgentService, createClient, type ServiceClient } from "@gitfleet/proto";
 import { credentials } from "@grpc/grpc-js";
 import { kubeConfigFor } from "../kube-client.js";
+import type { FaultProxy } from "../lab/faults.js";
 import { startLab, type Lab, type LabClusterInfo, type LabOptions } from "../lab/lab.js";
 import { freePort } from "../lab/ports.js";
 import { waitFor } from "../lab/process.js";
@@ -24,22 +25,11 @@ import { startBalancer, type Balancer } from "./balancer.js";
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
-/** A toxiproxy link as the lab's fault API hands it out (see e2e/src/lab/faults.ts). */
-export interface Link {
-  readonly name: string;
-  readonly listen: string;
-  latency(ms: number, jitterMs?: number): Promise<void>;
-  drops(share: number): Promise<void>;
-  partition(ms?: number): Promise<void>;
-  restore(): Promise<void>;
-  reset(): Promise<void>;
-}
+/** A toxiproxy link of the lab's fault injection. */
+export type Link = FaultProxy;
 
-/** The lab as the chaos stories use it: a 3-node NATS cluster and fault injection when the lab offers them. */
-interface HaLab extends Lab {
-  readonly faults?: { proxy(name: string, upstream: string): Promise<Link> };
-  readonly nats: Lab["nats"] & { readonly nodes?: readonly { name: string; url: string; stop(): Promise<void>; start(): Promise<void>; kill(): Promise<void> }[] };
-}
+/** The lab as the chaos stories use it (a 3-node NATS cluster and fault injection). */
+type HaLab = Lab;
 
 /** Options of {@link startChaosFleet}. */
 export interface ChaosFleetOptions {
@@ -121,7 +111,7 @@ const logFile = (dir: string, name: string): number => openSync(join(dir, `${nam
 /** Starts the lab, the hubs and the balancer; resolves once every hub is ready. */
 export async function startChaosFleet(options: ChaosFleetOptions): Promise<ChaosFleet> {
   const progress = options.progress ?? (() => {});
-  const labOptions: LabOptions & { natsNodes?: number; faults?: boolean } = {
+  const labOptions: LabOptions = {
     clusterNames: options.clusters,
     seeds: { fleet: options.seed },
     workloads: options.workloads ?? false,
@@ -140,27 +130,23 @@ export async function startChaosFleet(options: ChaosFleetOptions): Promise<Chaos
     const adminToken = `gf_admin_${randomBytes(24).toString("base64url")}`;
     const webhookSecret = randomBytes(16).toString("hex");
     const info = lab.info();
-    const natsInfo = info.nats as typeof info.nats & { urls?: string[] };
-    const natsUrls = natsInfo.urls ?? [natsInfo.url];
+    const natsUrls = info.nats.urls;
     const links: ChaosFleet["links"] = {};
     const want = options.links ?? {};
-    if (want.agentHub || want.agentNats || want.hubGit) {
-      if (!lab.faults) throw new Error("this lab offers no fault injection (lab.faults)");
-    }
     // Git through a link: the hubs' Git URL points at the proxy, credentials kept.
     let gitUrl = info.git.url;
-    if (want.hubGit && lab.faults) {
+    if (want.hubGit) {
       links.hubGit = await lab.faults.proxy("hub-git", `127.0.0.1:${lab.git.port}`);
       gitUrl = gitUrl.replace(`127.0.0.1:${lab.git.port}`, links.hubGit.listen);
     }
-    if (want.agentNats && lab.faults) {
+    if (want.agentNats) {
       const first = new URL(natsUrls[0] ?? "").host;
       links.agentNats = await lab.faults.proxy("agent-nats", first);
     }
     const replicas = options.hubs ?? 3;
     const ports = await Promise.all(Array.from({ length: replicas }, async () => ({ http: await freePort(), grpc: await freePort() })));
     balancer = await startBalancer(ports.map((p) => `127.0.0.1:${p.grpc}`));
-    if (want.agentHub && lab.faults) links.agentHub = await lab.faults.proxy("agent-hub", balancer.address);
+    if (want.agentHub) links.agentHub = await lab.faults.proxy("agent-hub", balancer.address);
     const agentAddress = `localhost:${links.agentHub ? links.agentHub.listen.split(":")[1] : balancer.port}`;
     const env: NodeJS.ProcessEnv = {
       GITFLEET_NATS_URL: natsUrls.join(","),
