@@ -119,7 +119,7 @@ export async function startChaosFleet(options: ChaosFleetOptions): Promise<Chaos
     natsNodes: options.natsNodes ?? 3,
     faults: Object.values(options.links ?? {}).some(Boolean),
   };
-  const lab = (await startLab(labOptions)) as HaLab;
+  const lab = (await startLab(labOptions));
   const agents = new Set<Agent>();
   const hubs: HubReplica[] = [];
   let balancer: Balancer | undefined;
