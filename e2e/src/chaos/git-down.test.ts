@@ -16,9 +16,12 @@ describe("chaos: Git unreachable from the hubs", { timeout: 600_000 }, () => {
     await story?.fleet.stop();
   });
 
-  test("for 20 s: the last state is served, the error is reported, and the hubs catch up when Git returns", async () => {
+  test("for 20 s: the last state is served, the error is reported, and the hubs catch up when Git returns", async (t) => {
     const lines: string[] = [];
-    const result = await runGitDown(story, 20_000, (l) => lines.push(l));
+    const result = await runGitDown(story, 20_000, (l) => {
+      lines.push(l);
+      t.diagnostic(l);
+    });
     const log = lines.join("\n");
     assert.ok(result.servedLastState, log);
     assert.notEqual(result.apiError, "", `the API showed no source error\n${log}`);

@@ -23,9 +23,12 @@ describe("chaos: hub replicas killed with SIGKILL", { timeout: 600_000 }, () => 
     await fleet?.stop();
   });
 
-  test("3 kills during a rollout, registrations and a promotion lose and duplicate nothing; every cluster ends at the head", async () => {
+  test("3 kills during a rollout, registrations and a promotion lose and duplicate nothing; every cluster ends at the head", async (t) => {
     const lines: string[] = [];
-    const report = await runHubKills(fleet, ledger, { kills: 3, registrationsPerRound: 3, promoteEvery: 2, progress: (l) => lines.push(l) });
+    const report = await runHubKills(fleet, ledger, { kills: 3, registrationsPerRound: 3, promoteEvery: 2, progress: (l) => {
+      lines.push(l);
+      t.diagnostic(l);
+    } });
     assert.deepEqual(report.problems, [], lines.join("\n"));
     assert.equal(report.checked.converged, 2 + 10, "the demo's clusters and the simulated ones are at the head");
     assert.ok(report.checked.clusters >= 2 + 10 + 9, `${report.checked.clusters} clusters recorded`);

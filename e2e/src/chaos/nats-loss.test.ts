@@ -15,9 +15,12 @@ describe("chaos: a NATS node lost mid-rollout", { timeout: 600_000 }, () => {
     await story?.fleet.stop();
   });
 
-  test("delivery and status go on with 2 of 3 nodes; the node rejoins and nothing is lost", async () => {
+  test("delivery and status go on with 2 of 3 nodes; the node rejoins and nothing is lost", async (t) => {
     const lines: string[] = [];
-    const result = await runNatsLoss(story, (l) => lines.push(l));
+    const result = await runNatsLoss(story, (l) => {
+      lines.push(l);
+      t.diagnostic(l);
+    });
     assert.deepEqual(result.report.problems, [], lines.join("\n"));
   });
 });

@@ -21,9 +21,12 @@ describe("chaos: an agent partitioned from the hubs and NATS", { timeout: 600_00
     await story?.fleet.stop();
   });
 
-  test("cut off for 25 s: drift is undone locally, the hub shows it stale, and it catches up on return", async () => {
+  test("cut off for 25 s: drift is undone locally, the hub shows it stale, and it catches up on return", async (t) => {
     const lines: string[] = [];
-    const result = await runPartition(story, "edge-1", 25_000, heartbeatMs, (l) => lines.push(l));
+    const result = await runPartition(story, "edge-1", 25_000, heartbeatMs, (l) => {
+      lines.push(l);
+      t.diagnostic(l);
+    });
     const log = lines.join("\n");
     assert.ok(result.corrections >= 1, log);
     assert.ok(Number.isFinite(result.staleAfterS) && result.staleAfterS <= (3 * heartbeatMs) / 1000 + 5, `stale after ${result.staleAfterS} s\n${log}`);

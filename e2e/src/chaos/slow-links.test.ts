@@ -15,9 +15,12 @@ describe("chaos: slow and lossy links", { timeout: 600_000 }, () => {
     await story?.fleet.stop();
   });
 
-  test("every cluster converges on each of 2 commits", async () => {
+  test("every cluster converges on each of 2 commits", async (t) => {
     const lines: string[] = [];
-    const result = await runSlowLinks(story, 2, (l) => lines.push(l));
+    const result = await runSlowLinks(story, 2, (l) => {
+      lines.push(l);
+      t.diagnostic(l);
+    });
     assert.equal(result.convergeS.length, 2);
     assert.deepEqual(result.report.problems, [], lines.join("\n"));
   });
