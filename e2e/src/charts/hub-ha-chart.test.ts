@@ -99,7 +99,7 @@ describe("the hub chart on a cluster of three nodes", { skip, timeout: 600_000 }
       { what: "three ready hub pods", timeoutMs: 120_000, intervalMs: 500 },
     );
     const nodes = new Set(running.map((p) => p.spec.nodeName));
-    assert.deepEqual([...nodes].sort(), ["kwok-node-1", "kwok-node-2", "kwok-node-3"], "anti-affinity puts one replica on each node");
+    assert.deepEqual([...nodes].sort(), ["kwok-node-1", "kwok-node-2", "kwok-node-3"], "the replicas spread over the three nodes");
 
     // The agents' one Service has every replica behind it.
     await waitFor(
