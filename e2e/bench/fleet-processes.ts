@@ -34,6 +34,10 @@ export interface HubProcess {
   readonly api: HubClient;
   readonly adminToken: string;
   readonly webhookSecret: string;
+  /** `127.0.0.1:port` of the hub's gRPC AgentService (TLS). */
+  readonly grpcAddress: string;
+  /** The CA (the hub's self-signed certificate, PEM) agents verify the gRPC server with. */
+  readonly caPem: string;
   /** Calls the hub's Git push webhook, signed as a Git host signs it. */
   webhook(): Promise<void>;
   /** Starts an agent process for a lab cluster; it registers with a fresh token on its first start. */
@@ -99,6 +103,8 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     api,
     adminToken,
     webhookSecret,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    caPem: tls.certPem.toString("utf8"),
     async webhook() {
       const body = JSON.stringify({ ref: "refs/heads/main" });
       const signature = `sha256=${createHmac("sha256", webhookSecret).update(body).digest("hex")}`;

@@ -111,8 +111,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`nodes must be a whole number of at least 1, got ${nodes}`);
   const names = options.clusterNames ?? Array.from({ length: options.clusters ?? 1 }, (_, i) => `cluster-${i + 1}`);
   for (const n of names) checkClusterName(n);
-  const tools: LabTool[] = ["kube-apiserver", "nats-server"];
-  if (workloads) tools.push("kube-controller-manager", "kube-scheduler", "kwok");
+  // A lab without clusters (NATS and Git only, e.g. for simulated fleets) builds no Kubernetes servers.
+  const tools: LabTool[] = names.length > 0 ? ["kube-apiserver", "nats-server"] : ["nats-server"];
+  if (workloads && names.length > 0) tools.push("kube-controller-manager", "kube-scheduler", "kwok");
   const bins = await ensureBinaries(tools, progress);
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "gitfleet-lab-")));
   await mkdir(dir, { recursive: true });
