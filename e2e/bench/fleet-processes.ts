@@ -34,6 +34,8 @@ export interface HubProcess {
   readonly api: HubClient;
   readonly adminToken: string;
   readonly webhookSecret: string;
+  /** Stops the hub (SIGTERM) and starts it again on the same ports and state; resolves once it is ready. */
+  restart(): Promise<void>;
   /** `127.0.0.1:port` of the hub's gRPC AgentService (TLS). */
   readonly grpcAddress: string;
   /** The CA (the hub's self-signed certificate, PEM) agents verify the gRPC server with. */
@@ -71,7 +73,7 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     const keep = process.env["GITFLEET_E2E_LOGS"];
     if (keep) await cp(logs, join(keep, `bench-${Date.now()}`), { recursive: true });
   };
-  const child = start("hub", "hub/dist/main.js", [], {
+  const hubEnv: NodeJS.ProcessEnv = {
     GITFLEET_NATS_URL: info.nats.url,
     GITFLEET_NATS_CREDS: info.nats.creds,
     GITFLEET_NATS_AGENT_ACCOUNT: info.nats.agentAccountPublicKey,
@@ -88,7 +90,8 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     GITFLEET_GIT_POLL_INTERVAL: "1h",
     GITFLEET_LOG_LEVEL: process.env["GITFLEET_BENCH_LOG_LEVEL"] ?? "warn",
     ...options.env,
-  });
+  };
+  let child = start("hub", "hub/dist/main.js", [], hubEnv);
   const url = `http://127.0.0.1:${httpPort}`;
   const api = createHubClient({ url, token: adminToken });
   try {
@@ -98,7 +101,14 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     throw err;
   }
   return {
-    child,
+    get child() {
+      return child;
+    },
+    async restart() {
+      await stopChild(child);
+      child = start("hub", "hub/dist/main.js", [], hubEnv);
+      await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, { what: "hub ready again", timeoutMs: 120_000 });
+    },
     url,
     api,
     adminToken,
