@@ -14,14 +14,14 @@ import { startLab } from "../src/lab/lab.js";
 import { startHubProcess } from "./fleet-processes.js";
 import { rssMiB, cpuTicks } from "./process-stats.js";
 
-const { values } = parseArgs({ options: { clusters: { type: "string", default: "2000" }, step: { type: "string", default: "500" }, concurrency: { type: "string", default: "32" }, prof: { type: "string" } } });
+const { values } = parseArgs({ options: { clusters: { type: "string", default: "2000" }, step: { type: "string", default: "500" }, concurrency: { type: "string", default: "32" }, prof: { type: "string" }, snapshot: { type: "boolean", default: false } } });
 const total = Number(values.clusters);
 const step = Number(values.step);
 const concurrency = Number(values.concurrency);
 const seed = await mkdtemp(join(tmpdir(), "gitfleet-probe-seed-"));
 await cp(fileURLToPath(new URL("../fixtures/plain-fleet", import.meta.url)), seed, { recursive: true });
 const lab = await startLab({ clusters: 0, seeds: { fleet: seed } });
-const env: NodeJS.ProcessEnv = values.prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.prof}` } : {};
+const env: NodeJS.ProcessEnv = { NODE_OPTIONS: [values.prof ? `--cpu-prof --cpu-prof-dir=${values.prof}` : "", values.snapshot ? "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/scale-snap" : ""].join(" ") };
 const hub = await startHubProcess(lab, { env });
 try {
   const client = createClient(AgentService, hub.grpcAddress, credentials.createSsl(Buffer.from(hub.caPem)));
@@ -68,6 +68,10 @@ try {
   const rss = await rssMiB(pid);
   console.log(`hub RSS after 10 s rest: ${rss.toFixed(0)} MiB, ${(((rss - rss0) * 1024) / total).toFixed(1)} KiB per cluster; load ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   void regions;
+  if (values.snapshot) {
+    process.kill(pid, "SIGUSR2");
+    await new Promise((r) => setTimeout(r, 30_000));
+  }
   client.close();
 } finally {
   await hub.stop();
