@@ -171,11 +171,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     }
   };
 
-  const indexed = (id: string): { record: ClusterRecord; revision: number } | undefined => {
-    const entry = index.entry(id);
-    return entry && { record: entry.value, revision: entry.revision };
-  };
-
   const taken = (name: string): HubError =>
     new HubError("already-exists", `cluster name ${name} is already registered`);
 
@@ -251,9 +246,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
     async update(id, change) {
       for (let attempt = 0; attempt < 50; attempt++) {
-        // The first attempt trusts the index (a heartbeat then costs one round trip, not two); the
-        // compare-and-set catches a record changed meanwhile, and later attempts read it from KV.
-        const current = attempt === 0 ? indexed(id) ?? (await readEntry(id)) : await readEntry(id);
+        const current = await readEntry(id);
         if (!current) throw new HubError("not-found", `cluster ${id} does not exist`);
         const next = change(current.record);
         if (!next) return current.record;

@@ -30,8 +30,6 @@ export interface WatchedIndex<T> {
   /** True once the initial content has been loaded. */
   readonly isReady: boolean;
   get(key: string): T | undefined;
-  /** The value and the KV revision it was stored at, as far as this index knows. */
-  entry(key: string): { value: T; revision: number } | undefined;
   /** Every current value, in no particular order. */
   values(): T[];
   /** Records a local write at `revision`, unless the index already holds a newer one. */
@@ -130,10 +128,6 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
       return isReady;
     },
     get: (key) => slots.get(key)?.value,
-    entry: (key) => {
-      const slot = slots.get(key);
-      return slot?.value === undefined ? undefined : { value: slot.value, revision: slot.revision };
-    },
     values: () => [...slots.values()].flatMap((s) => (s.value === undefined ? [] : [s.value])),
     applyPut: (key, revision, value) => apply(key, revision, value),
     applyDelete: (key, revision) => {
