@@ -1,6 +1,7 @@
 // Probe: registers clusters through the real gRPC Register against a hub process and prints
 // the registration rate per step and the hub's resident memory.
 // Usage: node --conditions=@gitfleet/source --import tsx e2e/bench/registration-probe.ts --clusters 3000 --step 500
+//   [--concurrency 16] [--prof DIR (a CPU profile of the hub)] [--snapshot DIR (a heap snapshot of the hub after the run)]
 import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,14 +15,14 @@ import { startLab } from "../src/lab/lab.js";
 import { startHubProcess } from "./fleet-processes.js";
 import { rssMiB, cpuTicks } from "./process-stats.js";
 
-const { values } = parseArgs({ options: { clusters: { type: "string", default: "2000" }, step: { type: "string", default: "500" }, concurrency: { type: "string", default: "32" }, prof: { type: "string" }, snapshot: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { clusters: { type: "string", default: "2000" }, step: { type: "string", default: "500" }, concurrency: { type: "string", default: "32" }, prof: { type: "string" }, snapshot: { type: "string" } } });
 const total = Number(values.clusters);
 const step = Number(values.step);
 const concurrency = Number(values.concurrency);
 const seed = await mkdtemp(join(tmpdir(), "gitfleet-probe-seed-"));
 await cp(fileURLToPath(new URL("../fixtures/plain-fleet", import.meta.url)), seed, { recursive: true });
 const lab = await startLab({ clusters: 0, seeds: { fleet: seed } });
-const env: NodeJS.ProcessEnv = { NODE_OPTIONS: [values.prof ? `--cpu-prof --cpu-prof-dir=${values.prof}` : "", values.snapshot ? "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/scale-snap" : ""].join(" ") };
+const env: NodeJS.ProcessEnv = { NODE_OPTIONS: [values.prof ? `--cpu-prof --cpu-prof-dir=${values.prof}` : "", values.snapshot ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${values.snapshot}` : ""].join(" ") };
 const hub = await startHubProcess(lab, { env });
 try {
   const client = createClient(AgentService, hub.grpcAddress, credentials.createSsl(Buffer.from(hub.caPem)));
