@@ -134,12 +134,13 @@ async function rawBaseline(lab: Lab, clusterIds: readonly string[]): Promise<{ m
     const kvm = new Kvm(nc);
     const desired = await kvm.open("gitfleet_desired");
     const entries: Array<{ key: string; value: Uint8Array }> = [];
-    for (const id of clusterIds) {
-      const keys = await desired.keys(`${id}.>`);
-      for await (const key of keys) {
-        const e = await desired.get(key);
-        if (e && e.operation === "PUT") entries.push({ key, value: e.value.slice() });
-      }
+    // One listing of the bucket (a consumer per cluster would hit the account's consumer limit).
+    const wanted = new Set(clusterIds);
+    const names: string[] = [];
+    for await (const key of await desired.keys()) if (wanted.has(key.split(".")[0] ?? "")) names.push(key);
+    for (const key of names) {
+      const e = await desired.get(key);
+      if (e && e.operation === "PUT") entries.push({ key, value: e.value.slice() });
     }
     const baseline = await kvm.create(`bench_baseline_${Date.now()}`, { history: 1 });
     // Chunks first, pointers last, as the hub writes them, with its publish concurrency.
