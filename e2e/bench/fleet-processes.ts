@@ -34,6 +34,12 @@ export interface HubProcess {
   readonly api: HubClient;
   readonly adminToken: string;
   readonly webhookSecret: string;
+  /** Stops the hub (SIGTERM) and starts it again on the same ports and state; resolves once it is ready. */
+  restart(): Promise<void>;
+  /** `127.0.0.1:port` of the hub's gRPC AgentService (TLS). */
+  readonly grpcAddress: string;
+  /** The CA (the hub's self-signed certificate, PEM) agents verify the gRPC server with. */
+  readonly caPem: string;
   /** Calls the hub's Git push webhook, signed as a Git host signs it. */
   webhook(): Promise<void>;
   /** Starts an agent process for a lab cluster; it registers with a fresh token on its first start. */
@@ -67,7 +73,7 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     const keep = process.env["GITFLEET_E2E_LOGS"];
     if (keep) await cp(logs, join(keep, `bench-${Date.now()}`), { recursive: true });
   };
-  const child = start("hub", "hub/dist/main.js", [], {
+  const hubEnv: NodeJS.ProcessEnv = {
     // Every server of the lab's NATS; on a cluster the hub keeps 3 replicas of its buckets.
     GITFLEET_NATS_URL: info.nats.urls.join(","),
     GITFLEET_NATS_REPLICAS: String(natsReplicas(info.nats.urls.length)),
@@ -86,7 +92,8 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     GITFLEET_GIT_POLL_INTERVAL: "1h",
     GITFLEET_LOG_LEVEL: process.env["GITFLEET_BENCH_LOG_LEVEL"] ?? "warn",
     ...options.env,
-  });
+  };
+  let child = start("hub", "hub/dist/main.js", [], hubEnv);
   const url = `http://127.0.0.1:${httpPort}`;
   const api = createHubClient({ url, token: adminToken });
   try {
@@ -96,11 +103,20 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     throw err;
   }
   return {
-    child,
+    get child() {
+      return child;
+    },
+    async restart() {
+      await stopChild(child);
+      child = start("hub", "hub/dist/main.js", [], hubEnv);
+      await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, { what: "hub ready again", timeoutMs: 120_000 });
+    },
     url,
     api,
     adminToken,
     webhookSecret,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    caPem: tls.certPem.toString("utf8"),
     async webhook() {
       const body = JSON.stringify({ ref: "refs/heads/main" });
       const signature = `sha256=${createHmac("sha256", webhookSecret).update(body).digest("hex")}`;

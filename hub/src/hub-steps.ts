@@ -31,6 +31,7 @@ import { startMetricsServer, type HubMetrics, type MetricsSource } from "./metri
 import { createResyncBroadcast, type ResyncBroadcast } from "./resync-broadcast.js";
 import { bucketNames, openBucket } from "./store/buckets.js";
 import { createClusterStore, type ClusterChange, type ClusterStore } from "./store/clusters.js";
+import { createCoalescedTask } from "./store/coalesce.js";
 import { createSigningKeyService, createSigningKeyring, type DesiredStateSigner, type SigningKeyring } from "./signing/index.js";
 import { createHubSecretsStore, type HubSecretsStore } from "./store/hub-secrets.js";
 import { createRegistrationTokenStore, type RegistrationTokenStore } from "./store/registration-tokens.js";
@@ -264,18 +265,25 @@ export function forwardClusterChanges(
   stops: StopStack,
 ): void {
   const { clusters, events, delivery, logger } = input;
+  // A burst of changes (a registration storm) is handed over once, with the fleet as it is when
+  // the hand-over starts, instead of once per change: that made every registration cost the whole fleet.
+  const handOver = createCoalescedTask({
+    run: async () => {
+      const all = clusters.list();
+      events.emit("clusters-changed", all);
+      await delivery?.onClustersChanged(all);
+    },
+    onError: (err) => logger.error({ err }, "delivery failed to handle a cluster change"),
+  });
   const unsubscribe = clusters.subscribe((change) => {
     if (change.type === "removed") events.emit("cluster-deleted", change.cluster);
     if (!targetingChanged(change)) return;
-    const all = clusters.list();
-    events.emit("clusters-changed", all);
-    if (delivery) {
-      void Promise.resolve()
-        .then(() => delivery.onClustersChanged(all))
-        .catch((err: unknown) => logger.error({ err }, "delivery failed to handle a cluster change"));
-    }
+    void handOver.request();
   });
-  stops.push("cluster change forwarding", unsubscribe);
+  stops.push("cluster change forwarding", async () => {
+    unsubscribe();
+    await handOver.stop();
+  });
 }
 
 /** Starts the delivery part, if there is one. */

@@ -2,6 +2,7 @@
 // each agent may read its own cluster's desired state and nothing else.
 import { encodeUser, type SigningKey, type User, type UserPermissionsLimits } from "@nats-io/jwt";
 import { bucketNames } from "../store/buckets.js";
+import { nativeKeyPair } from "./native-key.js";
 
 /** Subject permissions of one agent user. */
 export interface AgentNatsPermissions {
@@ -95,7 +96,7 @@ export async function mintAgentNatsJwt(options: MintAgentNatsJwtOptions): Promis
     options.accountPublicKey,
     claims,
     {
-      signer: options.accountSigningSeed,
+      signer: nativeKeyPair(options.accountSigningSeed),
       scopedUser: options.scoped,
       exp: Math.floor(options.expiresAt.getTime() / 1000),
     },

@@ -16,11 +16,15 @@ import type { CredentialIssuer } from "../credentials/issuer.js";
 import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { RegistrationTokenStore } from "../store/registration-tokens.js";
 import type { StatusStore } from "../store/status.js";
+import { createAdmission } from "./admission.js";
 import { connect } from "./connect-stream.js";
 import { register } from "./register.js";
 import { renew } from "./renew.js";
 import { toAgentRpcError } from "./rpc-errors.js";
 import { createSessionRegistry, type SessionRegistry } from "./sessions.js";
+
+/** Connect handshakes a replica runs at once by default; the rest wait their turn (a reconnect storm). */
+export const defaultMaxConcurrentHandshakes = 64;
 
 /** Options of {@link createAgentService}. */
 export interface AgentServiceOptions {
@@ -37,6 +41,8 @@ export interface AgentServiceOptions {
   hubVersion: string;
   /** The desired-state keys agents should trust now; sent in RegisterResponse, Welcome, RefreshCredentials and RenewResponse. */
   trustedKeys: () => TrustedKey[];
+  /** Connect handshakes (authentication, proof, first write) run at once; default {@link defaultMaxConcurrentHandshakes}. */
+  maxConcurrentHandshakes?: number | undefined;
   /** Called once a cluster registered through this replica is stored. */
   onClusterRegistered?: (cluster: ClusterRecord) => void;
   /** Called after a status report of a connected agent was stored. */
@@ -71,6 +77,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
   const logger = options.logger.child({ component: "agent-service" });
   const now = options.now ?? (() => new Date());
   const sessions = createSessionRegistry();
+  const admission = createAdmission(options.maxConcurrentHandshakes ?? defaultMaxConcurrentHandshakes);
 
   // Deleting or re-keying a cluster through any replica ends its streams here.
   const unsubscribe = options.clusters.subscribe((change) => {
@@ -126,6 +133,7 @@ export function createAgentService(options: AgentServiceOptions): AgentServiceHa
           now,
           onStatus: (clusterId, report, previous) => options.onStatusReported?.(clusterId, report, previous),
           onAgentEvents: (clusterId, events) => options.onAgentEvents?.(clusterId, events),
+          admission,
         },
         call,
       ),

@@ -16,11 +16,11 @@ import {
   type StatusReport,
   type TrustedKey,
 } from "@gitfleet/proto";
-import { fromPublic } from "@nats-io/nkeys";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authenticateAgent, type CredentialIssuer } from "../credentials/issuer.js";
+import { verifyWithNkey } from "../credentials/native-key.js";
 import { HubError } from "../errors.js";
 import { maxAgentEventsPerMessage } from "../fleet-events/index.js";
 import { newId } from "../secrets.js";
@@ -28,6 +28,7 @@ import type { ClusterRecord, ClusterStore } from "../store/clusters.js";
 import type { StatusStore } from "../store/status.js";
 import { mergeStatus } from "../store/status-merge.js";
 import { toAgentRpcError } from "./rpc-errors.js";
+import type { Admission } from "./admission.js";
 import type { AgentSession, HubMessageInit, SessionRegistry } from "./sessions.js";
 
 /** What {@link connect} needs. */
@@ -47,6 +48,8 @@ export interface ConnectDeps {
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
   /** Called with what the agent reported it did (at most {@link maxAgentEventsPerMessage} per message). */
   onAgentEvents: (clusterId: string, events: readonly AgentEvent[]) => void;
+  /** Bounds the handshakes (authentication up to the proven stream's first write) running at once. */
+  admission?: Admission | undefined;
 }
 
 /** The Connect call as the bridge hands it over. */
@@ -77,15 +80,22 @@ export async function connect(deps: ConnectDeps, call: ConnectCall): Promise<voi
   let cluster: ClusterRecord;
   let exp: number;
   let epoch: number;
+  const endTurn = (await deps.admission?.acquire()) ?? (() => {});
+  // The agent may have given up while it waited for its turn.
+  if (call.cancelled) {
+    endTurn();
+    return;
+  }
   try {
     const identity = await authenticateAgent(deps.issuer, deps.clusters, metadataValue(call.metadata, "authorization"));
     ({ cluster } = identity);
     ({ exp, epoch } = identity.claims);
   } catch (err) {
+    endTurn();
     deps.logger.info({ peer: call.getPeer(), reason: clip(messageOf(err), maxLoggedReason) }, "Connect refused");
     throw toAgentRpcError(err);
   }
-  return new StreamSession(deps, call, cluster, epoch, new Date(exp * 1000)).run();
+  return new StreamSession(deps, call, cluster, epoch, new Date(exp * 1000), endTurn).run();
 }
 
 class StreamSession implements AgentSession {
@@ -117,6 +127,8 @@ class StreamSession implements AgentSession {
     cluster: ClusterRecord,
     readonly epoch: number,
     private credentialsExpireAt: Date,
+    // Ends this stream's admission turn: once it is proven and recorded connected, or has ended.
+    private readonly endTurn: () => void = () => {},
   ) {
     this.clusterId = cluster.id;
     this.clusterName = cluster.name;
@@ -187,6 +199,7 @@ class StreamSession implements AgentSession {
   private finish(error?: RpcError): void {
     if (this.finished) return;
     this.finished = true;
+    this.endTurn();
     if (error) this.refused = true;
     clearTimeout(this.timer);
     clearTimeout(this.proofTimer);
@@ -274,7 +287,11 @@ class StreamSession implements AgentSession {
     this.proven = true;
     clearTimeout(this.proofTimer);
     this.logger.info("agent connected and proved its signing key");
-    await this.touch({ connected: true, session: this.id });
+    try {
+      await this.touch({ connected: true, session: this.id });
+    } finally {
+      this.endTurn();
+    }
     this.scheduleRefresh();
   }
 
@@ -372,9 +389,6 @@ class StreamSession implements AgentSession {
 /** True when `signature` is the cluster's signing key's Ed25519 signature of the Connect proof text. */
 export function verifyConnectProof(signingPublicKey: string, clusterId: string, nonce: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== signatureBytes) return false;
-  try {
-    return fromPublic(signingPublicKey).verify(connectProofPayload(clusterId, nonce), signature);
-  } catch {
-    return false;
-  }
+  // Node's Ed25519: a reconnect storm verifies one proof per stream.
+  return verifyWithNkey(signingPublicKey, connectProofPayload(clusterId, nonce), signature);
 }

@@ -123,7 +123,19 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const staleMs = options.staleReservationMs ?? 60_000;
   const listeners = new Set<(change: ClusterChange) => void>();
 
+  // By name, and the sorted list, kept beside the index so lookups and listings do not scan or
+  // sort the fleet on every call.
+  const byName = new Map<string, ClusterRecord>();
+  let sorted: ClusterRecord[] | undefined;
   const notify = ({ previous, current }: IndexChange<ClusterRecord>): void => {
+    if (previous && byName.get(previous.name) === previous) byName.delete(previous.name);
+    if (current) byName.set(current.name, current);
+    if (!current || !previous || current.name !== previous.name) sorted = undefined;
+    else if (sorted) {
+      const at = sorted.indexOf(previous);
+      if (at >= 0) sorted[at] = current;
+      else sorted = undefined;
+    }
     const change: ClusterChange | undefined =
       current && previous
         ? { type: "updated", cluster: current, previous }
@@ -224,13 +236,12 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     },
 
     getByName(name) {
-      return index.values().find((c) => c.name === name);
+      return byName.get(name);
     },
 
     list(selector) {
-      const all = index.values();
-      const matching = selector ? all.filter((c) => matchesSelector(selector, c.labels)) : all;
-      return matching.sort((a, b) => a.name.localeCompare(b.name));
+      sorted ??= index.values().sort((a, b) => a.name.localeCompare(b.name));
+      return selector ? sorted.filter((c) => matchesSelector(selector, c.labels)) : [...sorted];
     },
 
     async update(id, change) {

@@ -84,6 +84,14 @@ export interface RegistrationTokenStore {
   release(id: string, clusterId: string): Promise<void>;
 }
 
+/** A use of a token waiting to be taken with others (see consume). */
+interface PendingUse {
+  hash: string;
+  clusterId: string;
+  resolve: (token: RegistrationToken) => void;
+  reject: (err: unknown) => void;
+}
+
 /** The token id of a secret: derived from it, so a lookup is one KV get. */
 export function tokenIdOf(secret: string): string {
   const digest = createHash("sha256").update(`gitfleet registration token id\0${secret}`, "utf8").digest();
@@ -147,6 +155,60 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
         `registration token ${token.id} has no uses left (${token.uses} of ${token.maxUses} used)`,
       );
     }
+  };
+
+  // Uses of one token wanted at the same time are taken together: one read and one compare-and-set
+  // for the whole group instead of one per use, which under a registration storm were mostly lost
+  // races, each re-reading a record that grows with every cluster registered with the token.
+  const consuming = new Map<string, PendingUse[]>();
+  const flushing = new Set<string>();
+  const flushConsumes = async (id: string): Promise<void> => {
+    flushing.add(id);
+    try {
+      for (let group = consuming.get(id); group !== undefined && group.length > 0; group = consuming.get(id)) {
+        consuming.delete(id);
+        await takeUses(id, group);
+      }
+    } finally {
+      flushing.delete(id);
+    }
+  };
+  const takeUses = async (id: string, group: PendingUse[]): Promise<void> => {
+    let settled: Array<() => void> = [];
+    try {
+      await modify(
+        id,
+        (token) => {
+          // Decided again on every attempt, from the record as it is now.
+          settled = [];
+          let uses = token.uses;
+          const taken: PendingUse[] = [];
+          for (const use of group) {
+            if (!constantTimeEqual(token.secretHash, use.hash)) {
+              settled.push(() => use.reject(new HubError("unauthenticated", "registration token is not valid")));
+              continue;
+            }
+            try {
+              refuseUnusable({ ...token, uses });
+            } catch (err) {
+              settled.push(() => use.reject(err));
+              continue;
+            }
+            uses++;
+            taken.push(use);
+          }
+          if (taken.length === 0) return undefined;
+          const next = { ...token, uses, clusterIds: [...token.clusterIds, ...taken.map((use) => use.clusterId)] };
+          for (const use of taken) settled.push(() => use.resolve(next));
+          return next;
+        },
+        notValid,
+      );
+    } catch (err) {
+      for (const use of group) use.reject(err);
+      return;
+    }
+    for (const settle of settled) settle();
   };
 
   const bySecret = async (secret: string): Promise<RegistrationToken> => {
@@ -216,16 +278,16 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
       return token;
     },
 
-    async consume(secret, clusterId) {
-      const id = (await bySecret(secret)).id;
-      return modify(
-        id,
-        (token) => {
-          refuseUnusable(token);
-          return { ...token, uses: token.uses + 1, clusterIds: [...token.clusterIds, clusterId] };
-        },
-        notValid,
-      );
+    consume(secret, clusterId) {
+      if (!secretPattern.test(secret)) return Promise.reject(new HubError("unauthenticated", "registration token is not valid"));
+      const id = tokenIdOf(secret);
+      const hash = sha256Hex(secret);
+      return new Promise<RegistrationToken>((resolve, reject) => {
+        const batch = consuming.get(id) ?? [];
+        batch.push({ hash, clusterId, resolve, reject });
+        consuming.set(id, batch);
+        if (batch.length === 1 && !flushing.has(id)) void flushConsumes(id);
+      });
     },
 
     async release(id, clusterId) {
