@@ -8,7 +8,7 @@
 // so the agent is the apiserver's only client). Each reconcile pass that changes the objects
 // (the first apply of all of them, a restarted agent adopting them, one more) is measured too:
 // its wall time, the CPU time it took and the agent's peak RSS meanwhile (VmHWM, reset first).
-// Usage: npm run bench:agent-at-rest -- [--objects 1000] [--seconds 60] [--settle 40] [--node-options "--max-semi-space-size=1"]
+// Usage: npm run bench:agent-at-rest -- [--objects 1000] [--seconds 60] [--settle 40] [--node-options=--max-semi-space-size=16]
 import { execFile, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
