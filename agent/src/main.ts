@@ -2,8 +2,6 @@
 // gitfleet-agent: the process around createAgent and its probe server. Configuration errors
 // and registration refusals end it with one clear line on stderr; SIGINT/SIGTERM stop it
 // cleanly; a leader that loses its lease exits with 1, to come back as a follower.
-// First: the V8 settings, before the modules below allocate.
-import "./memory-settings.js";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
