@@ -11,7 +11,6 @@ import { Agent as HttpAgent, STATUS_CODES, request as httpRequest } from "node:h
 import type { IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { RequestOptions } from "node:https";
-import { createInterface } from "node:readline";
 import type { KubeConfigLike } from "./kube-config.js";
 
 /** One request: a path below the server, a query, JSON or patch body. */
@@ -186,19 +185,51 @@ export function createKubeTransport(config: KubeConfigLike): KubeTransport {
           return { status, body: body === undefined || typeof body === "string" ? (res.statusMessage ?? STATUS_CODES[status] ?? "") : body };
         }
         touch();
-        res.on("data", touch);
-        const lines = createInterface({ input: res, crlfDelay: Infinity });
-        for await (const line of lines) {
-          if (line === "") continue;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          req.onLine(parsed);
-          if (controller.signal.aborted) break;
-        }
+        // Lines by hand, not readline: the watch ends on the answer's end, its error or close, or
+        // the abort itself, whichever comes first, so that stopping never waits on the stream.
+        await new Promise<void>((resolve, reject) => {
+          let buffer = "";
+          let finished = false;
+          const finish = (error?: unknown): void => {
+            if (finished) return;
+            finished = true;
+            controller.signal.removeEventListener("abort", onStop);
+            if (error === undefined) resolve();
+            else reject(error instanceof Error ? error : new KubeTransportError("the watch failed"));
+          };
+          const onStop = (): void => {
+            res.destroy();
+            finish();
+          };
+          const handle = (line: string): void => {
+            if (line.trim() === "") return;
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(line);
+            } catch {
+              return;
+            }
+            req.onLine(parsed);
+          };
+          if (controller.signal.aborted) return onStop();
+          controller.signal.addEventListener("abort", onStop, { once: true });
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            touch();
+            buffer += chunk;
+            for (let i = buffer.indexOf("\n"); i >= 0 && !finished; i = buffer.indexOf("\n")) {
+              const line = buffer.slice(0, i);
+              buffer = buffer.slice(i + 1);
+              handle(line);
+            }
+          });
+          res.on("end", () => {
+            if (!finished) handle(buffer);
+            finish();
+          });
+          res.on("error", (error) => finish(controller.signal.aborted ? undefined : error));
+          res.on("close", () => finish());
+        });
         if (timedOut) throw new KubeTransportError(`no data for ${req.inactivityMs} ms`);
         return { status: 200, body: undefined };
       } catch (error) {
