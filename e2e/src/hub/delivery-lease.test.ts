@@ -95,6 +95,33 @@ void describe("delivery leader lease across hub replicas", { skip: skipWithoutNa
     await Promise.all(replicas.map((r) => r.lease.stop()));
   });
 
+  test("a renewal whose answer was lost keeps the lease: the holder adopts the revision it wrote instead of stepping down", async () => {
+    const solo = await replica("hub-renew");
+    await solo.lease.start();
+    assert.equal(solo.lease.role, "leader");
+    const term = solo.lease.fence();
+    // What a renewal that reached the server but whose answer was lost leaves behind: the same
+    // value (holder, term, acquisition) at a revision the holder does not know.
+    const kv = await openLocksBucket(await nats.kvm(), 1);
+    const entry = await kv.get(DELIVERY_LEADER_KEY);
+    assert.ok(entry);
+    const value = entry.json<DeliveryLeaseValue>();
+    await kv.update(DELIVERY_LEADER_KEY, JSON.stringify({ ...value, expiresAt: new Date(Date.now() + TTL_MS).toISOString() }), entry.revision);
+    // Two renewals later it still leads, under the same term.
+    await new Promise((resolve) => setTimeout(resolve, TTL_MS));
+    assert.equal(solo.lease.role, "leader", `stepped down: ${solo.changes.at(-1)?.reason}`);
+    assert.equal(solo.lease.fence(), term);
+    assert.deepEqual(solo.changes.map((c) => c.role), ["leader"]);
+    // A value of another holder is still a takeover.
+    const moved = await kv.get(DELIVERY_LEADER_KEY);
+    assert.ok(moved);
+    await kv.update(DELIVERY_LEADER_KEY, JSON.stringify({ ...moved.json<DeliveryLeaseValue>(), owner: "hub-other", term: (term ?? 0) + 1 }), moved.revision);
+    await waitFor(() => solo.lease.role === "follower" || undefined, { what: "a step-down after another holder took the lease", timeoutMs: TTL_MS * 2 });
+    await solo.lease.stop();
+    await solo.nc.close();
+    await kv.delete(DELIVERY_LEADER_KEY);
+  });
+
   test("a publisher of an older term never overwrites a pointer of a newer one, and its replica steps down", async () => {
     const nc = await nats.connect();
     const bucket = await openDesiredBucket(nc, {});

@@ -157,6 +157,14 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
       if (role === "leader") armDeadline(sentAt);
     } catch (err) {
       if (isRevisionConflict(err)) {
+        // A renewal whose answer was lost has moved the revision on: the lease is still ours if the
+        // entry names this holder and term, so adopt its revision rather than step down.
+        const entry = await kv.get(DELIVERY_LEADER_KEY).catch(() => null);
+        const value = parse(entry);
+        if (entry && value && value.owner === owner && value.term === term && value.acquiredAt === acquiredAt && value.released !== true) {
+          revision = entry.revision;
+          return;
+        }
         setRole("follower", "another replica took the lease over");
         return;
       }
