@@ -9,8 +9,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { BundleError, DeliveryContext, DeliveryLeadership, EnvironmentSource, FleetBundles, FleetCommits } from "./delivery-contract.js";
 import { environmentSource } from "./delivery-environments.js";
-import { createCommitLog, type CommitInfo, type Delivery, type DeliveryOptions } from "./delivery/index.js";
-import { openSharedView, type SharedView } from "./delivery/view/shared-view.js";
+import { createCommitLog, openSharedView, type CommitInfo, type Delivery, type DeliveryOptions, type SharedView } from "./delivery/index.js";
 import { HubError } from "./errors.js";
 
 /** The NATS subject a follower forwards a Git push to; the leader answers once it has fetched. */

@@ -17,7 +17,7 @@ import { createCredentialIssuer, type CredentialIssuer } from "./credentials/iss
 import type { Readiness } from "./api/routes/health.js";
 import type { ClusterDirectory, DeliveryFactory, DeliveryLeadership, HubDelivery } from "./delivery-contract.js";
 import { createDeliveryLease, type DeliveryLease } from "./delivery/index.js";
-import { openLocksBucket } from "./promotion/stage-lock.js";
+import { openLocksBucket } from "./promotion/index.js";
 import { createDriftIndex, feedDriftIndex, type DriftIndex } from "./drift/index.js";
 import { HubError } from "./errors.js";
 import type { HubEvents } from "./events.js";
@@ -329,8 +329,8 @@ export async function serveGrpc(
 export function readinessOf(
   nats: HubNatsConnection,
   stores: Pick<HubStores, "clusters" | "status">,
-  lease?: Pick<DeliveryLease, "role"> | undefined,
-  delivery?: Pick<HubDelivery, "sourceError"> | undefined,
+  lease?: Pick<DeliveryLease, "role">,
+  delivery?: Pick<HubDelivery, "sourceError">,
 ): Readiness {
   const checks: Record<string, string> = {
     nats: nats.connected ? "ok" : "disconnected",
