@@ -35,7 +35,7 @@ const emptyInventory: InventoryStore = {
 };
 
 /** A term over fakes that writes what starts and stops into `events`, in order. */
-function fixture(options: { elector?: boolean } = {}) {
+function fixture(options: { elector?: boolean; sourceStopHangs?: boolean; stopPartTimeoutMs?: number } = {}) {
   const events: string[] = [];
   const clock = createManualClock();
   const hub = createFakeHub();
@@ -69,7 +69,7 @@ function fixture(options: { elector?: boolean } = {}) {
   };
   const source: DesiredStateSource = {
     start: () => void events.push("source started"),
-    stop: () => Promise.resolve(void events.push("source stopped")),
+    stop: () => (options.sourceStopHangs ? new Promise<void>(() => void events.push("source stop hangs")) : Promise.resolve(void events.push("source stopped"))),
     updateCredentials: () => {},
     resync: () => {},
   };
@@ -96,6 +96,7 @@ function fixture(options: { elector?: boolean } = {}) {
     },
     clock,
     logger: pino({ level: "silent" }),
+    ...(options.stopPartTimeoutMs === undefined ? {} : { stopPartTimeoutMs: options.stopPartTimeoutMs }),
   });
   return { term, events, hub, lose: () => endRenewals("lost"), lostCalls: () => lostCalls };
 }
@@ -127,6 +128,17 @@ describe("a leadership term", () => {
     assert.equal(hub.streams[0]?.closed, true);
     await term.stop();
     assert.equal(lostCalls(), 1);
+  });
+
+  it("stops the other parts when one does not stop in time, and leaves the lease to run out", async () => {
+    const { term, events, hub } = fixture({ sourceStopHangs: true, stopPartTimeoutMs: 50 });
+    await term.start();
+    await until(() => hub.streams.length === 1, "the status stream to open");
+    const started = Date.now();
+    await term.stop();
+    assert.ok(Date.now() - started < 5_000, "stop() returned near the part's limit");
+    assert.deepEqual(events.slice(2), ["source stop hangs", "hub client closed", "renewals stopped"]);
+    assert.equal(hub.streams[0]?.closed, true, "the status stream is closed all the same");
   });
 
   it("without leader election holds no lease", async () => {

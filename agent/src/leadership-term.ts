@@ -60,6 +60,8 @@ export interface LeadershipTermOptions {
   signal: AbortSignal;
   /** Called once the term has stopped because the lease could not be renewed. */
   onLost: () => void;
+  /** How long stop() waits for each part before it goes on without it; default 10 s. */
+  stopPartTimeoutMs?: number | undefined;
   clock: Clock;
   logger: Logger;
 }
@@ -326,11 +328,23 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
     await startLoops(identity);
   };
 
+  // Every part gets a bounded time to stop, so a hung request cannot keep the agent from
+  // exiting. While a part may still be working, the lease is not released: it runs out on its
+  // own, and no successor starts next to work that is still going on.
+  const partTimeoutMs = options.stopPartTimeoutMs ?? 10_000;
   const unwind = async (): Promise<void> => {
     let failure: Error | undefined;
+    let stuck: string | undefined;
     for (let entry = stops.pop(); entry; entry = stops.pop()) {
+      if (entry.part === "leader lease" && stuck !== undefined) {
+        logger.warn({ part: stuck }, "not releasing the leader lease while a part may still be working; it runs out on its own");
+        continue;
+      }
       try {
-        await entry.stop();
+        if ((await settleWithin(entry.stop, partTimeoutMs)) === "late") {
+          stuck ??= entry.part;
+          logger.warn({ part: entry.part, timeoutMs: partTimeoutMs }, "a part did not stop in time; stopping the rest without it");
+        }
       } catch (err) {
         logger.warn({ err, part: entry.part }, "error while stopping");
         failure ??= err instanceof Error ? err : new Error(String(err));
@@ -389,4 +403,20 @@ function agentEvent(correction: Correction): AgentEvent {
     at: timestampFromDate(new Date(correction.at)),
     revision: correction.revision,
   });
+}
+
+/** Runs `work`, answering "late" if it has not settled within `ms` (it goes on in the background). */
+async function settleWithin(work: () => Promise<void> | void, ms: number): Promise<"done" | "late"> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  const done = Promise.resolve().then(work).then(() => "done" as const);
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+    // A part that fails after its time was up has nobody left to tell.
+    done.catch(() => undefined);
+  }
 }

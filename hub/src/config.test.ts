@@ -53,7 +53,16 @@ void describe("hub configuration", () => {
         [],
       );
       assert.deepEqual(config.agentAccount, { publicKey: agents, signingSeed: agentSeed });
-      assert.deepEqual(config.natsRevocation, { operatorSigningSeed: operatorSeed, systemCreds: "SYSTEM CREDS" });
+      assert.deepEqual(config.natsRevocation, { operatorSigningSeed: operatorSeed, systemCreds: "SYSTEM CREDS", repushIntervalMs: 60_000 });
+      const revoking = {
+        ...withoutHubSeed,
+        GITFLEET_NATS_AGENT_ACCOUNT: agents,
+        GITFLEET_NATS_AGENT_SIGNING_SEED: agentSeed,
+        GITFLEET_NATS_OPERATOR_SIGNING_SEED_FILE: join(dir, "op.seed"),
+        GITFLEET_NATS_SYSTEM_CREDS: join(dir, "system.creds"),
+      };
+      assert.equal((await loadConfig({ ...revoking, GITFLEET_NATS_REVOCATION_REPUSH_INTERVAL: "10s" }, [])).natsRevocation?.repushIntervalMs, 10_000);
+      await assert.rejects(loadConfig({ ...revoking, GITFLEET_NATS_REVOCATION_REPUSH_INTERVAL: "1s" }, []), configError(/GITFLEET_NATS_REVOCATION_REPUSH_INTERVAL must be between 5s and 1h/));
       assert.equal(config.account.signingSeed, undefined, "the hub account's seed is not needed with an agents account");
       assert.equal((await loadConfig(base, [])).agentAccount, undefined);
       await assert.rejects(loadConfig(withoutHubSeed, []), configError(/GITFLEET_NATS_ACCOUNT_SIGNING_SEED .*is required.*GITFLEET_NATS_AGENT_ACCOUNT/));

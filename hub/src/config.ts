@@ -27,7 +27,7 @@ export interface HubConfig {
   /** The agents account and its scoped signing key (GITFLEET_NATS_AGENT_ACCOUNT/_SIGNING_SEED). */
   agentAccount: { publicKey: string; signingSeed: string } | undefined;
   /** What revoking a deleted cluster's NATS user takes; undefined: users expire on their own. */
-  natsRevocation: { operatorSigningSeed: string; systemCreds: string } | undefined;
+  natsRevocation: { operatorSigningSeed: string; systemCreds: string; repushIntervalMs: number } | undefined;
   httpAddress: string;
   /** Where GET /metrics is served apart from the API (GITFLEET_METRICS_ADDRESS); undefined: on the API port. */
   metricsAddress: string | undefined;
@@ -105,6 +105,7 @@ export const settings = {
   "credential-ttl": "GITFLEET_CREDENTIAL_TTL",
   "heartbeat-interval": "GITFLEET_HEARTBEAT_INTERVAL",
   "delivery-lease-ttl": "GITFLEET_DELIVERY_LEASE_TTL",
+  "nats-revocation-repush-interval": "GITFLEET_NATS_REVOCATION_REPUSH_INTERVAL",
   "events-max-age": "GITFLEET_EVENTS_MAX_AGE",
   "events-max-count": "GITFLEET_EVENTS_MAX_COUNT",
   "history-per-cluster": "GITFLEET_HISTORY_PER_CLUSTER",
@@ -213,7 +214,11 @@ export async function loadConfig(
   }
   const natsRevocation =
     operatorSigningSeed && systemCredsFile
-      ? { operatorSigningSeed, systemCreds: await readText(systemCredsFile, name("nats-system-creds")) }
+      ? {
+          operatorSigningSeed,
+          systemCreds: await readText(systemCredsFile, name("nats-system-creds")),
+          repushIntervalMs: repushIntervalOf(get("nats-revocation-repush-interval"), name("nats-revocation-repush-interval")),
+        }
       : undefined;
   const accountPublicKey = get("nats-account") ?? accountFromUserJwt(userJwt ?? jwtInCreds(credsText));
   if (!accountPublicKey) {
@@ -315,6 +320,15 @@ export async function loadConfig(
     notificationSinks: await sinksOf(get("notify-sinks-file"), name("notify-sinks-file")),
     logLevel: get("log-level") ?? "info",
   };
+}
+
+// How often every replica pushes the agents account's revocations again, for servers that missed
+// a push. Below 5 s it would only load the resolver; above 1 h a server that missed one would
+// trail the hub for longer than a user JWT lives.
+function repushIntervalOf(value: string | undefined, what: string): number {
+  const ms = wrap(what, () => parseDuration(value ?? "1m", what));
+  if (ms < 5_000 || ms > 3_600_000) throw new ConfigError(`${what} must be between 5s and 1h (got ${value})`);
+  return ms;
 }
 
 // Below 3 s renewals (every third) would race NATS round trips; above 5 min a dead leader stalls delivery too long.

@@ -7,7 +7,7 @@ import { PRODUCT_VERSION } from "@gitfleet/proto/rules";
 import type { Logger } from "pino";
 import type { ApiToken } from "./api/auth.js";
 import type { ClusterDirectory, DeliveryFactory, HubDelivery } from "./delivery-contract.js";
-import { createNatsRevoker } from "./credentials/nats-revocation.js";
+import { createNatsRevoker, startRevocationRepush } from "./credentials/nats-revocation.js";
 import { HubError } from "./errors.js";
 import { createHubEvents, type HubEvents } from "./events.js";
 import { defaultEventLogLimits, type EventLogLimits } from "./fleet-events/index.js";
@@ -50,7 +50,7 @@ export interface HubOptions {
   /** The agents account and its scoped signing key (docs/security.md, "NATS accounts"). */
   agentAccount?: { publicKey: string; signingSeed: string } | undefined;
   /** Revokes a deleted cluster's NATS user at once; without it the user lasts until its JWT expires. */
-  natsRevocation?: { operatorSigningSeed: string; systemCreds: string } | undefined;
+  natsRevocation?: { operatorSigningSeed: string; systemCreds: string; repushIntervalMs?: number | undefined } | undefined;
   /** NATS URLs handed to agents; default `nats.servers`. */
   agentNatsServers?: readonly string[];
   /** `host:port` of the admin API; default 127.0.0.1:8080 (port 0 picks one). */
@@ -182,6 +182,8 @@ export function createHub(options: HubOptions): Hub {
       maxUserJwtLifetimeMs: options.credentialTtlMs ?? 3_600_000,
       now,
     });
+    const repush = startRevocationRepush(revoker, options.natsRevocation.repushIntervalMs ?? 60_000, logger.child({ component: "nats-revocation" }));
+    stops.push("revocation re-push", () => repush.stop());
     return (key) => revoker.revoke(key);
   };
 

@@ -94,6 +94,7 @@ export { eventSignature, parseSinks, redactUrl, signatureHeader, timestampHeader
 export type { SinkConfig, SinkStatusView, SinkType } from "./notifications/index.js";
 
 // Credentials.
+export { createNatsRevoker, startRevocationRepush, type NatsRevoker, type NatsRevokerOptions, type RepushOutcome } from "./credentials/nats-revocation.js";
 export { agentClusterTag, agentInboxPrefix, agentNatsPermissions, agentScopedSigningKey, agentUserLimits, agentUserTemplate, mintAgentNatsJwt } from "./credentials/nats-user-jwt.js";
 export { agentsAccountClaims, agentsAccountImports, defaultAgentsAccountLimits, hubAccountExports } from "./credentials/nats-accounts.js";
 export type { AgentsAccountOptions } from "./credentials/nats-accounts.js";

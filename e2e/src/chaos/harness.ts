@@ -22,7 +22,10 @@ import { waitFor } from "../lab/process.js";
 import { selfSignedCert } from "../fleet/tls.js";
 import { startBalancer, type Balancer } from "./balancer.js";
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Runs a command (git) that may not hang the story: killed after 2 minutes. */
+const run = (file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> =>
+  execFileAsync(file, args, { timeout: 120_000, killSignal: "SIGKILL" });
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
 /** A toxiproxy link of the lab's fault injection. */
@@ -108,6 +111,13 @@ export interface ChaosFleet {
 
 const logFile = (dir: string, name: string): number => openSync(join(dir, `${name}.log`), "a");
 
+// Hub processes still running when this process exits (a crash, a test run that ends a file
+// early) are killed with it, so none is left behind holding ports.
+const liveHubs = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of liveHubs) c.kill("SIGKILL");
+});
+
 /** Starts the lab, the hubs and the balancer; resolves once every hub is ready. */
 export async function startChaosFleet(options: ChaosFleetOptions): Promise<ChaosFleet> {
   const progress = options.progress ?? (() => {});
@@ -183,19 +193,25 @@ export async function startChaosFleet(options: ChaosFleetOptions): Promise<Chaos
       if (!h) throw new Error("no hub replica is running");
       return h;
     };
-    // GETs are safe to retry on another replica; other methods go to one replica and report what happened.
+    // GETs are safe to retry on another replica, also when one answers that it cannot serve them
+    // now (503 while a NATS stream elects a leader); other methods go to one replica and report
+    // what happened.
     const failoverFetch: typeof fetch = async (input, init) => {
       const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
       const method = (init?.method ?? "GET").toUpperCase();
+      const attempts = method === "GET" ? 8 : 1;
       let lastError: unknown;
-      for (let attempt = 0; attempt < (method === "GET" ? 6 : 1); attempt++) {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
         const target = new URL(url.pathname + url.search, pick().url);
         try {
-          return await fetch(target, init);
+          const res = await fetch(target, init);
+          if (res.status !== 503 || attempt === attempts) return res;
+          await res.body?.cancel();
+          lastError = new Error(`${target.href} answered 503`);
         } catch (err) {
           lastError = err;
-          await new Promise((r) => setTimeout(r, 250));
         }
+        await new Promise((r) => setTimeout(r, 250 * attempt));
       }
       throw lastError;
     };
@@ -335,6 +351,8 @@ function hubReplica(name: string, ports: { http: number; grpc: number }, baseEnv
         stdio: ["ignore", out, out],
       });
       const c = child;
+      liveHubs.add(c);
+      c.once("exit", () => liveHubs.delete(c));
       await waitFor(
         async () => {
           if (gone(c)) throw new Error(`hub ${name} exited (${c.exitCode ?? c.signalCode}) while starting; see its log`);

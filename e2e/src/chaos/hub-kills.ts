@@ -5,7 +5,7 @@ import { randomInt } from "node:crypto";
 import { GrpcStatus, RpcError } from "@gitfleet/proto";
 import { configMap, manifestsYaml, namespace, writeSeed } from "../fleet/fleet-seed.js";
 import { waitForWebHealthy, demoClusters } from "../fleet/promotions.js";
-import { register } from "../hub/harness.js";
+import { agentKeys, register } from "../hub/harness.js";
 import { startSimFleet, type SimFleet } from "../sim/index.js";
 import { waitFor } from "../lab/process.js";
 import { startChaosFleet, type ChaosFleet } from "./harness.js";
@@ -129,13 +129,18 @@ export interface HubKillOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Registers `name` until the hub answers, retrying while replicas die; records it in the ledger. */
+/**
+ * Registers `name` until the hub answers, retrying while replicas die; records it in the ledger.
+ * Like the agent, it keeps its keys across attempts, so a retry of a registration whose answer
+ * was lost with its hub gets the same cluster back.
+ */
 async function registerStandIn(fleet: ChaosFleet, ledger: Ledger, tokenId: string, secret: string, name: string): Promise<void> {
   const client = fleet.agentClient();
+  const keys = agentKeys();
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await register(client, secret, name);
+        await register(client, secret, name, { keys });
         ledger.registrations.set(name, { tokenId, acked: true });
         return;
       } catch (err) {

@@ -54,6 +54,11 @@ const child = spawn(
     "--test",
     "--test-reporter=spec",
     `--test-concurrency=${process.env["GITFLEET_TEST_CONCURRENCY"] ?? "2"}`,
+    // No test or hook may wait forever: each has 10 minutes unless it sets its own limit, and a
+    // file whose tests are done exits even if a handle was left open, so one hang costs
+    // minutes and shows as a failure, never the whole run.
+    `--test-timeout=${process.env["GITFLEET_TEST_TIMEOUT_MS"] ?? "600000"}`,
+    "--test-force-exit",
     ...files,
   ],
   {

@@ -9,6 +9,7 @@ import {
   agentKeys,
   api,
   createToken,
+  openStream,
   register,
   refused,
   skipWithoutNats,
@@ -17,6 +18,7 @@ import {
   type HubFixture,
   type NatsFixture,
 } from "./harness.js";
+import { waitFor } from "../lab/process.js";
 
 void describe("register a cluster with a token", { skip: skipWithoutNats }, () => {
   let nats: NatsFixture;
@@ -118,6 +120,37 @@ void describe("register a cluster with a token", { skip: skipWithoutNats }, () =
     assert.equal(await tokenUses(second.id), 0, "a refused registration uses nothing");
     await register(client, second.secret, "not-taken");
     assert.equal(await tokenUses(second.id), 1);
+  });
+
+  void it("answers a repeated registration whose first answer was lost with the same cluster, until it connects", async () => {
+    const single = await createToken(fixture, { maxUses: 1 });
+    const keys = agentKeys();
+    const first = await register(client, single.secret, "lost-answer", { keys });
+    // The agent never saw that answer and asks again, with the same token, name and keys.
+    const again = await register(client, single.secret, "lost-answer", { keys });
+    assert.equal(again.clusterId, first.clusterId, "the same cluster");
+    assert.ok(again.credentials?.grpcToken, "with credentials to connect");
+    assert.equal(await tokenUses(single.id), 1, "a repeat takes no use");
+    assert.equal((await clusterNames()).filter((n) => n === "lost-answer").length, 1);
+
+    // Other keys are another agent: refused as any registration with a used-up token.
+    await assert.rejects(register(client, single.secret, "lost-answer"), refused(GrpcStatus.UNAUTHENTICATED, `registration token ${single.id} has no uses left (1 of 1 used)`));
+    // Another token is another registration, with the same keys or others: the name is taken.
+    const other = await createToken(fixture);
+    await assert.rejects(register(client, other.secret, "lost-answer", { keys }), refused(GrpcStatus.ALREADY_EXISTS, "cluster name lost-answer is already registered"));
+    await assert.rejects(register(client, other.secret, "lost-answer"), refused(GrpcStatus.ALREADY_EXISTS, "cluster name lost-answer is already registered"));
+    assert.equal(await tokenUses(other.id), 0);
+
+    // Once the cluster has connected, a repeat is refused as before.
+    const stream = openStream(client, again.credentials?.grpcToken);
+    await stream.next("welcome", "a welcome with the repeated answer's credentials");
+    await waitFor(
+      async () => (await api<{ connected: boolean }>(fixture.baseUrl, "GET", "/api/v1/clusters/lost-answer", { token: fixture.adminToken })).body.connected || undefined,
+      { what: "lost-answer connected", timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await assert.rejects(register(client, single.secret, "lost-answer", { keys }), refused(GrpcStatus.UNAUTHENTICATED, `registration token ${single.id} has no uses left (1 of 1 used)`));
+    stream.call.end();
+    await stream.closed();
   });
 
   void describe("the token decides the labels", () => {

@@ -90,7 +90,9 @@ export interface WaitForOptions {
 
 /**
  * Polls `check` until it returns a value other than undefined/false, or fails
- * with an error that says what was awaited and the last error seen.
+ * with an error that says what was awaited and the last error seen. A check that never
+ * settles (a request nobody answers) counts as a failed try once the deadline has passed,
+ * so waiting always ends.
  */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
@@ -103,7 +105,7 @@ export async function waitFor<T>(
     const gone = watched.find((p) => p.hasExited());
     if (gone) throw new Error(`${options.what}: ${gone.name} exited early; see ${gone.logFile}`);
     try {
-      const value = await check();
+      const value = await withinDeadline(check, deadline, options.what);
       if (value !== undefined && value !== false) return value;
     } catch (err) {
       last = err;
@@ -113,5 +115,18 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail}`);
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+  }
+}
+
+/** Runs one check of {@link waitFor}, giving up on it (not on the caller's work) once the deadline is reached. */
+async function withinDeadline<T>(check: () => Promise<T> | T, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a check of ${what} did not settle before the deadline`)), Math.max(0, deadline - Date.now()) + 1_000);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(check), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }

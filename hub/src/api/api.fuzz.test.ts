@@ -93,6 +93,7 @@ function memoryClusters(records: ClusterRecord[]): ClusterStore {
     get: read,
     read,
     getByName: (name) => [...byId.values()].find((r) => r.name === name),
+    readByName: (name) => Promise.resolve([...byId.values()].find((r) => r.name === name)),
     list: () => [...byId.values()].sort((a, b) => a.name.localeCompare(b.name)),
     update(id, change) {
       const current = byId.get(id);

@@ -7,7 +7,12 @@ export interface HubClientOptions {
   /** Bearer token (viewer or admin). */
   token: string;
   fetch?: typeof fetch;
+  /** How long one request may take before it fails as unavailable; default 60 s. Streams are not limited. */
+  timeoutMs?: number;
 }
+
+/** The default of {@link HubClientOptions.timeoutMs}. */
+export const defaultHubRequestTimeoutMs = 60_000;
 
 /** An error answer of the hub API, carrying its code and message. */
 export class HubApiError extends Error {
@@ -43,11 +48,21 @@ export interface HubClient {
 export function createHubClient(options: HubClientOptions): HubClient {
   const base = options.url.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? defaultHubRequestTimeoutMs;
   const send = async (path: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> => {
+    // A request without a caller's signal (every one but a stream) is limited in time.
+    const limit = init.signal ? undefined : AbortSignal.timeout(timeoutMs);
     try {
-      return await doFetch(`${base}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${options.token}`, ...init.headers } });
+      return await doFetch(`${base}/api/v1${path}`, {
+        ...init,
+        ...(limit ? { signal: limit } : {}),
+        headers: { authorization: `Bearer ${options.token}`, ...init.headers },
+      });
     } catch (err) {
       if (init.signal?.aborted) throw err;
+      if (limit?.aborted) {
+        throw new HubApiError(0, "unavailable", `the hub at ${base} did not answer ${init.method ?? "GET"} ${path} within ${timeoutMs / 1000} s`);
+      }
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new HubApiError(0, "unavailable", `cannot reach the hub at ${base} (${cause}); check --hub or ${cliEnv.hub}`);
     }

@@ -97,6 +97,7 @@ function memoryClusters(record: ClusterRecord): ClusterStore {
     get: read,
     read,
     getByName: (name) => [...records.values()].find((r) => r.name === name),
+    readByName: (name) => Promise.resolve([...records.values()].find((r) => r.name === name)),
     list: () => [...records.values()],
     update(id, change) {
       const current = records.get(id);

@@ -27,17 +27,66 @@ export interface RegisterDeps {
   now: () => Date;
 }
 
+type ValidRegisterRequest = ReturnType<typeof validateRegisterRequest>;
+
 /**
  * Registers a cluster. The order keeps the protocol's promise that a refused
  * registration creates no cluster record and uses nothing: validate, check the
  * agent's version, check the token and the labels it grants, reserve the name, take a use, store the record; every later failure
  * gives back what the earlier steps took.
+ *
+ * A retry of a registration that succeeded but whose answer was lost (its hub replica died, the
+ * connection broke) is answered with the same cluster again instead of a refusal: see
+ * {@link registeredBefore}.
  */
 export async function register(deps: RegisterDeps, request: RegisterRequest): Promise<RegisterResponse> {
-  const { tokens, clusters, issuer, logger } = deps;
   const valid = validateRegisterRequest(request);
   const versionProblem = agentVersionProblem(valid.agentVersion, deps.hubVersion);
   if (versionProblem !== undefined) throw new HubError("failed-precondition", `cannot register cluster ${valid.clusterName}: ${versionProblem}`);
+  try {
+    return await registerNew(deps, valid);
+  } catch (err) {
+    // Only these refusals can come from the first attempt's success: its name is taken, or it took the last use.
+    if (!(err instanceof HubError && (err.code === "already-exists" || err.code === "unauthenticated"))) throw err;
+    const before = await registeredBefore(deps, valid).catch(() => undefined);
+    if (!before) throw err;
+    const issued = await deps.issuer.issue(before);
+    const record = await deps.clusters.update(before.id, (r) => ({ ...r, credentialsExpireAt: issued.expiresAt.toISOString() }));
+    deps.logger.info({ cluster: record.name, clusterId: record.id }, "registration repeated (its first answer was lost); answered the same cluster again");
+    return answer(deps, record, issued.credentials);
+  }
+}
+
+/**
+ * The cluster this request registered already, if it is a repeat: the name is held by a cluster
+ * registered with the same token (the secret proves it) and the same two public keys, which has
+ * never connected. An agent keeps its keys until its registration is answered, so its retry
+ * matches; anyone else lacks the private keys the credentials are bound to, and after the first
+ * connection a repeat is refused as before.
+ */
+async function registeredBefore(deps: RegisterDeps, valid: ValidRegisterRequest): Promise<ClusterRecord | undefined> {
+  const record = deps.clusters.getByName(valid.clusterName) ?? (await deps.clusters.readByName(valid.clusterName));
+  if (!record || record.lastSeen !== null || record.connected || record.credentialEpoch !== 1) return undefined;
+  if (record.natsUserPublicKey !== valid.natsUserPublicKey || record.signingPublicKey !== valid.signingPublicKey) return undefined;
+  const token = await deps.tokens.identify(valid.token);
+  if (token.id !== record.registrationTokenId || token.revoked) return undefined;
+  return record;
+}
+
+function answer(deps: RegisterDeps, record: ClusterRecord, credentials: RegisterResponse["credentials"]): RegisterResponse {
+  return create(RegisterResponseSchema, {
+    clusterId: record.id,
+    clusterName: record.name,
+    labels: record.labels,
+    credentials,
+    desiredState: { kvBucket: bucketNames.desired, keyPrefix: record.id },
+    heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+    desiredStateKeys: deps.trustedKeys(),
+  });
+}
+
+async function registerNew(deps: RegisterDeps, valid: ValidRegisterRequest): Promise<RegisterResponse> {
+  const { tokens, clusters, issuer, logger } = deps;
   const checked = await tokens.check(valid.token);
   // The token decides the labels: its preset ones are fixed, and the agent may ask only for what it allows.
   const refused = refusedLabels(valid.labels, { preset: checked.labels, allowed: checked.allowedLabels });
@@ -91,13 +140,5 @@ export async function register(deps: RegisterDeps, request: RegisterRequest): Pr
   } catch (err) {
     logger.error({ err, cluster: record.name }, "a cluster-registered listener failed");
   }
-  return create(RegisterResponseSchema, {
-    clusterId: id,
-    clusterName: record.name,
-    labels: record.labels,
-    credentials,
-    desiredState: { kvBucket: bucketNames.desired, keyPrefix: id },
-    heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
-    desiredStateKeys: deps.trustedKeys(),
-  });
+  return answer(deps, record, credentials);
 }

@@ -97,6 +97,8 @@ export interface ClusterStore {
   /** Reads the record from KV, bypassing the index. */
   read(id: string): Promise<ClusterRecord | undefined>;
   getByName(name: string): ClusterRecord | undefined;
+  /** The record holding `name`, read from KV (bypassing the index, which may not have it yet). */
+  readByName(name: string): Promise<ClusterRecord | undefined>;
   /** Clusters whose labels match `selector` (all when omitted), sorted by name. */
   list(selector?: Selector): ClusterRecord[];
   /**
@@ -193,7 +195,11 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       if (!entry || entry.operation !== "PUT") throw taken(name);
       const holder = entry.json<NameReservation>();
       if ((await readEntry(holder.clusterId)) !== undefined) throw taken(name);
-      if (now().getTime() - Date.parse(holder.reservedAt) < staleMs) throw taken(name);
+      // Another registration holds the name but has not stored its record yet: it may still do
+      // so, or it died with its replica. Either way a moment tells, so the caller retries.
+      if (now().getTime() - Date.parse(holder.reservedAt) < staleMs) {
+        throw new HubError("unavailable", `cluster name ${name} is being registered by another request; retry in a moment`);
+      }
       try {
         await names.update(name, value, entry.revision);
         logger.warn({ name, staleClusterId: holder.clusterId }, "took over a stale cluster name reservation");
@@ -237,6 +243,18 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
     getByName(name) {
       return byName.get(name);
+    },
+
+    async readByName(name) {
+      let entry;
+      try {
+        entry = await names.get(name);
+      } catch (err) {
+        throw storeError(`cannot read cluster name ${name}`, err);
+      }
+      if (!entry || entry.operation !== "PUT") return undefined;
+      const record = (await readEntry(entry.json<NameReservation>().clusterId))?.record;
+      return record?.name === name ? record : undefined;
     },
 
     list(selector) {

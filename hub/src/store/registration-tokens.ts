@@ -75,6 +75,11 @@ export interface RegistrationTokenStore {
    */
   check(secret: string): Promise<RegistrationToken>;
   /**
+   * The token `secret` belongs to, whatever its uses, expiry or revocation; throws the protocol's
+   * refusal for a secret that is not a token's.
+   */
+  identify(secret: string): Promise<RegistrationToken>;
+  /**
    * Uses `secret` once, atomically: of concurrent consumers of a token with n
    * uses left, exactly n win. Throws the protocol's refusal otherwise.
    * `clusterId` is recorded with the use.
@@ -277,6 +282,8 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
       refuseUnusable(token);
       return token;
     },
+
+    identify: bySecret,
 
     consume(secret, clusterId) {
       if (!secretPattern.test(secret)) return Promise.reject(new HubError("unauthenticated", "registration token is not valid"));
