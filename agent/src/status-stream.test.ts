@@ -161,6 +161,20 @@ describe("status stream", () => {
     await until(() => hub.streams.length === 3, "the second reconnect");
   });
 
+  it("tries an unreachable hub again at least once per heartbeat interval, however long it is away", async () => {
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    await welcome(hub.streams[0]!, 2);
+    hub.streams[0]!.fail(GrpcStatus.UNAVAILABLE, "link cut");
+    // The backoff alone would grow to 30 s; every wait stays within the 2 s heartbeat.
+    for (let attempt = 2; attempt <= 10; attempt++) {
+      await until(() => clock.sleepers() === 1, `backoff sleep ${attempt - 1}`);
+      await clock.advance(2_000);
+      await until(() => hub.streams.length === attempt, `reconnect ${attempt - 1} within one heartbeat`);
+      hub.streams[attempt - 1]!.fail(GrpcStatus.UNAVAILABLE, "still cut");
+    }
+  });
+
   it("keeps retrying slowly, without failing, while the hub refuses the credential and its renewal", async () => {
     hub.renewAnswer = () => {
       throw new RpcError(GrpcStatus.UNAUTHENTICATED, `cluster ${clusterId} is not registered (it was deleted, or never was)`);

@@ -273,6 +273,14 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     }
   };
 
+  // A hub that cannot be reached is tried again at least once per heartbeat interval (with
+  // jitter), so a cluster whose link returns is fresh on the hub within about one heartbeat
+  // however long it was away.
+  const reconnectDelay = (): number => {
+    const delay = backoff.next();
+    return delay <= heartbeatMs ? delay : Math.round(heartbeatMs * (0.5 + Math.random() * 0.5));
+  };
+
   const runLoop = async (): Promise<void> => {
     // Set when the hub refused the credential on Connect: renew before the next attempt.
     let refusedWith: string | undefined;
@@ -285,12 +293,12 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
         if (stopping.signal.aborted) break;
         // A refused Renew means Connect would be refused too; expired credentials cannot connect.
         if (outcome === "refused") delay = refusedBackoff.next();
-        else if (outcome === "unreachable" && expired()) delay = backoff.next();
+        else if (outcome === "unreachable" && expired()) delay = reconnectDelay();
       }
       if (delay === undefined) {
         try {
           await runSession();
-          delay = backoff.next();
+          delay = reconnectDelay();
           if (!stopping.signal.aborted) logger.info({ retryInMs: delay }, "the hub closed the status stream");
         } catch (error) {
           if (stopping.signal.aborted) break;
@@ -310,7 +318,7 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
             );
           } else {
             refusedSince = undefined;
-            delay = backoff.next();
+            delay = reconnectDelay();
             logger.warn({ status: rpc.codeName, retryInMs: delay }, `status stream to the hub failed: ${rpc.message}`);
           }
         }

@@ -7,8 +7,9 @@ import { after, before, describe, test } from "node:test";
 import { runPartition, startStoryFleet, type StoryFleet } from "./stories.js";
 
 const heartbeatMs = 2_000;
-// The agent's reconnect backoff is capped at 30 s: after a long cut it may wait that long to retry.
-const reconnectCapMs = 30_000;
+// The agent tries the hub again at least once per heartbeat interval; the TLS handshake, the
+// ConnectProof and the first status report take the rest (a loaded machine: up to 2 s).
+const handshakeMs = 2_000;
 
 describe("chaos: an agent partitioned from the hubs and NATS", { timeout: 600_000 }, () => {
   let story: StoryFleet;
@@ -31,7 +32,7 @@ describe("chaos: an agent partitioned from the hubs and NATS", { timeout: 600_00
     assert.ok(result.corrections >= 1, log);
     assert.ok(Number.isFinite(result.staleAfterS) && result.staleAfterS <= (3 * heartbeatMs) / 1000 + 5, `stale after ${result.staleAfterS} s\n${log}`);
     assert.ok(result.commitsMissed >= 1, log);
-    assert.ok(result.freshS <= (reconnectCapMs + heartbeatMs) / 1000, `fresh ${result.freshS} s after the link returned\n${log}`);
+    assert.ok(result.freshS <= (heartbeatMs + handshakeMs) / 1000, `fresh ${result.freshS} s after the link returned (within one heartbeat)\n${log}`);
     assert.deepEqual(result.report.problems, [], log);
   });
 });
