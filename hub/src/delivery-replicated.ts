@@ -9,7 +9,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { BundleError, DeliveryContext, DeliveryLeadership, EnvironmentSource, FleetBundles, FleetCommits } from "./delivery-contract.js";
 import { environmentSource } from "./delivery-environments.js";
-import { createCommitLog, openSharedView, type CommitInfo, type Delivery, type DeliveryOptions, type SharedView } from "./delivery/index.js";
+import { createCommitLog, openSharedView, ViewFencedError, type CommitInfo, type Delivery, type DeliveryOptions, type SharedView } from "./delivery/index.js";
 import { HubError } from "./errors.js";
 
 /** The NATS subject a follower forwards a Git push to; the leader answers once it has fetched. */
@@ -147,7 +147,10 @@ export function replicatedDelivery(options: ReplicatedDeliveryOptions): Replicat
     writing = true;
     void sharedView()
       .then((shared) => shared.write(viewOf(current.delivery, term), term))
-      .catch((err: unknown) => logger.warn({ err }, "cannot write the delivery view for follower replicas"))
+      .catch((err: unknown) => {
+        if (err instanceof ViewFencedError) leadership?.stepDown(`another replica wrote the delivery view under term ${err.newerTerm}`, err.newerTerm);
+        else logger.warn({ err }, "cannot write the delivery view for follower replicas");
+      })
       .finally(() => {
         writing = false;
         if (writeAgain) {

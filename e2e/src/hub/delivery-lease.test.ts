@@ -9,7 +9,9 @@ import {
   createDeliveryLease,
   createPublisher,
   openDesiredBucket,
+  openSharedView,
   pointerKey,
+  ViewFencedError,
   type ClusterResolution,
   type DeliveryLease,
   type DeliveryLeaseValue,
@@ -165,6 +167,35 @@ void describe("delivery leader lease across hub replicas", { skip: skipWithoutNa
     // A replica without the lease publishes nothing at all.
     const follower = createPublisher({ bucket, source: { repository: "fleet", branch: "main" }, logger, signer, fence: { term: () => undefined, deposed: () => undefined } });
     await assert.rejects(follower.publish("d".repeat(40), await resolution("pink")), /not the delivery leader/);
+  });
+
+  test("the followers' view is fenced too: a deposed leader's late write is refused and never shown", async () => {
+    const nc = await nats.connect();
+    try {
+      const view = await openSharedView<{ head: string }>(nc, { replicas: 1, logger, bucket: "view_fenced" });
+      const seen: Array<[string, number]> = [];
+      const stopFollowing = await view.follow((value, term) => seen.push([value.head, term]));
+      await view.write({ head: "old" }, 1);
+      await view.write({ head: "new" }, 2);
+      const late = await view.write({ head: "late" }, 1).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(late instanceof ViewFencedError, `refused: ${String(late)}`);
+      assert.equal(late.newerTerm, 2);
+      await view.write({ head: "newer" }, 2);
+      await waitFor(() => seen.some(([head]) => head === "newer") || undefined, { what: "the follower to see the newest view", timeoutMs: 10_000 });
+      await stopFollowing();
+      assert.deepEqual(seen, [["old", 1], ["new", 2], ["newer", 2]]);
+      // A follower that starts now reads the newest view.
+      const fresh: string[] = [];
+      const stopFresh = await view.follow((value) => fresh.push(value.head));
+      await waitFor(() => fresh.length > 0 || undefined, { what: "a new follower's first view", timeoutMs: 10_000 });
+      await stopFresh();
+      assert.deepEqual(fresh, ["newer"]);
+    } finally {
+      await nc.close();
+    }
   });
 });
 

@@ -51,5 +51,5 @@ export { KustomizeError } from "./render/index.js";
 export type { KustomizeFailure } from "./render/index.js";
 export { walkKustomization } from "./render/index.js";
 export type { KustomizeWalk } from "./render/index.js";
-export { DELIVERY_VIEW_BUCKET, openSharedView } from "./view/shared-view.js";
+export { DELIVERY_VIEW_BUCKET, openSharedView, ViewFencedError } from "./view/shared-view.js";
 export type { SharedView } from "./view/shared-view.js";
