@@ -118,6 +118,7 @@ void describe("the charts' monitoring", { skip, timeout: 120_000 }, () => {
         "GitfleetHubDown",
         "GitfleetHubNotReady",
         "GitfleetNatsErrors",
+        "GitfleetNoDeliveryLeader",
         "GitfleetNotificationsGivenUp",
         "GitfleetPromotionFailed",
       ],
