@@ -10,6 +10,7 @@ import {
   createOverlayRenderer,
   describeSelector,
   ignoreRuleForm,
+  probeBranch,
   readFleetFile,
   type ResolvedFleet,
 } from "./delivery/index.js";
@@ -30,6 +31,8 @@ export function gitDelivery(git: NonNullable<HubConfig["git"]>, options: GitDeli
     const renderer = createOverlayRenderer({ kustomize });
     const delivery = replicatedDelivery({
       context,
+      probeSource: () => probeBranch({ url: git.url, branch: git.branch, ...(git.auth !== undefined ? { auth: git.auth } : {}) }),
+      probeIntervalMs: Math.min(git.pollIntervalMs, 60_000),
       build: (extra) =>
         createDelivery({
           source: { url: git.url, branch: git.branch, pollIntervalMs: git.pollIntervalMs, ...(git.auth !== undefined ? { auth: git.auth } : {}) },

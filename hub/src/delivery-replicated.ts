@@ -39,6 +39,12 @@ export interface ReplicatedDeliveryOptions {
   bundles(delivery: Delivery): FleetBundles | undefined;
   /** How long a follower waits for the leader's fetch after forwarding a push; default 60 s. */
   forwardTimeoutMs?: number | undefined;
+  /**
+   * Checks that this replica reaches Git (rejects saying why). A follower runs it at start and
+   * every `probeIntervalMs` (default 60 s), so its /readyz tells its own Git reachability.
+   */
+  probeSource?: (() => Promise<unknown>) | undefined;
+  probeIntervalMs?: number | undefined;
 }
 
 /** The replicated delivery: see the file comment. */
@@ -202,6 +208,32 @@ export function replicatedDelivery(options: ReplicatedDeliveryOptions): Replicat
     }
   };
 
+  // A follower's own view of Git: the leader's fetch error says whether delivery is stuck, this
+  // one whether this replica (which serves promotions and diffs) can read the repository.
+  let probeError: string | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let probing: Promise<void> | undefined;
+  const probe = (): void => {
+    if (stopped || !options.probeSource) return;
+    probing = (active ? Promise.resolve() : options.probeSource().then(() => undefined))
+      .then(
+        () => {
+          if (probeError !== undefined) logger.info("this replica reaches Git again");
+          probeError = undefined;
+        },
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err);
+          if (probeError === undefined) logger.warn({ err: message }, "this replica cannot reach Git");
+          probeError = message;
+        },
+      )
+      .finally(() => {
+        if (stopped) return;
+        probeTimer = setTimeout(probe, options.probeIntervalMs ?? 60_000);
+        probeTimer.unref();
+      });
+  };
+
   const environments = environmentSource(
     {
       resolution: () => active?.delivery.resolution(),
@@ -223,9 +255,12 @@ export function replicatedDelivery(options: ReplicatedDeliveryOptions): Replicat
       }
       unsubscribe = leadership.onChange((change) => void transition(change.role));
       await transition(leadership.role);
+      probe();
     },
     async stop() {
       stopped = true;
+      clearTimeout(probeTimer);
+      await probing;
       unsubscribe?.();
       await transitions;
       await follow();
@@ -245,7 +280,7 @@ export function replicatedDelivery(options: ReplicatedDeliveryOptions): Replicat
     purge: (clusterId) => (active?.delivery ?? idle).purge(clusterId),
     errorsFor: (clusterId) => (active ? active.delivery.errorsFor(clusterId) : (followed?.errors[clusterId] ?? [])),
     bundles: () => (active ? options.bundles(active.delivery) : followed?.bundles),
-    sourceError: () => (active ? active.delivery.current().fetchError : followed?.fetchError),
+    sourceError: () => (active ? active.delivery.current().fetchError : probeError !== undefined ? `this replica: ${probeError}` : followed?.fetchError),
     commits: remembered,
     environments: {
       async at(revision) {

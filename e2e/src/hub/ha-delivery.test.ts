@@ -178,6 +178,27 @@ void describe("three hub replicas share delivery", { skip: skipWithoutNats, time
     assert.deepEqual(gauges, ["1", "0", "0"]);
   });
 
+  it("a follower checks Git itself: one that cannot reach it says so in /readyz and stays ready", async () => {
+    // A fourth replica whose Git URL leads nowhere; the leader's Git is fine.
+    const unreachable = gitDelivery({ url: "http://127.0.0.1:9/fleet.git", branch: "main", pollIntervalMs: 3_600_000 });
+    const lost = await startHub(nats, { webhookSecret, deliveryLeaseTtlMs: TTL_MS, delivery: unreachable, nats: { servers: nats.lab.url, creds: nats.adminCreds } }, hubs[0]?.adminToken);
+    try {
+      assert.equal(lost.hub.role, "follower");
+      const ready = await waitFor(
+        async () => {
+          const r = await readyz(lost);
+          return r.body.checks["git"] !== "ok" ? r : undefined;
+        },
+        { what: "the replica to report its own Git check", timeoutMs: 15_000, intervalMs: 200 },
+      );
+      assert.equal(ready.status, 200, "Git down does not make a replica unready");
+      assert.match(ready.body.checks["git"] ?? "", /^this replica: cannot reach branch main of http:\/\/127\.0\.0\.1:9\/fleet\.git: /);
+      for (const hub of hubs) assert.equal((await readyz(hub)).body.checks["git"], "ok", "the others reach Git");
+    } finally {
+      await lost.stop();
+    }
+  });
+
   it("followers answer bundles, bundle errors and the source state like the leader", async () => {
     const leader = await waitFor(() => hubs.find((h) => h.hub.role === "leader"), { what: "a leader", timeoutMs: TTL_MS * 3 });
     const followers = hubs.filter((h) => h !== leader);

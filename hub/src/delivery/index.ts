@@ -5,7 +5,7 @@
 // files at this level orchestrate them (resolve, snapshot, errors, the delivery loop).
 export { createDelivery } from "./delivery.js";
 export type { ClusterSource, Delivery, DeliveryMetrics, DeliveryOptions, DeliveryStatus, ResolvedFleet, StepOutcome } from "./delivery.js";
-export { commitInfo, createGitSource, parseTrailers, readCommitFiles, splitCredentials, trailer } from "./git/index.js";
+export { commitInfo, createGitSource, parseTrailers, probeBranch, readCommitFiles, splitCredentials, trailer } from "./git/index.js";
 export type { CommitFiles, ReadCommitOptions, TreeLimits } from "./git/index.js";
 export type { GitSource, GitSourceOptions, SnapshotListener } from "./git/index.js";
 export type { ClusterRef, CommitInfo, Snapshot } from "./snapshot.js";

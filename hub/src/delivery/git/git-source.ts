@@ -74,6 +74,30 @@ export interface GitSourceOptions {
   logger: Logger;
 }
 
+/**
+ * Asks the Git server for the branch's head without fetching anything (as `git ls-remote` does):
+ * how a replica that does not follow Git itself checks that it can reach it. Resolves with the
+ * head's sha; rejects with GitSourceError "git-fetch-failed" saying why.
+ */
+export async function probeBranch(options: Pick<GitSourceOptions, "url" | "branch" | "auth" | "headers" | "http">): Promise<string> {
+  const { repository, credentials } = splitCredentials(options.url, options.auth);
+  const branch = options.branch ?? "main";
+  try {
+    const refs = await git.listServerRefs({
+      http: options.http ?? http,
+      url: repository,
+      prefix: `refs/heads/${branch}`,
+      ...(credentials ? { onAuth: () => credentials } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+    const head = refs.find((r) => r.ref === `refs/heads/${branch}`);
+    if (!head) throw new Error(`branch ${branch} not found`);
+    return head.oid;
+  } catch (err) {
+    throw new GitSourceError("git-fetch-failed", `cannot reach branch ${branch} of ${repository}: ${messageOf(err)}`, { cause: err });
+  }
+}
+
 /** A folder with more pack files than this is started over: every shallow fetch adds one. */
 const MAX_PACKS = 64;
 

@@ -2,7 +2,7 @@
 // working tree on disk (for `gitfleet render`).
 export { commitInfo, parseTrailers, trailer } from "./commit-info.js";
 export type { CommitObject } from "./commit-info.js";
-export { createGitSource, splitCredentials } from "./git-source.js";
+export { createGitSource, probeBranch, splitCredentials } from "./git-source.js";
 export { readCommitFiles } from "./git-tree.js";
 export type { CommitFiles, ReadCommitOptions, TreeLimits } from "./git-tree.js";
 export type { GitSource, GitSourceOptions, SnapshotListener } from "./git-source.js";
