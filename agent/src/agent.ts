@@ -56,7 +56,7 @@ export interface AgentOptions {
    */
   natsCaPem?: string | undefined;
   /** Builds the hub client for an address; swapped by tests. */
-  createHubClient?: (address: string) => HubClient;
+  createHubClient?: (address: string, options?: { maxReconnectBackoffMs?: number }) => HubClient;
   /** Builds the desired-state source; swapped by tests. */
   createDesiredStateSource?: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
   /** Re-enforce period; default 30 s. */
@@ -139,7 +139,7 @@ export function createAgent(options: AgentOptions): Agent {
       stateStore: createSecretStateStore({ kube, namespace, logger }),
       inventory: createConfigMapInventoryStore({ kube, namespace }),
       registration: { hub: options.hub, token: options.token, clusterName: options.clusterName, labels: options.labels ?? {} },
-      makeHubClient: options.createHubClient ?? ((address: string) => createHubClient({ address, tls: hubTls })),
+      makeHubClient: options.createHubClient ?? ((address, channel) => createHubClient({ address, tls: hubTls, ...channel })),
       makeSource: options.createDesiredStateSource ?? createNatsDesiredStateSource,
       reconcileIntervalMs,
       crdTimeoutMs: options.crdTimeoutMs,

@@ -65,6 +65,12 @@ export interface HubClientOptions {
   /** "host:port" (any grpc-js target works). */
   address: string;
   tls: HubTls;
+  /**
+   * The longest wait of the channel's own reconnect attempts; default 15 s. The agent sets its
+   * heartbeat interval here, so a hub that comes back is tried within one heartbeat (grpc-js
+   * would otherwise back off to 2 minutes).
+   */
+  maxReconnectBackoffMs?: number | undefined;
 }
 
 /** Creates a {@link HubClient} over one grpc-js channel. */
@@ -74,6 +80,8 @@ export function createHubClient(options: HubClientOptions): HubClient {
     // that vanished without closing) long before TCP would.
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.initial_reconnect_backoff_ms": Math.min(1_000, options.maxReconnectBackoffMs ?? 15_000),
+    "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 15_000,
   });
   return {
     register(request, callOptions = {}) {

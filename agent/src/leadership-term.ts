@@ -42,7 +42,7 @@ export interface LeadershipTermOptions {
   inventory: InventoryStore;
   /** What registering needs; only used when no identity is stored yet. */
   registration: { hub: string | undefined; token: string | undefined; clusterName: string | undefined; labels: Record<string, string> };
-  makeHubClient: (address: string) => HubClient;
+  makeHubClient: (address: string, channel?: { maxReconnectBackoffMs?: number }) => HubClient;
   makeSource: (options: NatsDesiredStateSourceOptions) => DesiredStateSource;
   reconcileIntervalMs: number;
   crdTimeoutMs?: number | undefined;
@@ -213,7 +213,8 @@ export function createLeadershipTerm(options: LeadershipTermOptions): Leadership
       clusterLogger.info({ revision: initial.revision, generation: initial.generation.toString() }, "enforcing the stored desired state until NATS answers");
       reconciler.setDesired(initial);
     }
-    const hub = options.makeHubClient(hubAddress);
+    // The channel reconnects at least once per heartbeat, like the status stream above it.
+    const hub = options.makeHubClient(hubAddress, { maxReconnectBackoffMs: Math.max(1_000, id.heartbeatIntervalSeconds * 1000) });
     // The keys pointers must be signed with; an agent registered before keys were pinned has none
     // until its first Welcome (trust on first use, over the channel it verified the hub on).
     let pinned = id.desiredStateKeys ?? [];
