@@ -21,6 +21,13 @@ export interface WatchedIndexOptions<T> {
   onChange?: (change: IndexChange<T>) => void;
   /** Delay before the watch is opened again after it failed; default 1 s. */
   retryDelayMs?: number;
+  /**
+   * How often the watch is compared with the bucket; default 5 s, 0 never. A watch still behind
+   * the bucket's last revision at two checks in a row, without having moved, is opened again
+   * from where it was: a watch whose NATS server died can otherwise stay silent for a minute
+   * (the client notices a lost consumer only after missing two 30 s heartbeats).
+   */
+  stallCheckMs?: number;
 }
 
 /** A live in-memory map of a bucket's keys to decoded values. */
@@ -122,6 +129,41 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
   };
   const running = loop();
 
+  // The stall check (see WatchedIndexOptions.stallCheckMs).
+  let behindSince: { watched: number; bucket: number } | undefined;
+  let reopenedAt = 0;
+  const checkStall = async (): Promise<void> => {
+    if (!isReady || stopCurrent === undefined) return;
+    const bucket = (await kv.status()).streamInfo.state.last_seq;
+    if (bucket <= lastRevision || bucket <= reopenedAt) {
+      behindSince = undefined;
+      return;
+    }
+    if (behindSince === undefined || behindSince.watched !== lastRevision) {
+      behindSince = { watched: lastRevision, bucket };
+      return;
+    }
+    logger.warn({ watched: lastRevision, bucket }, "KV watch fell behind the bucket and does not move; watching again");
+    behindSince = undefined;
+    reopenedAt = bucket;
+    stopCurrent();
+  };
+  const stallCheckMs = options.stallCheckMs ?? 5_000;
+  let checking = false;
+  const stallTimer =
+    stallCheckMs > 0
+      ? setInterval(() => {
+          if (checking || stopped) return;
+          checking = true;
+          checkStall()
+            .catch((err: unknown) => logger.debug({ err }, "cannot compare the KV watch with its bucket"))
+            .finally(() => {
+              checking = false;
+            });
+        }, stallCheckMs)
+      : undefined;
+  stallTimer?.unref();
+
   return {
     ready: () => readyPromise,
     get isReady() {
@@ -140,6 +182,7 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
     },
     async stop() {
       stopped = true;
+      clearInterval(stallTimer);
       stopCurrent?.();
       wake?.();
       await running;
