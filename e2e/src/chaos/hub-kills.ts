@@ -138,6 +138,7 @@ async function registerStandIn(fleet: ChaosFleet, ledger: Ledger, tokenId: strin
   const client = fleet.agentClient();
   const keys = agentKeys();
   try {
+    const firstTry = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         await register(client, secret, name, { keys });
@@ -150,8 +151,10 @@ async function registerStandIn(fleet: ChaosFleet, ledger: Ledger, tokenId: strin
           ledger.registrations.set(name, { tokenId, acked: false });
           return;
         }
-        if (attempt >= 40) throw new Error(`registering ${name} failed 40 times; last: ${String(err)}`, { cause: err });
-        await sleep(250);
+        // As the agent, which retries for good: a name reserved by a registration that died with
+        // its replica is free again after the hub's 60 s, so up to 2 minutes are given.
+        if (Date.now() - firstTry > 120_000) throw new Error(`registering ${name} failed for 2 minutes (${attempt + 1} tries); last: ${String(err)}`, { cause: err });
+        await sleep(Math.min(2_000, 250 * 2 ** Math.min(attempt, 3)));
       }
     }
   } finally {
