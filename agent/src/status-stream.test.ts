@@ -38,6 +38,8 @@ describe("status stream", () => {
   let expiresAt: number;
   let refreshed: Credentials[];
   let resyncs: Resync[];
+  // The stream's jitter: 1 puts every wait at its longest (heartbeats exactly at the interval).
+  let random: () => number;
 
   beforeEach(() => {
     clock = createManualClock();
@@ -47,6 +49,7 @@ describe("status stream", () => {
     expiresAt = clock.now() + 3_600_000;
     refreshed = [];
     resyncs = [];
+    random = () => 1;
     stream = createStatusStream({
       hub,
       grpcToken: () => token,
@@ -66,6 +69,7 @@ describe("status stream", () => {
       clock,
       backoff: createBackoff({ minMs: 500, maxMs: 30_000, random: () => 1 }),
       refusedBackoff: createBackoff({ minMs: 60_000, maxMs: 600_000, random: () => 1 }),
+      random: () => random(),
     });
   });
 
@@ -129,6 +133,24 @@ describe("status stream", () => {
     const beat = beats[0]?.kind?.value as { observedRevision: string; observedGeneration: bigint };
     assert.equal(beat.observedRevision, "c0ffee");
     assert.equal(beat.observedGeneration, 9n);
+  });
+
+  it("spreads heartbeats: the first after half to all of the interval, the next after 90-100% of it, never later", async () => {
+    random = () => 0;
+    stream.start();
+    await until(() => hub.streams.length === 1, "a connect");
+    const s = hub.streams[0]!;
+    await welcome(s, 10);
+    const beats = (): number => s.sent.filter((m) => m.kind?.case === "heartbeat").length;
+    assert.equal(beats(), 1, "one on the Welcome");
+    await clock.advance(4_999);
+    assert.equal(beats(), 1);
+    await clock.advance(1);
+    await until(() => beats() === 2, "the first spread heartbeat at half the interval");
+    await clock.advance(8_999);
+    assert.equal(beats(), 2);
+    await clock.advance(1);
+    await until(() => beats() === 3, "the next at 90% of the interval");
   });
 
   it("hands RefreshCredentials and Resync to the agent", async () => {

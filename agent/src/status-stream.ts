@@ -41,6 +41,8 @@ export interface StatusStreamOptions {
   backoff?: Backoff;
   /** Reconnect (and renew) delays while the hub refuses the credential; default 1 min growing to 10 min. */
   refusedBackoff?: Backoff;
+  /** Source of randomness in [0, 1) for heartbeat and reconnect jitter; injected by tests. */
+  random?: () => number;
 }
 
 /** The status stream; it owns its reconnect loop. */
@@ -76,6 +78,7 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
   const refusedBackoff = options.refusedBackoff ?? createBackoff({ minMs: 60_000, maxMs: 600_000 });
+  const random = options.random ?? Math.random;
   const stopping = new AbortController();
   let heartbeatMs = options.heartbeatIntervalMs ?? 15_000;
   let latest: StatusReport | undefined;
@@ -126,9 +129,15 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
     });
   };
 
+  // Heartbeats are spread: the first comes after half to all of the interval, the others after
+  // 90-100% of it, so agents that reconnected together (a hub restart) do not beat together.
+  // Never later than the interval: the hub marks a cluster stale after three of them.
   const heartbeats = async (stream: HubStream, signal: AbortSignal): Promise<void> => {
+    let first = true;
     while (!signal.aborted) {
-      await clock.sleep(heartbeatMs, signal);
+      const share = first ? 0.5 + random() * 0.5 : 0.9 + random() * 0.1;
+      first = false;
+      await clock.sleep(Math.round(heartbeatMs * share), signal);
       if (signal.aborted) break;
       heartbeat(stream);
       maybeRequestCredentials(stream);
@@ -278,7 +287,7 @@ export function createStatusStream(options: StatusStreamOptions): StatusStream {
   // however long it was away.
   const reconnectDelay = (): number => {
     const delay = backoff.next();
-    return delay <= heartbeatMs ? delay : Math.round(heartbeatMs * (0.5 + Math.random() * 0.5));
+    return delay <= heartbeatMs ? delay : Math.round(heartbeatMs * (0.5 + random() * 0.5));
   };
 
   const runLoop = async (): Promise<void> => {
