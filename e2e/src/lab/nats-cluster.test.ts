@@ -95,6 +95,20 @@ describe("lab NATS cluster (natsNodes: 3)", { skip, timeout: 240_000 }, () => {
     return nc;
   };
 
+  /** The hub's revoker on this lab, recording revocations in a bucket of its own. */
+  const hubRevoker = async (bucket: string) => {
+    const info = lab.info();
+    const nc = await admin([...info.nats.urls]);
+    return createNatsRevoker({
+      kv: await new Kvm(nc).create(bucket, { replicas: 3 }),
+      servers: [...info.nats.urls],
+      agentAccountPublicKey: info.nats.agentAccountPublicKey,
+      operatorSigningSeed: info.nats.operatorSigningSeed,
+      systemCreds: await readFile(info.nats.systemCreds, "utf8"),
+      maxUserJwtLifetimeMs: 3_600_000,
+    });
+  };
+
   before(async () => {
     lab = await startLab({ clusters: 0, workloads: false, natsNodes: 3 });
     adminCreds = await readFile(lab.nats.adminCredsPath);
@@ -198,15 +212,7 @@ describe("lab NATS cluster (natsNodes: 3)", { skip, timeout: 240_000 }, () => {
     const late = lab.nats.nodes[2];
     assert.ok(late);
     assert.equal(await tryConnect(late.url, agent.creds), undefined);
-    const nc = await admin([...info.nats.urls]);
-    const revoker = createNatsRevoker({
-      kv: await new Kvm(nc).create("revocations_test", { replicas: 3 }),
-      servers: [...info.nats.urls],
-      agentAccountPublicKey: info.nats.agentAccountPublicKey,
-      operatorSigningSeed: info.nats.operatorSigningSeed,
-      systemCreds: await readFile(info.nats.systemCreds, "utf8"),
-      maxUserJwtLifetimeMs: 3_600_000,
-    });
+    const revoker = await hubRevoker("revocations_test");
     await late.stop();
     await revoker.revoke(agent.publicKey);
     await waitFor(() => tryConnect(info.nats.url, agent.creds), { what: "the revocation on the first server", timeoutMs: 15_000, intervalMs: 250 });
@@ -225,16 +231,7 @@ describe("lab NATS cluster (natsNodes: 3)", { skip, timeout: 240_000 }, () => {
   });
 
   test("a re-push with no recorded revocation pushes nothing", async () => {
-    const info = lab.info();
-    const nc = await admin([...info.nats.urls]);
-    const revoker = createNatsRevoker({
-      kv: await new Kvm(nc).create("revocations_empty", { replicas: 3 }),
-      servers: [...info.nats.urls],
-      agentAccountPublicKey: info.nats.agentAccountPublicKey,
-      operatorSigningSeed: info.nats.operatorSigningSeed,
-      systemCreds: await readFile(info.nats.systemCreds, "utf8"),
-      maxUserJwtLifetimeMs: 3_600_000,
-    });
+    const revoker = await hubRevoker("revocations_empty");
     assert.equal(await revoker.repush(), "none");
   });
 });
