@@ -63,7 +63,12 @@ export function createNatsRevoker(options: NatsRevokerOptions): NatsRevoker {
   const oldestKept = (at: number): number => at - Math.ceil(options.maxUserJwtLifetimeMs / 1000) - 60;
 
   const recorded = async (): Promise<{ revocations: Record<string, number>; revision: number } | undefined> => {
-    const entry = await options.kv.get(revocationsKey);
+    let entry;
+    try {
+      entry = await options.kv.get(revocationsKey);
+    } catch (err) {
+      throw new HubError("unavailable", `cannot read the agents account's revocations (gitfleet_hub ${revocationsKey}): ${messageOf(err)}`, { cause: err });
+    }
     if (!entry || entry.operation !== "PUT" || entry.length === 0) return undefined;
     const revocations: Record<string, number> = {};
     for (const [key, t] of Object.entries(entry.json<Record<string, unknown>>() ?? {})) if (typeof t === "number") revocations[key] = t;
