@@ -153,6 +153,39 @@ void describe("register a cluster with a token", { skip: skipWithoutNats }, () =
     await stream.closed();
   });
 
+  void it("gives back the use of a registration that died after taking it, once its name reservation is stale", async () => {
+    const single = await createToken(fixture, { maxUses: 1 });
+    // What a replica killed between taking the use and storing the record leaves behind.
+    const nc = await connect({ servers: nats.lab.url, authenticator: credsAuthenticator(new TextEncoder().encode(nats.adminCreds)) });
+    try {
+      const js = new Kvm(nc);
+      const names = await js.open("gitfleet_cluster_names");
+      const tokens = await js.open("gitfleet_tokens");
+      const dead = "cdeadregistrationxxxx";
+      await names.create("died-midway", JSON.stringify({ clusterId: dead, reservedAt: new Date(Date.now() + offsetMs).toISOString(), tokenId: single.id }));
+      const entry = await tokens.get(single.id);
+      assert.ok(entry);
+      const record = entry.json<{ uses: number; clusterIds: string[] }>();
+      await tokens.update(single.id, JSON.stringify({ ...record, uses: 1, clusterIds: [dead] }), entry.revision);
+    } finally {
+      await nc.close();
+    }
+    const keys = agentKeys();
+    // The agent's retry while the dead registration might still be running: try again later.
+    await assert.rejects(register(client, single.secret, "died-midway", { keys }), refused(GrpcStatus.UNAVAILABLE, "cluster name died-midway is being registered by another request; retry in a moment"));
+    offsetMs = 61_000;
+    try {
+      const registered = await register(client, single.secret, "died-midway", { keys });
+      assert.ok(registered.clusterId.startsWith("c"));
+      const tokens = await api<{ items: Array<{ id: string; uses: number; clusterIds: string[] }> }>(fixture.baseUrl, "GET", "/api/v1/registration-tokens", { token: fixture.adminToken });
+      const used = tokens.body.items.find((t) => t.id === single.id);
+      assert.equal(used?.uses, 1, "the use went to the cluster that exists");
+      assert.deepEqual(used?.clusterIds, [registered.clusterId]);
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
   void describe("the token decides the labels", () => {
     const allowedLabels = { region: ["us", "eu"], team: ["*"] };
 

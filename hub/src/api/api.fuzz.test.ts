@@ -87,7 +87,8 @@ function memoryClusters(records: ClusterRecord[]): ClusterStore {
   return {
     ready: () => Promise.resolve(),
     isReady: true,
-    reserveName: () => Promise.resolve(),
+    reserveName: () => Promise.resolve(undefined),
+    reclaimStaleName: () => Promise.resolve(undefined),
     releaseName: () => Promise.resolve(),
     create: (r) => Promise.resolve(r),
     get: read,

@@ -92,6 +92,7 @@ function memoryClusters(record: ClusterRecord): ClusterStore {
     ready: () => Promise.resolve(),
     isReady: true,
     reserveName: () => Promise.reject(new HubError("already-exists", "cluster name is already registered")),
+    reclaimStaleName: () => Promise.resolve(undefined),
     releaseName: () => Promise.resolve(),
     create: (r) => Promise.resolve(r),
     get: read,

@@ -49,7 +49,17 @@ export async function register(deps: RegisterDeps, request: RegisterRequest): Pr
     // Only these refusals can come from the first attempt's success: its name is taken, or it took the last use.
     if (!(err instanceof HubError && (err.code === "already-exists" || err.code === "unauthenticated"))) throw err;
     const before = await registeredBefore(deps, valid).catch(() => undefined);
-    if (!before) throw err;
+    if (!before) {
+      // Or the first attempt died with its replica after taking the use and before storing the
+      // record: its stale reservation gives the use back, and this request goes again.
+      // While that registration may still be running, the caller is told to retry, not refused.
+      const reclaimed = await reclaimedUse(deps, valid).catch((e: unknown) => {
+        if (e instanceof HubError && e.code === "unavailable") throw e;
+        return false;
+      });
+      if (reclaimed) return await registerNew(deps, valid);
+      throw err;
+    }
     const issued = await deps.issuer.issue(before);
     const record = await deps.clusters.update(before.id, (r) => ({ ...r, credentialsExpireAt: issued.expiresAt.toISOString() }));
     deps.logger.info({ cluster: record.name, clusterId: record.id }, "registration repeated (its first answer was lost); answered the same cluster again");
@@ -71,6 +81,19 @@ async function registeredBefore(deps: RegisterDeps, valid: ValidRegisterRequest)
   const token = await deps.tokens.identify(valid.token);
   if (token.id !== record.registrationTokenId || token.revoked) return undefined;
   return record;
+}
+
+/**
+ * Frees the request's name when a registration with the same token died holding it (no record,
+ * older than the stale time), and gives back the token use that registration took; true when it did.
+ */
+async function reclaimedUse(deps: RegisterDeps, valid: ValidRegisterRequest): Promise<boolean> {
+  const token = await deps.tokens.identify(valid.token);
+  const stale = await deps.clusters.reclaimStaleName(valid.clusterName);
+  if (!stale) return false;
+  if (stale.tokenId !== undefined) await deps.tokens.release(stale.tokenId, stale.clusterId);
+  deps.logger.warn({ cluster: valid.clusterName, staleClusterId: stale.clusterId, token: stale.tokenId }, "a registration died before storing its record; gave back its token use");
+  return stale.tokenId === token.id;
 }
 
 function answer(deps: RegisterDeps, record: ClusterRecord, credentials: RegisterResponse["credentials"]): RegisterResponse {
@@ -95,7 +118,11 @@ async function registerNew(deps: RegisterDeps, valid: ValidRegisterRequest): Pro
   }
 
   const id = newId("c");
-  await clusters.reserveName(valid.clusterName, id);
+  const stale = await clusters.reserveName(valid.clusterName, id, checked.id);
+  // The registration that held the name died after taking its token's use: give it back.
+  if (stale?.tokenId !== undefined) {
+    await tokens.release(stale.tokenId, stale.clusterId).catch((err: unknown) => logger.warn({ err, token: stale.tokenId }, "cannot give back the use of a registration that died"));
+  }
   let token;
   try {
     token = await tokens.consume(valid.token, id);

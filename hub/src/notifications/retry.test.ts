@@ -15,7 +15,8 @@ void describe("the retry policy", () => {
     assert.equal(retryDelayMs(2, policy, () => 0.999_999), 1_600);
     for (let i = 0; i < 100; i++) {
       const delay = retryDelayMs(3, policy);
-      assert.ok(delay > 3_200 && delay <= 4_000, `${delay}`);
+      // A fifth off at most: rounding can land exactly on 4/5 of the delay.
+      assert.ok(delay >= 3_200 && delay <= 4_000, `${delay}`);
     }
   });
 

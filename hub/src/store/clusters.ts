@@ -84,10 +84,18 @@ export interface ClusterStore {
   ready(): Promise<void>;
   readonly isReady: boolean;
   /**
-   * Reserves `name` for `clusterId` across all replicas; throws HubError
-   * `already-exists` when another cluster has it.
+   * Reserves `name` for `clusterId` (registering with token `tokenId`) across all replicas; throws
+   * HubError `already-exists` when another cluster has it, `unavailable` while another
+   * registration holds it without a record yet. Resolves with the holder of a stale reservation
+   * it took over (a registration that died with its replica), whose token use is to be given back.
    */
-  reserveName(name: string, clusterId: string): Promise<void>;
+  reserveName(name: string, clusterId: string, tokenId?: string): Promise<StaleReservation | undefined>;
+  /**
+   * Frees `name` when it is held by a stale reservation (no record, older than the stale time),
+   * and resolves with its holder; undefined when it is free or has a record. Throws HubError
+   * `unavailable` while a younger reservation holds it.
+   */
+  reclaimStaleName(name: string): Promise<StaleReservation | undefined>;
   /** Frees a reservation made by {@link reserveName} for `clusterId`. */
   releaseName(name: string, clusterId: string): Promise<void>;
   /** Stores a new record; its name must be reserved for its id. */
@@ -116,6 +124,14 @@ export interface ClusterStore {
 interface NameReservation {
   clusterId: string;
   reservedAt: string;
+  /** The token the registration used (absent in reservations of older hubs). */
+  tokenId?: string;
+}
+
+/** A name reservation left by a registration that died before storing its record. */
+export interface StaleReservation {
+  clusterId: string;
+  tokenId?: string | undefined;
 }
 
 /** Creates the cluster store and starts its index. */
@@ -176,37 +192,59 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const taken = (name: string): HubError =>
     new HubError("already-exists", `cluster name ${name} is already registered`);
 
+  // The reservation of `name` when its registration died: no record, and older than the stale
+  // time. Undefined when the name is free or has a record; HubError unavailable while it is young.
+  const staleHolder = async (name: string): Promise<{ holder: NameReservation; revision: number } | undefined> => {
+    const entry = await names.get(name);
+    if (!entry || entry.operation !== "PUT") return undefined;
+    const holder = entry.json<NameReservation>();
+    if ((await readEntry(holder.clusterId)) !== undefined) return undefined;
+    // Another registration holds the name but has not stored its record yet: it may still do
+    // so, or it died with its replica. Either way a moment tells, so the caller retries.
+    if (now().getTime() - Date.parse(holder.reservedAt) < staleMs) {
+      throw new HubError("unavailable", `cluster name ${name} is being registered by another request; retry in a moment`);
+    }
+    return { holder, revision: entry.revision };
+  };
+
   return {
     ready: () => index.ready(),
     get isReady() {
       return index.isReady;
     },
 
-    async reserveName(name, clusterId) {
-      const value = JSON.stringify({ clusterId, reservedAt: now().toISOString() } satisfies NameReservation);
+    async reserveName(name, clusterId, tokenId) {
+      const value = JSON.stringify({ clusterId, reservedAt: now().toISOString(), ...(tokenId ? { tokenId } : {}) } satisfies NameReservation);
       try {
         await names.create(name, value);
-        return;
+        return undefined;
       } catch (err) {
         if (!isRevisionConflict(err)) throw storeError(`cannot reserve cluster name ${name}`, err);
       }
       // Taken, unless a registration died between reserving and storing its record.
-      const entry = await names.get(name);
-      if (!entry || entry.operation !== "PUT") throw taken(name);
-      const holder = entry.json<NameReservation>();
-      if ((await readEntry(holder.clusterId)) !== undefined) throw taken(name);
-      // Another registration holds the name but has not stored its record yet: it may still do
-      // so, or it died with its replica. Either way a moment tells, so the caller retries.
-      if (now().getTime() - Date.parse(holder.reservedAt) < staleMs) {
-        throw new HubError("unavailable", `cluster name ${name} is being registered by another request; retry in a moment`);
-      }
+      const held = await staleHolder(name);
+      if (!held) throw taken(name);
       try {
-        await names.update(name, value, entry.revision);
-        logger.warn({ name, staleClusterId: holder.clusterId }, "took over a stale cluster name reservation");
+        await names.update(name, value, held.revision);
+        logger.warn({ name, staleClusterId: held.holder.clusterId }, "took over a stale cluster name reservation");
+        return { clusterId: held.holder.clusterId, tokenId: held.holder.tokenId };
       } catch (err) {
         if (isRevisionConflict(err)) throw taken(name);
         throw storeError(`cannot reserve cluster name ${name}`, err);
       }
+    },
+
+    async reclaimStaleName(name) {
+      const held = await staleHolder(name);
+      if (!held) return undefined;
+      try {
+        await names.delete(name, { previousSeq: held.revision });
+      } catch (err) {
+        if (isRevisionConflict(err)) return undefined;
+        throw storeError(`cannot free cluster name ${name}`, err);
+      }
+      logger.warn({ name, staleClusterId: held.holder.clusterId }, "freed a stale cluster name reservation");
+      return { clusterId: held.holder.clusterId, tokenId: held.holder.tokenId };
     },
 
     async releaseName(name, clusterId) {
