@@ -117,7 +117,9 @@ export async function runPartition(story: StoryFleet, cluster: string, durationM
   let staleAfterS = Number.NaN;
   let corrections = 0;
   let commitsMissed = 0;
-  const driftEveryMs = Math.max(5_000, Math.min(60_000, durationMs / 6));
+  // At most 4 drifts in any 10 minutes: the agent's loop guard treats a fifth correction of one
+  // object within 10 minutes as a fight with another controller and backs off (by design).
+  const driftEveryMs = Math.max(5_000, durationMs / 4, durationMs > 600_000 ? 150_000 : 0);
   const commitEveryMs = Math.max(6_000, Math.min(120_000, durationMs / 3));
   let nextDrift = Date.now();
   let nextCommit = Date.now() + commitEveryMs / 2;
