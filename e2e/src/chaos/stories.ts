@@ -119,7 +119,7 @@ export async function runPartition(story: StoryFleet, cluster: string, durationM
   let commitsMissed = 0;
   // At most 4 drifts in any 10 minutes: the agent's loop guard treats a fifth correction of one
   // object within 10 minutes as a fight with another controller and backs off (by design).
-  const driftEveryMs = Math.max(5_000, durationMs / 4, durationMs > 600_000 ? 150_000 : 0);
+  const driftEveryMs = durationMs <= 600_000 ? Math.max(5_000, durationMs / 4) : 150_000;
   const commitEveryMs = Math.max(6_000, Math.min(120_000, durationMs / 3));
   let nextDrift = Date.now();
   let nextCommit = Date.now() + commitEveryMs / 2;
