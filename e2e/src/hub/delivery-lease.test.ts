@@ -97,6 +97,26 @@ void describe("delivery leader lease across hub replicas", { skip: skipWithoutNa
     await Promise.all(replicas.map((r) => r.lease.stop()));
   });
 
+  test("a holder whose deadline timer fires before its clock reaches the deadline still steps down once it passes", async () => {
+    // A clock at 95% of the timers' pace: every deadline timer fires a little early, as one does
+    // when the event loop's cached time lags after a long turn.
+    const start = performance.now();
+    const nc = await nats.connect();
+    const lease = createDeliveryLease({ kv: await openLocksBucket(new Kvm(nc), 1), ttlMs: TTL_MS, owner: "hub-early-timer", logger, monotonic: () => start + (performance.now() - start) * 0.95 });
+    const changes: DeliveryRoleChange[] = [];
+    lease.onChange((change) => changes.push(change));
+    await lease.start();
+    await waitFor(() => lease.role === "leader" || undefined, { what: "the replica to lead", timeoutMs: TTL_MS * 2 });
+    // Killed: renewals fail from now on; only the deadline can end its leadership.
+    await nc.close();
+    await waitFor(() => lease.role === "follower" || undefined, { what: "the cut holder to step down by its deadline", timeoutMs: TTL_MS * 2 });
+    assert.equal(lease.fence(), undefined);
+    assert.equal(changes.at(-1)?.reason, "could not renew the lease before it expired");
+    await lease.stop();
+    const kv = await openLocksBucket(await nats.kvm(), 1);
+    await kv.delete(DELIVERY_LEADER_KEY);
+  });
+
   test("a renewal whose answer was lost keeps the lease: the holder adopts the revision it wrote instead of stepping down", async () => {
     const solo = await replica("hub-renew");
     await solo.lease.start();

@@ -99,7 +99,8 @@ describe("lab NATS cluster (natsNodes: 3)", { skip, timeout: 240_000 }, () => {
   const hubRevoker = async (bucket: string) => {
     const info = lab.info();
     const nc = await admin([...info.nats.urls]);
-    const kv = await new Kvm(nc).create(bucket, { replicas: 3 });
+    // As the hub opens gitfleet_hub: reads go to the stream leader, not to any replica.
+    const kv = await new Kvm(nc).create(bucket, { replicas: 3, allow_direct: false });
     // A new replicated bucket answers reads once its stream has a leader.
     await waitFor(() => kv.get("ready").then(() => true), { what: `bucket ${bucket} to answer`, timeoutMs: 15_000, intervalMs: 100 });
     return createNatsRevoker({

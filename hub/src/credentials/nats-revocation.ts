@@ -31,6 +31,12 @@ export interface NatsRevokerOptions {
    */
   maxUserJwtLifetimeMs: number;
   now?: () => Date;
+  /**
+   * How long revoke() keeps trying while NATS is unavailable (a stream electing a leader, a server
+   * restarting) before it gives up; default 20 s. A deleted cluster's revocation must not be lost
+   * to a moment of NATS unavailability.
+   */
+  retryForMs?: number;
 }
 
 /** What {@link NatsRevoker.repush} did. */
@@ -60,6 +66,7 @@ export function createNatsRevoker(options: NatsRevokerOptions): NatsRevoker {
   const now = options.now ?? (() => new Date());
   const creds = new TextEncoder().encode(options.systemCreds);
   const account = options.agentAccountPublicKey;
+  const retryForMs = options.retryForMs ?? 20_000;
   const oldestKept = (at: number): number => at - Math.ceil(options.maxUserJwtLifetimeMs / 1000) - 60;
 
   const recorded = async (): Promise<{ revocations: Record<string, number>; revision: number } | undefined> => {
@@ -92,7 +99,7 @@ export function createNatsRevoker(options: NatsRevokerOptions): NatsRevoker {
         else await options.kv.create(revocationsKey, JSON.stringify(next));
         return { revocations: next, pruned };
       } catch (err) {
-        if (!isRevisionConflict(err)) throw err;
+        if (!isRevisionConflict(err)) throw new HubError("unavailable", `cannot record the revocation of NATS user ${userPublicKey} (gitfleet_hub ${revocationsKey}): ${messageOf(err)}`, { cause: err });
       }
     }
     throw new HubError("unavailable", `the agents account's revocations (gitfleet_hub ${revocationsKey}) keep changing`);
@@ -153,11 +160,21 @@ export function createNatsRevoker(options: NatsRevokerOptions): NatsRevoker {
   return {
     async revoke(userPublicKey) {
       const at = Math.floor(now().getTime() / 1000);
-      const { revocations, pruned } = await record(userPublicKey, at);
-      await withSystem(`revoking NATS user ${userPublicKey}`, async (nc) => {
-        const held = await newestHeld(nc);
-        await resign(nc, held.claims, revocations, pruned);
-      });
+      const until = performance.now() + retryForMs;
+      // Recording and pushing are both safe to repeat: the same revocation time goes in again.
+      for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+        try {
+          const { revocations, pruned } = await record(userPublicKey, at);
+          await withSystem(`revoking NATS user ${userPublicKey}`, async (nc) => {
+            const held = await newestHeld(nc);
+            await resign(nc, held.claims, revocations, pruned);
+          });
+          return;
+        } catch (err) {
+          if (!(err instanceof HubError && err.code === "unavailable") || performance.now() + delay > until) throw err;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
     },
     async repush() {
       const current = await recorded();

@@ -54,6 +54,8 @@ export interface DeliveryLeaseOptions {
   owner?: string | undefined;
   logger: Logger;
   now?: (() => Date) | undefined;
+  /** The monotonic clock the holder's own deadline is kept by, in ms; default performance.now. */
+  monotonic?: (() => number) | undefined;
 }
 
 /** The lease as a replica holds or waits for it; see {@link createDeliveryLease}. */
@@ -87,6 +89,7 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
   const renewMs = Math.max(1, Math.floor(ttlMs / 3));
   const owner = options.owner ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
   const now = options.now ?? (() => new Date());
+  const monotonic = options.monotonic ?? (() => performance.now());
   const listeners = new Set<(change: DeliveryRoleChange) => void>();
 
   let role: DeliveryRole = "follower";
@@ -131,13 +134,21 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
     expiresAt: new Date(now().getTime() + ttlMs).toISOString(),
   });
 
-  const armDeadline = (sentAt: number): void => {
-    deadline = sentAt + ttlMs * 0.9;
+  // A timer can fire before the monotonic clock reaches the deadline (the event loop's cached time
+  // lags it after a long turn), so one that finds the deadline ahead waits again for the rest.
+  const watchDeadline = (): void => {
     clearTimeout(deadlineTimer);
     deadlineTimer = setTimeout(() => {
-      if (role === "leader" && performance.now() >= deadline) setRole("follower", "could not renew the lease before it expired");
-    }, Math.max(0, deadline - performance.now()) + 1);
+      if (role !== "leader") return;
+      if (monotonic() >= deadline) setRole("follower", "could not renew the lease before it expired");
+      else watchDeadline();
+    }, Math.max(0, deadline - monotonic()) + 1);
     deadlineTimer.unref();
+  };
+
+  const armDeadline = (sentAt: number): void => {
+    deadline = sentAt + ttlMs * 0.9;
+    watchDeadline();
   };
 
   const parse = (entry: KvEntry | KvWatchEntry | null): DeliveryLeaseValue | undefined => {
@@ -151,7 +162,7 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
   };
 
   const renew = async (): Promise<void> => {
-    const sentAt = performance.now();
+    const sentAt = monotonic();
     try {
       revision = await kv.update(DELIVERY_LEADER_KEY, JSON.stringify(valueOf(term)), revision);
       if (role === "leader") armDeadline(sentAt);
@@ -168,12 +179,13 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
         setRole("follower", "another replica took the lease over");
         return;
       }
-      logger.warn({ err }, "cannot renew the delivery leader lease; will try again");
+      if (role === "leader" && monotonic() >= deadline) setRole("follower", "could not renew the lease before it expired");
+      else logger.warn({ err }, "cannot renew the delivery leader lease; will try again");
     }
   };
 
   const tryAcquire = async (): Promise<void> => {
-    const sentAt = performance.now();
+    const sentAt = monotonic();
     let entry: KvEntry | null;
     try {
       entry = await kv.get(DELIVERY_LEADER_KEY);
@@ -286,7 +298,7 @@ export function createDeliveryLease(options: DeliveryLeaseOptions): DeliveryLeas
       clearTimeout(deadlineTimer);
     },
     fence() {
-      return role === "leader" && performance.now() < deadline ? term : undefined;
+      return role === "leader" && monotonic() < deadline ? term : undefined;
     },
     stepDown(reason, seenTerm) {
       if (seenTerm !== undefined) floor = Math.max(floor, seenTerm);
