@@ -36,6 +36,25 @@ describe("the signed desired-state pointer", () => {
     assert.ok(!verifyWithPublicKey(key.publicKey, desiredSignaturePayload("c-two", unsigned), decoded.signature), "another cluster id");
   });
 
+  it("signs right with each of many keys used in turn (more keys than it keeps imported)", () => {
+    const keys = Array.from({ length: 6 }, () => generateDesiredSigningKey());
+    const payload = new TextEncoder().encode("pointer bytes");
+    for (let round = 0; round < 3; round++) {
+      for (const [i, key] of keys.entries()) {
+        const signature = signWithDesiredKey(key, payload);
+        assert.ok(verifyWithPublicKey(key.publicKey, payload, signature), `key ${i}, round ${round}`);
+        const other = keys[(i + 1) % keys.length];
+        assert.ok(other && !verifyWithPublicKey(other.publicKey, payload, signature), "not another key's signature");
+      }
+    }
+    // A key whose private half changed under the same public key is imported again, not reused.
+    const [first, second] = keys as [(typeof keys)[0], (typeof keys)[0]];
+    signWithDesiredKey(first, payload);
+    const signature = signWithDesiredKey({ ...first, privateKey: second.privateKey }, payload);
+    assert.ok(verifyWithPublicKey(second.publicKey, payload, signature), "signed with the private key given");
+    assert.ok(!verifyWithPublicKey(first.publicKey, payload, signature));
+  });
+
   it("fails verification when any acted-on field changes", () => {
     const key = generateDesiredSigningKey();
     const decoded = fromBinary(DesiredStateSchema, encodeSignedDesiredState(pointer(), "c-one", key));

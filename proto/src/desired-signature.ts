@@ -106,11 +106,28 @@ export function signingKeyId(publicKey: string): string {
   return `sk-${createHash("sha256").update(rawPublicKey(publicKey)).digest("hex").slice(0, 16)}`;
 }
 
+// Importing a key costs about as much as a signature, and a hub signs one pointer per cluster
+// per commit with the same key: the last few keys used are kept imported.
+const importedKeys = new Map<string, { d: string; key: KeyObject }>();
+const IMPORTED_KEYS = 4;
+
+function privateKeyObject(key: DesiredSigningKey): KeyObject {
+  const cached = importedKeys.get(key.publicKey);
+  if (cached !== undefined && cached.d === key.privateKey) return cached.key;
+  const x = key.publicKey.slice(ED25519_PUBLIC_KEY_PREFIX.length);
+  const imported = createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", x, d: key.privateKey }, format: "jwk" });
+  importedKeys.delete(key.publicKey);
+  importedKeys.set(key.publicKey, { d: key.privateKey, key: imported });
+  for (const oldest of importedKeys.keys()) {
+    if (importedKeys.size <= IMPORTED_KEYS) break;
+    importedKeys.delete(oldest);
+  }
+  return imported;
+}
+
 /** Signs `payload` with a desired-state key; 64 bytes. */
 export function signWithDesiredKey(key: DesiredSigningKey, payload: Uint8Array): Uint8Array {
-  const x = key.publicKey.slice(ED25519_PUBLIC_KEY_PREFIX.length);
-  const privateKey = createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", x, d: key.privateKey }, format: "jwk" });
-  return new Uint8Array(sign(null, payload, privateKey));
+  return new Uint8Array(sign(null, payload, privateKeyObject(key)));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { DesiredStateSigner } from "../signing/index.js";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { createPublisher, openDesiredBucket, type PublishFence, type Publisher } from "./publish/index.js";
+import { DEFAULT_PUBLISH_CONCURRENCY, createPublisher, openDesiredBucket, type PublishFence, type Publisher } from "./publish/index.js";
 import { createGitSource, type GitSource, type GitSourceOptions } from "./git/index.js";
 import { createOverlayRenderer, type OverlayRenderer } from "./render/index.js";
 import { createCommitLog, type CommitLog } from "./commit-log.js";
@@ -52,7 +52,7 @@ export interface DeliveryOptions {
   maxChunkBytes?: number | undefined;
   /** Renders overlay folders; default plain folders only (kustomizations fail their bundles). */
   renderer?: OverlayRenderer | undefined;
-  /** How many clusters are published at once; default 8. */
+  /** How many clusters are published at once; default {@link DEFAULT_PUBLISH_CONCURRENCY} (32). */
   concurrency?: number | undefined;
   /** The clock; default the system clock. */
   now?: (() => Date) | undefined;
@@ -121,7 +121,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const logger = options.logger.child({ component: "delivery" });
   const source: GitSource = "url" in options.source ? createGitSource({ ...options.source, logger }) : options.source;
   const now = options.now ?? (() => new Date());
-  const concurrency = Math.max(1, options.concurrency ?? 8);
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_PUBLISH_CONCURRENCY);
 
   let publisher: Promise<Publisher> | undefined;
   const metrics = options.metrics;
@@ -219,19 +219,20 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     }
     const pub = await openPublisher();
     const failures: string[] = [];
-    await forEachLimit([...resolution.clusters.values()], concurrency, async (cluster) => {
-      const publishStarted = performance.now();
-      try {
-        const outcome = await pub.publish(snapshot.commit, cluster);
-        metrics?.published(secondsSince(publishStarted), "success");
-        if (outcome.published) {
-          logger.info({ cluster: cluster.clusterId, commit: snapshot.commit, generation: outcome.generation.toString(), written: outcome.written, removed: outcome.removed }, "desired state published");
+    await pub.publishAll(snapshot.commit, resolution.clusters.values(), {
+      concurrency,
+      onResult: (clusterId, result, seconds) => {
+        if (result instanceof Error) {
+          metrics?.published(seconds, "failure");
+          failures.push(clusterId);
+          logger.error({ cluster: clusterId, err: result }, "publishing desired state failed; will retry");
+          return;
         }
-      } catch (err) {
-        metrics?.published(secondsSince(publishStarted), "failure");
-        failures.push(cluster.clusterId);
-        logger.error({ cluster: cluster.clusterId, err }, "publishing desired state failed; will retry");
-      }
+        metrics?.published(seconds, "success");
+        if (result.published) {
+          logger.info({ cluster: clusterId, commit: snapshot.commit, generation: result.generation.toString(), written: result.written, removed: result.removed }, "desired state published");
+        }
+      },
     });
     // A failed publish, or a render that may pass later (a kustomize timeout), makes the
     // commit apply again with backoff, even though it did not change.
@@ -371,16 +372,4 @@ function timedRenderer(renderer: OverlayRenderer, metrics: DeliveryMetrics | und
 
 function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => compareCodeUnits(a, b));
-}
-
-/** Runs `task` over `items` with at most `limit` running at once. */
-async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

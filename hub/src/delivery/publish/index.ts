@@ -3,5 +3,5 @@
 export { DESIRED_BUCKET, chunkKey, openDesiredBucket, pointerKey } from "./desired-keys.js";
 export type { DesiredBucket } from "./desired-keys.js";
 export { bundlePayload } from "./payload.js";
-export { createPublisher } from "./publisher.js";
-export type { PublishFence, PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";
+export { DEFAULT_PUBLISH_CONCURRENCY, createPublisher } from "./publisher.js";
+export type { PublishAllOptions, PublishFence, PublishOutcome, Publisher, PublisherOptions, SourceInfo } from "./publisher.js";

@@ -68,11 +68,32 @@ export interface Publisher {
    * unchanged. Failed bundles keep their last good ref. Throws {@link PublishError}.
    */
   publish(commit: string, resolution: ClusterResolution): Promise<PublishOutcome>;
+  /**
+   * Publishes many clusters at `commit`, `concurrency` at a time: every pointer first, then the
+   * chunks they no longer name, so the last pointer is not held up by clean-up of the first.
+   * Tells `onResult` each cluster's outcome or PublishError as its pointer is written; resolves
+   * once the clean-up is done too. Never rejects.
+   */
+  publishAll(commit: string, resolutions: Iterable<ClusterResolution>, options?: PublishAllOptions): Promise<void>;
   /** Removes every key of a cluster (pointer and chunks); for a deleted cluster. */
   purge(clusterId: string): Promise<void>;
   /** The cluster's current pointer, or undefined when it has none. */
   current(clusterId: string): Promise<DesiredState | undefined>;
 }
+
+/** Options of {@link Publisher.publishAll}. */
+export interface PublishAllOptions {
+  /** Clusters published at once; default {@link DEFAULT_PUBLISH_CONCURRENCY}. */
+  readonly concurrency?: number | undefined;
+  /** Called once per cluster, when its pointer is written (or its publish failed). */
+  readonly onResult?: ((clusterId: string, result: PublishOutcome | PublishError, seconds: number) => void) | undefined;
+}
+
+/**
+ * Clusters published at once by default. Each publish is a few round trips to JetStream (chunks,
+ * then the pointer), so the fan-out is bound by how many are in flight, not by the hub's CPU.
+ */
+export const DEFAULT_PUBLISH_CONCURRENCY = 32;
 
 interface Pointer {
   /** KV revision of the pointer entry; the compare-and-set expects it. */
@@ -128,7 +149,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (payload.digest !== bundle.digest) {
       throw new PayloadError("digest_mismatch", `bundle ${bundle.name} encodes to digest ${payload.digest}, resolved as ${bundle.digest}`);
     }
-    for (const [index, part] of payload.chunks.entries()) await kv.put(chunkKey(clusterId, bundle.name, bundle.digest, index), part);
+    await Promise.all(payload.chunks.map((part, index) => kv.put(chunkKey(clusterId, bundle.name, bundle.digest, index), part)));
     return create(BundleRefSchema, {
       name: bundle.name,
       digest: bundle.digest,
@@ -163,7 +184,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return BigInt(term);
   };
 
-  const publishOnce = async (commit: string, resolution: ClusterResolution): Promise<PublishOutcome | undefined> => {
+  // `removeLater` takes the superseded chunks once the pointer no longer names them; by default
+  // they are removed before the publish returns.
+  type Removal = (clusterId: string, refs: readonly BundleRef[]) => Promise<void>;
+  const publishOnce = async (commit: string, resolution: ClusterResolution, removeLater: Removal): Promise<PublishOutcome | undefined> => {
     const { clusterId } = resolution;
     const pointer = await load(clusterId);
     const current = pointer.state;
@@ -171,8 +195,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const generation = current?.generation ?? 0n;
     if (plan.unchanged) return { published: false, generation };
     fencedTerm(clusterId, current);
-    const written: BundleRef[] = [];
-    for (const bundle of plan.write) written.push(await writeChunks(clusterId, commit, bundle));
+    const written = await Promise.all(plan.write.map((bundle) => writeChunks(clusterId, commit, bundle)));
     // Checked again after the chunks: the lease may have run out meanwhile.
     const leaderTerm = fencedTerm(clusterId, current);
     const next = create(DesiredStateSchema, {
@@ -194,22 +217,46 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return undefined;
     }
     pointers.set(clusterId, { revision, state: next });
-    await removeChunks(clusterId, plan.stale);
+    if (plan.stale.length > 0) await removeLater(clusterId, plan.stale);
     return { published: true, generation: next.generation, written: written.map((ref) => ref.name), removed: plan.stale.map((ref) => ref.name) };
   };
 
-  return {
-    async publish(commit, resolution) {
-      try {
-        for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-          const outcome = await publishOnce(commit, resolution);
-          if (outcome !== undefined) return outcome;
-        }
-      } catch (err) {
-        pointers.delete(resolution.clusterId);
-        throw new PublishError(resolution.clusterId, `cannot publish desired state of cluster ${resolution.clusterId}: ${messageOf(err)}`, { cause: err });
+  const publishWith = async (commit: string, resolution: ClusterResolution, removeLater: Removal): Promise<PublishOutcome> => {
+    try {
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        const outcome = await publishOnce(commit, resolution, removeLater);
+        if (outcome !== undefined) return outcome;
       }
-      throw new PublishError(resolution.clusterId, `cannot publish desired state of cluster ${resolution.clusterId}: the pointer kept changing under ${ATTEMPTS} attempts`);
+    } catch (err) {
+      pointers.delete(resolution.clusterId);
+      throw new PublishError(resolution.clusterId, `cannot publish desired state of cluster ${resolution.clusterId}: ${messageOf(err)}`, { cause: err });
+    }
+    throw new PublishError(resolution.clusterId, `cannot publish desired state of cluster ${resolution.clusterId}: the pointer kept changing under ${ATTEMPTS} attempts`);
+  };
+
+  return {
+    publish: (commit, resolution) => publishWith(commit, resolution, removeChunks),
+
+    async publishAll(commit, resolutions, all = {}) {
+      const concurrency = Math.max(1, all.concurrency ?? DEFAULT_PUBLISH_CONCURRENCY);
+      const superseded: Array<[string, readonly BundleRef[]]> = [];
+      const later: Removal = (clusterId, refs) => {
+        superseded.push([clusterId, refs]);
+        return Promise.resolve();
+      };
+      await forEachLimit([...resolutions], concurrency, async (resolution) => {
+        const started = performance.now();
+        let result: PublishOutcome | PublishError;
+        try {
+          result = await publishWith(commit, resolution, later);
+        } catch (err) {
+          result = err instanceof PublishError ? err : new PublishError(resolution.clusterId, messageOf(err), { cause: err });
+        }
+        all.onResult?.(resolution.clusterId, result, (performance.now() - started) / 1000);
+      });
+      // Each cluster is published once per call and calls are not run side by side (delivery
+      // applies one commit at a time), so no pointer written after this point names these chunks.
+      await forEachLimit(superseded, concurrency, ([clusterId, refs]) => removeChunks(clusterId, refs));
     },
 
     async purge(clusterId) {
@@ -230,4 +277,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return fromBinary(DesiredStateSchema, entry.value);
     },
   };
+}
+
+/** Runs `task` over `items`, at most `limit` at a time, in order of start. */
+async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
