@@ -91,6 +91,12 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   let access = options.access;
   let current = options.initial;
   let lastRevision = current?.kvRevision ?? 0;
+  // The pointer bytes the last read returned, and the newest a notification announced: the
+  // server hands a put to subscribers before its stream has stored it, so a read right after the
+  // notification can still answer the previous pointer. While it does, the source reads again
+  // shortly rather than at the next periodic read.
+  let lastPointerBytes: Uint8Array | undefined;
+  let announced: { bytes: Uint8Array; heldRevision: number; retries: number } | undefined;
   let force = false;
   let session: { abort: AbortController; nc?: NatsConnection; readNow?: Wakeup } | undefined;
   let loop: Promise<void> | undefined;
@@ -117,6 +123,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   const readPointer = async (nc: NatsConnection): Promise<void> => {
     const reread = force;
     const entry = await directGet(nc, pointerKey);
+    lastPointerBytes = entry?.value;
     if (!entry) {
       if (lastRevision !== 0) logger.warn({ key: pointerKey }, "desired state pointer removed; keeping the last state");
       return;
@@ -143,6 +150,22 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
     } catch (error) {
       logger.error({ err: error }, `handling the desired state failed: ${messageOf(error)}`);
     }
+  };
+
+  // How soon to read again when the last notification announced a pointer the read did not
+  // return yet (and the held revision has not moved since); undefined once it did, or after
+  // ANNOUNCED_RETRIES reads, when the periodic read takes over.
+  const announcedNotRead = (): number | undefined => {
+    const pending = announced;
+    if (pending === undefined) return undefined;
+    if (lastRevision !== pending.heldRevision || (lastPointerBytes !== undefined && sameBytes(lastPointerBytes, pending.bytes)) || pending.retries >= ANNOUNCED_RETRIES) {
+      announced = undefined;
+      return undefined;
+    }
+    const delay = Math.min(50 * 2 ** pending.retries, 2_000);
+    pending.retries++;
+    logger.debug({ retryInMs: delay }, "the announced desired state is not readable yet; reading again");
+    return delay;
   };
 
   const runSession = async (signal: AbortSignal): Promise<void> => {
@@ -180,8 +203,12 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       // Every put of the pointer (and a delete or purge) arrives here; the payload is not used:
       // the direct get that follows gives the value together with its revision.
       nc.subscribe(keySubject(pointerKey), {
-        callback: (error) => {
+        callback: (error, msg) => {
           if (error) logger.warn({ err: error }, `desired state notifications failed: ${messageOf(error)}`);
+          const operation = msg?.headers?.get("KV-Operation") ?? "";
+          if (msg && msg.data.length > 0 && operation !== "DEL" && operation !== "PURGE") {
+            announced = { bytes: msg.data.slice(), heldRevision: lastRevision, retries: 0 };
+          }
           readNow.trigger();
         },
       });
@@ -202,7 +229,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
           if (first) throw error;
           logger.warn({ err: error }, `reading the desired state failed: ${messageOf(error)}`);
         }
-        await readNow.wait(rereadMs * (0.8 + Math.random() * 0.4), signal);
+        await readNow.wait(announcedNotRead() ?? rereadMs * (0.8 + Math.random() * 0.4), signal);
       }
       const closedWith = nc.isClosed() ? await closed : undefined;
       if (closedWith && !signal.aborted) throw closedWith;
@@ -264,6 +291,13 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       session?.readNow?.trigger();
     },
   };
+}
+
+/** Reads after a notification until the bucket answers the announced pointer: about 6 s in all. */
+const ANNOUNCED_RETRIES = 8;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 // Logs connection events until the connection closes; a reconnect asks for a read.

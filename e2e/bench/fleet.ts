@@ -7,6 +7,7 @@
 // Also: a 10 MB bundle delivered to 100 clusters.
 // Usage: npm run bench:fleet -- --clusters 100,1000,10000 [--processes P] [--no-write]
 import { execFile } from "node:child_process";
+import { openSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,8 @@ const { values } = parseArgs({
   },
 });
 const sizes = (values.clusters ?? "100").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
+const simLogPath = process.env["GITFLEET_BENCH_SIM_LOG"];
+const simLog = simLogPath ? openSync(simLogPath, "a") : undefined;
 const log = (line: string): void => console.log(`[fleet ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -239,7 +242,8 @@ async function measure(n: number): Promise<SizeResult> {
       registrationToken: token.secret,
       clusters: n,
       ...(values.processes ? { processes: Number(values.processes) } : {}),
-      workerStderr: "ignore",
+      // GITFLEET_BENCH_SIM_LOG=<file> keeps the simulated agents' logs (level GITFLEET_BENCH_SIM_LOG_LEVEL, default info).
+      ...(simLog ? { workerStderr: simLog, logLevel: process.env["GITFLEET_BENCH_SIM_LOG_LEVEL"] ?? "info" } : { workerStderr: "ignore" }),
     });
     await fleet.waitFor((f) => f.registered() + f.errors().size >= n, 30 * 60_000, "registration");
     const failed = [...fleet.errors()];
@@ -273,6 +277,8 @@ async function measure(n: number): Promise<SizeResult> {
     const fanoutMs = pointers.window();
     await pointers.stop();
     log(`push → every cluster: 50% ${s(allPush.p50)} s, 99% ${s(allPush.p99)} s, 100% ${s(allPush.p100)} s; last pointer written ${s(pushToPointersMs)} s after the push, first to last ${s(fanoutMs)} s`);
+    const slow = [...fleet.firstReported(all)].map(([name, at]) => [name, at - tAll] as const).filter(([, took]) => took > 5_000).sort((a, b) => b[1] - a[1]);
+    if (slow.length > 0) log(`${slow.length} clusters reported it after more than 5 s: ${slow.slice(0, 8).map(([name, took]) => `${name} ${s(took)} s`).join(", ")}`);
 
     // The same bytes into the same kind of KV, without the hub.
     const clusterIds = (await hub.api.get<{ items: Array<{ id: string }> }>("/clusters").catch(() => ({ items: [] }))).items.map((c) => c.id);

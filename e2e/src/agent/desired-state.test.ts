@@ -10,6 +10,7 @@ import { bundleChunkKey, createNatsDesiredStateSource } from "@gitfleet/agent";
 import type { DesiredStateSnapshot, DesiredStateSource, NatsAccess } from "@gitfleet/agent";
 import { DesiredStateSchema, create, encodeBundlePayload, toBinary } from "@gitfleet/proto";
 import { mintAgentNatsJwt } from "@gitfleet/hub";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import { createUser } from "@nats-io/nkeys";
@@ -148,5 +149,80 @@ describe("agent desired-state source against a real NATS server", { skip }, () =
     source.resync();
     await waitFor(() => states.length > before, { what: "the resync to deliver the state again", timeoutMs: 20_000 });
     assert.equal(states.at(-1)?.revision, "rev4");
+  });
+});
+
+// nats-server hands a put to subscribers before the stream has stored it, so under load the
+// agent's read right after a notification can still answer the previous pointer. Here the bucket
+// lags on purpose: its stream stores what is published under `$KV.gitfleet_desired.stored.>` (as
+// `$KV.gitfleet_desired.>`), so the test announces a pointer on the agent's subject first and
+// stores it a second later, with no second notification.
+describe("agent desired-state source when the bucket answers later than the notification", { skip }, () => {
+  let dir: string;
+  let lab: NatsLab;
+  let admin: NatsConnection;
+  let source: DesiredStateSource | undefined;
+  const states: DesiredStateSnapshot[] = [];
+  const user = createUser();
+
+  const pointerBytes = async (generation: bigint): Promise<{ chunks: Array<[string, Uint8Array]>; pointer: Uint8Array }> => {
+    const encoded = await encodeBundlePayload({ name: "web", objects: [configMap(`g${generation}`)], policy: { prune: true } });
+    const pointer = create(DesiredStateSchema, {
+      revision: `rev${generation}`,
+      generation,
+      bundles: [{ name: "web", digest: encoded.digest, chunks: encoded.chunks.length, size: BigInt(encoded.size), revision: `rev${generation}` }],
+    });
+    return { chunks: encoded.chunks.map((c, i) => [bundleChunkKey(cluster, "web", encoded.digest, i), c]), pointer: toBinary(DesiredStateSchema, pointer) };
+  };
+  const store = async (key: string, value: Uint8Array): Promise<void> => {
+    await admin.request(`$KV.${bucket}.stored.${key}`, value, { timeout: 5_000 });
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gitfleet-agent-lag-"));
+    lab = await startNats({ binary: binary ?? "", dir });
+    admin = await connect({ servers: lab.url, authenticator: credsAuthenticator(await readFile(lab.adminCredsPath)) });
+    await (await jetstreamManager(admin)).streams.add({
+      name: `KV_${bucket}`,
+      subjects: [`$KV.${bucket}.stored.>`],
+      subject_transform: { src: `$KV.${bucket}.stored.>`, dest: `$KV.${bucket}.>` },
+      allow_direct: true,
+      max_msgs_per_subject: 1,
+    });
+  });
+
+  after(async () => {
+    await source?.stop();
+    await admin?.close();
+    await lab?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads again until the bucket holds the announced pointer, instead of waiting for the next periodic read", async () => {
+    const first = await pointerBytes(1n);
+    for (const [key, chunk] of first.chunks) await store(key, chunk);
+    await store(`${cluster}.desired`, first.pointer);
+    source = createNatsDesiredStateSource({
+      access: { servers: [lab.url], userJwt: await agentJwt(lab, user.getPublicKey(), 3600), userSeed: new TextDecoder().decode(user.getSeed()), inboxPrefix },
+      bucket,
+      keyPrefix: cluster,
+      onState: (s) => {
+        states.push(s);
+        return Promise.resolve();
+      },
+    });
+    source.start();
+    await waitFor(() => states.some((s) => s.revision === "rev1") || undefined, { what: "the first state", timeoutMs: 20_000 });
+
+    const second = await pointerBytes(2n);
+    for (const [key, chunk] of second.chunks) await store(key, chunk);
+    // The notification: on the agent's subject, not stored.
+    admin.publish(`$KV.${bucket}.${cluster}.desired`, second.pointer);
+    await admin.flush();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual(states.map((s) => s.revision), ["rev1"], "nothing new is readable yet");
+    // Stored a second later, without another notification; the periodic read is a minute away.
+    await store(`${cluster}.desired`, second.pointer);
+    await waitFor(() => states.some((s) => s.revision === "rev2") || undefined, { what: "the announced state once the bucket holds it", timeoutMs: 8_000 });
   });
 });

@@ -40,8 +40,8 @@ export interface SimFleetOptions {
   startConcurrency?: number;
   /** pino level of the simulated agents (their logs go to the workers' stderr); default "silent". */
   logLevel?: string;
-  /** Where worker stderr goes; default inherited. */
-  workerStderr?: "inherit" | "ignore";
+  /** Where worker stderr goes (a file descriptor, or inherited or dropped); default inherited. */
+  workerStderr?: "inherit" | "ignore" | number;
 }
 
 /** Registration timing of one cluster. */
