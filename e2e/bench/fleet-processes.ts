@@ -60,9 +60,9 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
   const caFile = join(lab.dir, "hub-ca.crt");
   await writeFile(caFile, tls.certPem);
   const children: ChildProcess[] = [];
-  const start = (name: string, script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess => {
+  const start = (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess => {
     const out = openSync(join(logs, `${name}.log`), "a");
-    const child = spawn(process.execPath, [join(root, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
+    const child = spawn(process.execPath, [...nodeArgs, join(root, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
     children.push(child);
     return child;
   };
@@ -93,7 +93,10 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     GITFLEET_LOG_LEVEL: process.env["GITFLEET_BENCH_LOG_LEVEL"] ?? "warn",
     ...options.env,
   };
-  let child = start("hub", "hub/dist/main.js", [], hubEnv);
+  // GITFLEET_BENCH_HUB_PROF=<dir> writes a CPU profile of the hub there when it stops.
+  const profile = process.env["GITFLEET_BENCH_HUB_PROF"];
+  const hubArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  let child = start("hub", "hub/dist/main.js", [], hubEnv, hubArgs);
   const url = `http://127.0.0.1:${httpPort}`;
   const api = createHubClient({ url, token: adminToken });
   try {
@@ -108,7 +111,7 @@ export async function startHubProcess(lab: Lab, options: HubProcessOptions = {})
     },
     async restart() {
       await stopChild(child);
-      child = start("hub", "hub/dist/main.js", [], hubEnv);
+      child = start("hub", "hub/dist/main.js", [], hubEnv, hubArgs);
       await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, { what: "hub ready again", timeoutMs: 120_000 });
     },
     url,

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { DriftState, StatusReportSchema, toBinary } from "@gitfleet/proto";
 import { HubError } from "../errors.js";
 import { testBundle, testReport, testResource } from "../test-support/status-reports.js";
-import { decodeStatus, encodeStatus } from "./status-codec.js";
+import { decodeStatus, encodeStatus, plainStatusBytes } from "./status-codec.js";
 
 const bigReport = (objects: number) =>
   testReport([
@@ -26,6 +26,19 @@ void describe("stored statuses", () => {
     assert.deepEqual([bytes[0], bytes[1]], [0x1f, 0x8b]);
     assert.ok(bytes.byteLength < toBinary(StatusReportSchema, report).byteLength / 2);
     assert.deepEqual(decodeStatus(bytes), report);
+  });
+
+  void test("are stored plain when small: compressing them would cost more than it saves", () => {
+    const report = bigReport(1);
+    const plain = toBinary(StatusReportSchema, report);
+    assert.ok(plain.byteLength <= plainStatusBytes, `a one-object report is ${plain.byteLength} bytes`);
+    const { bytes } = encodeStatus("c1", report);
+    assert.deepEqual(bytes, plain);
+    assert.deepEqual(decodeStatus(bytes), report);
+    // Just above the threshold it is gzipped again.
+    let objects = 1;
+    while (toBinary(StatusReportSchema, bigReport(objects)).byteLength <= plainStatusBytes) objects++;
+    assert.deepEqual([...encodeStatus("c1", bigReport(objects)).bytes.subarray(0, 2)], [0x1f, 0x8b]);
   });
 
   void test("written plain by an older hub still decode", () => {

@@ -1,5 +1,5 @@
 // How a cluster's whole status is stored in gitfleet_status: the StatusReport's protobuf bytes,
-// gzipped, kept below NATS' max payload (docs/protocol.md, "JetStream layout"). Every replica
+// gzipped unless they are small, kept below NATS' max payload (docs/protocol.md, "JetStream layout"). Every replica
 // also keeps these compressed bytes in memory and decodes a report only when it is read.
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
@@ -17,6 +17,9 @@ import { HubError } from "../errors.js";
 
 /** Largest stored value: NATS' default max payload less room for the message's headers. */
 export const maxStoredStatusBytes = NATS_MAX_PAYLOAD_BYTES - 16 * 1024;
+
+/** Statuses up to this size (protobuf bytes) are stored uncompressed. */
+export const plainStatusBytes = 1024;
 
 // A stored status inflates to at most this much; a value that claims more is refused, not inflated.
 const maxInflatedBytes = 256 * 1024 * 1024;
@@ -37,7 +40,11 @@ export interface EncodedStatus {
  * `omitted_resources`, and every count stays exact. Throws HubError when even that does not fit.
  */
 export function encodeStatus(clusterId: string, report: StatusReport, maxBytes: number = maxStoredStatusBytes): EncodedStatus {
-  const bytes = gzipSync(toBinary(StatusReportSchema, report));
+  const plain = toBinary(StatusReportSchema, report);
+  // A small status gains next to nothing from gzip and costs a compression per report and a
+  // decompression per read: it is stored as it is (decodeStatus tells the two apart).
+  if (plain.byteLength <= plainStatusBytes && plain.byteLength <= maxBytes) return { bytes: plain, report };
+  const bytes = gzipSync(plain);
   if (bytes.byteLength <= maxBytes) return { bytes, report };
   const bounded = withoutQuietResources(report);
   const smaller = gzipSync(toBinary(StatusReportSchema, bounded));

@@ -17,7 +17,7 @@ interface FakeEntry {
  * A bucket whose first watch delivers what is there and then goes silent for good (as a watch
  * whose NATS server died), while later watches deliver from where they are asked to resume.
  */
-function stallingBucket() {
+function stallingBucket(stallFirst = true) {
   const entries: FakeEntry[] = [];
   const watches: Array<{ from: number }> = [];
   let push: ((e: FakeEntry) => void) | undefined;
@@ -36,7 +36,7 @@ function stallingBucket() {
       let wakeUp: (() => void) | undefined;
       let stopped = false;
       // Only later watches hear of new entries; the first one stalls after its backlog.
-      if (!first) {
+      if (!first || !stallFirst) {
         push = (e) => {
           queue.push(e);
           wakeUp?.();
@@ -96,6 +96,37 @@ describe("a watched index", () => {
       await new Promise((r) => setTimeout(r, 150));
       assert.equal(index.get("d"), "3");
       assert.equal(bucket.watches.length, 2);
+    } finally {
+      await index.stop();
+    }
+  });
+
+  it("does not decode its own writes again when the watch brings them back", async () => {
+    const bucket = stallingBucket(false);
+    bucket.put("a", "1");
+    const decoded: string[] = [];
+    const changes: string[] = [];
+    const index = createWatchedIndex<string>({
+      kv: bucket.kv,
+      decode: (e: KvEntry) => {
+        const entry = e as unknown as FakeEntry;
+        decoded.push(`${entry.key}@${entry.revision}`);
+        return entry.v;
+      },
+      logger: pino({ level: "silent" }),
+      onChange: ({ key, current }) => changes.push(`${key}=${current ?? "-"}`),
+    });
+    try {
+      await index.ready();
+      // A local write: stored (revision 2), applied at once, then echoed by the watch.
+      bucket.put("b", "mine");
+      index.applyPut("b", 2, "mine");
+      // Another replica's write after it is decoded as usual.
+      bucket.put("c", "theirs");
+      const started = Date.now();
+      while (index.get("c") === undefined && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(decoded, ["a@1", "c@3"]);
+      assert.deepEqual(changes, ["a=1", "b=mine", "c=theirs"]);
     } finally {
       await index.stop();
     }

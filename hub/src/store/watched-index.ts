@@ -90,6 +90,12 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
     for await (const entry of iterator) {
       lastRevision = Math.max(lastRevision, entry.revision);
       if (entry.operation === "PUT") {
+        // This replica's own write, applied when it was made (applyPut): nothing to decode.
+        const held = slots.get(entry.key);
+        if (held && held.revision >= entry.revision) {
+          if (entry.delta === 0) markReady();
+          continue;
+        }
         let value: T;
         try {
           value = decode(entry);
