@@ -103,6 +103,7 @@ interface Pointer {
 
 const ATTEMPTS = 3;
 const ENCODED_CACHE = 64;
+const ENCODED_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Creates a publisher over an opened bucket. It remembers each cluster's last pointer to skip
@@ -130,16 +131,40 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
 
+  // Compressed bytes the cache holds (of encodings that finished), bounded by ENCODED_CACHE_BYTES:
+  // per-cluster payloads of several MB each would otherwise keep 64 of them alive.
+  const encodedBytes = new Map<string, number>();
+  let cachedBytes = 0;
+  const forget = (digest: string): void => {
+    encoded.delete(digest);
+    cachedBytes -= encodedBytes.get(digest) ?? 0;
+    encodedBytes.delete(digest);
+  };
+  const evict = (): void => {
+    for (const key of encoded.keys()) {
+      if (encoded.size <= ENCODED_CACHE && cachedBytes <= ENCODED_CACHE_BYTES) break;
+      forget(key);
+    }
+  };
   const encode = (bundle: ResolvedBundle): Promise<EncodedPayload> => {
     let pending = encoded.get(bundle.digest);
     if (pending === undefined) {
-      pending = encodeBundlePayload(bundle.payload, { maxChunkBytes: options.maxChunkBytes });
-      encoded.set(bundle.digest, pending);
-      void pending.catch(() => encoded.delete(bundle.digest));
-      for (const key of encoded.keys()) {
-        if (encoded.size <= ENCODED_CACHE) break;
-        encoded.delete(key);
-      }
+      const current = encodeBundlePayload(bundle.payload, { maxChunkBytes: options.maxChunkBytes });
+      pending = current;
+      encoded.set(bundle.digest, current);
+      current.then(
+        (payload) => {
+          if (encoded.get(bundle.digest) !== current) return;
+          const bytes = payload.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+          encodedBytes.set(bundle.digest, bytes);
+          cachedBytes += bytes;
+          evict();
+        },
+        () => {
+          if (encoded.get(bundle.digest) === current) forget(bundle.digest);
+        },
+      );
+      evict();
     }
     return pending;
   };
@@ -149,7 +174,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (payload.digest !== bundle.digest) {
       throw new PayloadError("digest_mismatch", `bundle ${bundle.name} encodes to digest ${payload.digest}, resolved as ${bundle.digest}`);
     }
-    await Promise.all(payload.chunks.map((part, index) => kv.put(chunkKey(clusterId, bundle.name, bundle.digest, index), part)));
+    // One chunk at a time: with many clusters in flight, a bundle of many chunks would otherwise
+    // put all of them in the client's buffer at once.
+    for (const [index, part] of payload.chunks.entries()) await kv.put(chunkKey(clusterId, bundle.name, bundle.digest, index), part);
     return create(BundleRefSchema, {
       name: bundle.name,
       digest: bundle.digest,
@@ -195,7 +222,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const generation = current?.generation ?? 0n;
     if (plan.unchanged) return { published: false, generation };
     fencedTerm(clusterId, current);
-    const written = await Promise.all(plan.write.map((bundle) => writeChunks(clusterId, commit, bundle)));
+    const written: BundleRef[] = [];
+    for (const bundle of plan.write) written.push(await writeChunks(clusterId, commit, bundle));
     // Checked again after the chunks: the lease may have run out meanwhile.
     const leaderTerm = fencedTerm(clusterId, current);
     const next = create(DesiredStateSchema, {
