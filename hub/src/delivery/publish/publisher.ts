@@ -115,7 +115,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const now = options.now ?? (() => new Date());
   const pointers = new Map<string, Pointer>();
   // Clusters with the same payload share one encoding (gzip is the expensive part).
-  const encoded = new Map<string, Promise<EncodedPayload>>();
+  const encoded = new Map<string, { payload: Promise<EncodedPayload>; bytes: number }>();
 
   const load = async (clusterId: string): Promise<Pointer> => {
     const known = pointers.get(clusterId);
@@ -131,14 +131,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
 
-  // Compressed bytes the cache holds (of encodings that finished), bounded by ENCODED_CACHE_BYTES:
-  // per-cluster payloads of several MB each would otherwise keep 64 of them alive.
-  const encodedBytes = new Map<string, number>();
+  // The cache is bounded by ENCODED_CACHE entries and ENCODED_CACHE_BYTES of compressed bytes (of
+  // encodings that finished): per-cluster payloads of several MB each would otherwise keep 64 alive.
   let cachedBytes = 0;
   const forget = (digest: string): void => {
+    cachedBytes -= encoded.get(digest)?.bytes ?? 0;
     encoded.delete(digest);
-    cachedBytes -= encodedBytes.get(digest) ?? 0;
-    encodedBytes.delete(digest);
   };
   const evict = (): void => {
     for (const key of encoded.keys()) {
@@ -147,26 +145,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
   const encode = (bundle: ResolvedBundle): Promise<EncodedPayload> => {
-    let pending = encoded.get(bundle.digest);
-    if (pending === undefined) {
-      const current = encodeBundlePayload(bundle.payload, { maxChunkBytes: options.maxChunkBytes });
-      pending = current;
-      encoded.set(bundle.digest, current);
-      current.then(
-        (payload) => {
-          if (encoded.get(bundle.digest) !== current) return;
-          const bytes = payload.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-          encodedBytes.set(bundle.digest, bytes);
-          cachedBytes += bytes;
-          evict();
-        },
-        () => {
-          if (encoded.get(bundle.digest) === current) forget(bundle.digest);
-        },
-      );
-      evict();
-    }
-    return pending;
+    const cached = encoded.get(bundle.digest);
+    if (cached !== undefined) return cached.payload;
+    const entry = { payload: encodeBundlePayload(bundle.payload, { maxChunkBytes: options.maxChunkBytes }), bytes: 0 };
+    encoded.set(bundle.digest, entry);
+    entry.payload.then(
+      (payload) => {
+        if (encoded.get(bundle.digest) !== entry) return;
+        entry.bytes = payload.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+        cachedBytes += entry.bytes;
+        evict();
+      },
+      () => {
+        if (encoded.get(bundle.digest) === entry) forget(bundle.digest);
+      },
+    );
+    evict();
+    return entry.payload;
   };
 
   const writeChunks = async (clusterId: string, commit: string, bundle: ResolvedBundle): Promise<BundleRef> => {
