@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
@@ -95,6 +95,26 @@ export const natsClusterName = "gitfleet-lab";
  * sharing that trust chain and resolves once the cluster has a meta leader that every server knows.
  */
 export async function startNats(options: NatsLabOptions): Promise<NatsLab> {
+  // A port found free can be taken by another process before nats-server binds it: such a start
+  // is tried again on new ports, as the kube lab does.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOnce(options);
+    } catch (err) {
+      const logs = await Promise.all(natsLogPaths(options).map((path) => readFile(path, "utf8").catch(() => "")));
+      if (attempt >= 3 || !logs.some((log) => /address already in use/.test(log))) throw err;
+      await Promise.all(natsLogPaths(options).map((path) => rm(path, { force: true })));
+    }
+  }
+}
+
+function natsLogPaths(options: NatsLabOptions): string[] {
+  const count = options.nodes ?? 1;
+  if (count <= 1) return [join(options.dir, "nats-server.log")];
+  return Array.from({ length: count }, (_, i) => join(options.dir, `node-${i + 1}`, "nats-server.log"));
+}
+
+async function startNatsOnce(options: NatsLabOptions): Promise<NatsLab> {
   const count = options.nodes ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a whole number of at least 1, got ${count}`);
   const clustered = count > 1;
