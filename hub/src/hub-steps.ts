@@ -115,7 +115,8 @@ export async function openStores(
   return {
     secrets: createHubSecretsStore({ kv: hubKv }),
     keyring,
-    tokens: createRegistrationTokenStore({ kv: tokensKv, now }),
+    // A use is settled once its cluster's record is stored (the index has it).
+    tokens: createRegistrationTokenStore({ kv: tokensKv, now, isRegistered: (id) => clusters.has(id) }),
     clusters,
     status,
     drift,

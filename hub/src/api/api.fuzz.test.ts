@@ -93,6 +93,7 @@ function memoryClusters(records: ClusterRecord[]): ClusterStore {
     create: (r) => Promise.resolve(r),
     get: read,
     read,
+    has: (id) => byId.has(id),
     getByName: (name) => [...byId.values()].find((r) => r.name === name),
     readByName: (name) => Promise.resolve([...byId.values()].find((r) => r.name === name)),
     list: () => [...byId.values()].sort((a, b) => a.name.localeCompare(b.name)),

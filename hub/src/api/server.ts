@@ -158,7 +158,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   await ui.install(app);
   await app.register(
     async (api) => {
-      await api.register(registrationTokenRoutes, { tokens: options.tokens, auth: options.auth, now });
+      await api.register(registrationTokenRoutes, { tokens: options.tokens, clusters: options.clusters, auth: options.auth, now });
       if (options.signingKeys) await api.register(signingKeyRoutes, { keys: options.signingKeys, auth: options.auth });
       await api.register(clusterRoutes, {
         clusters: options.clusters,

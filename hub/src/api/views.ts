@@ -6,8 +6,11 @@ import type { RegistrationToken } from "../store/registration-tokens.js";
 import type { ClusterDetail, ClusterSummary, TokenView } from "./schemas.js";
 import { bundleStateView, enumName } from "./status-views.js";
 
-/** The API view of a token at `now`: everything but the hash, plus its state. */
-export function tokenView(token: RegistrationToken, now: Date): TokenView {
+/**
+ * The API view of a token at `now`: everything but the hash and pending uses, plus its state and
+ * `clusterIds`, the clusters registered with it (see {@link clustersByToken}).
+ */
+export function tokenView(token: RegistrationToken, now: Date, clusterIds: readonly string[]): TokenView {
   const state: TokenView["state"] = token.revoked
     ? "revoked"
     : Date.parse(token.expiresAt) <= now.getTime()
@@ -27,8 +30,20 @@ export function tokenView(token: RegistrationToken, now: Date): TokenView {
     revoked: token.revoked,
     ...(token.revokedAt !== undefined ? { revokedAt: token.revokedAt } : {}),
     state,
-    clusterIds: token.clusterIds,
+    clusterIds: [...clusterIds],
   };
+}
+
+/** The ids of the clusters registered with each token, oldest first. */
+export function clustersByToken(clusters: readonly ClusterRecord[]): Map<string, string[]> {
+  const sorted = [...clusters].sort((a, b) => a.registeredAt.localeCompare(b.registeredAt) || a.id.localeCompare(b.id));
+  const byToken = new Map<string, string[]>();
+  for (const cluster of sorted) {
+    const ids = byToken.get(cluster.registrationTokenId);
+    if (ids) ids.push(cluster.id);
+    else byToken.set(cluster.registrationTokenId, [cluster.id]);
+  }
+  return byToken;
 }
 
 /**

@@ -97,6 +97,7 @@ function memoryClusters(record: ClusterRecord): ClusterStore {
     create: (r) => Promise.resolve(r),
     get: read,
     read,
+    has: (id) => records.has(id),
     getByName: (name) => [...records.values()].find((r) => r.name === name),
     readByName: (name) => Promise.resolve([...records.values()].find((r) => r.name === name)),
     list: () => [...records.values()],

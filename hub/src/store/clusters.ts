@@ -104,6 +104,8 @@ export interface ClusterStore {
   get(id: string): Promise<ClusterRecord | undefined>;
   /** Reads the record from KV, bypassing the index. */
   read(id: string): Promise<ClusterRecord | undefined>;
+  /** Whether the index holds cluster `id` (stored here, or seen through the watch). */
+  has(id: string): boolean;
   getByName(name: string): ClusterRecord | undefined;
   /** The record holding `name`, read from KV (bypassing the index, which may not have it yet). */
   readByName(name: string): Promise<ClusterRecord | undefined>;
@@ -277,6 +279,10 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
     async read(id) {
       return (await readEntry(id))?.record;
+    },
+
+    has(id) {
+      return index.get(id) !== undefined;
     },
 
     getByName(name) {

@@ -30,8 +30,13 @@ export interface RegistrationToken {
   uses: number;
   revoked: boolean;
   revokedAt?: string;
-  /** Clusters registered with it, by id, oldest first. */
-  clusterIds: string[];
+  /**
+   * Clusters that took a use and whose record was not yet seen stored, by id: what makes giving a
+   * use back exact (only a use that was taken, only once). Settled ids are dropped at the next
+   * group of uses, so the record stays small however many clusters the token registers; the
+   * clusters registered with a token are the cluster records naming it.
+   */
+  pendingClusterIds: string[];
   /** SHA-256 hex of the secret; the secret itself is never stored. */
   secretHash: string;
 }
@@ -58,6 +63,11 @@ export interface RegistrationTokenStoreOptions {
   now?: () => Date;
   /** How often a lost compare-and-set is retried before giving up; default 50. */
   maxAttempts?: number;
+  /**
+   * Whether the record of cluster `clusterId` is stored (its registration is complete); its use is
+   * then no longer pending. Default: never, so pending ids stay until given back.
+   */
+  isRegistered?: (clusterId: string) => boolean;
 }
 
 /** The registration token store. */
@@ -97,6 +107,26 @@ interface PendingUse {
   reject: (err: unknown) => void;
 }
 
+/**
+ * A record as stored. Versions before pendingClusterIds listed every cluster registered with the
+ * token in clusterIds, and still do while they run beside this one in a rolling upgrade: those ids
+ * are pending too (settled ones are dropped at the next group of uses). This version writes the
+ * list empty, which those versions read without failing.
+ */
+interface StoredRegistrationToken extends Omit<RegistrationToken, "pendingClusterIds"> {
+  pendingClusterIds?: string[];
+  clusterIds?: string[];
+}
+
+function fromStored(stored: StoredRegistrationToken): RegistrationToken {
+  const { clusterIds = [], pendingClusterIds = [], ...rest } = stored;
+  return { ...rest, pendingClusterIds: [...pendingClusterIds, ...clusterIds.filter((id) => !pendingClusterIds.includes(id))] };
+}
+
+function toStored(token: RegistrationToken): string {
+  return JSON.stringify({ ...token, clusterIds: [] } satisfies StoredRegistrationToken);
+}
+
 /** The token id of a secret: derived from it, so a lookup is one KV get. */
 export function tokenIdOf(secret: string): string {
   const digest = createHash("sha256").update(`gitfleet registration token id\0${secret}`, "utf8").digest();
@@ -108,6 +138,7 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
   const { kv } = options;
   const now = options.now ?? (() => new Date());
   const maxAttempts = options.maxAttempts ?? 50;
+  const isRegistered = options.isRegistered ?? (() => false);
 
   const read = async (id: string): Promise<{ token: RegistrationToken; revision: number } | undefined> => {
     let entry;
@@ -117,7 +148,7 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
       throw storeError(`cannot read registration token ${id}`, err);
     }
     if (!entry || entry.operation !== "PUT") return undefined;
-    return { token: entry.json<RegistrationToken>(), revision: entry.revision };
+    return { token: fromStored(entry.json<StoredRegistrationToken>()), revision: entry.revision };
   };
 
   // Applies `change` with a compare-and-set, reading again after every lost race.
@@ -132,7 +163,7 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
       const next = change(current.token);
       if (!next) return current.token;
       try {
-        await kv.update(id, JSON.stringify(next), current.revision);
+        await kv.update(id, toStored(next), current.revision);
         return next;
       } catch (err) {
         if (!isRevisionConflict(err)) throw storeError(`cannot update registration token ${id}`, err);
@@ -203,7 +234,8 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
             taken.push(use);
           }
           if (taken.length === 0) return undefined;
-          const next = { ...token, uses, clusterIds: [...token.clusterIds, ...taken.map((use) => use.clusterId)] };
+          const pendingClusterIds = [...token.pendingClusterIds.filter((id) => !isRegistered(id)), ...taken.map((use) => use.clusterId)];
+          const next = { ...token, uses, pendingClusterIds };
           for (const use of taken) settled.push(() => use.resolve(next));
           return next;
         },
@@ -237,11 +269,11 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
         maxUses: input.maxUses,
         uses: 0,
         revoked: false,
-        clusterIds: [],
+        pendingClusterIds: [],
         secretHash: sha256Hex(secret),
       };
       try {
-        await kv.create(token.id, JSON.stringify(token));
+        await kv.create(token.id, toStored(token));
       } catch (err) {
         throw storeError("cannot store the registration token", err);
       }
@@ -302,10 +334,9 @@ export function createRegistrationTokenStore(options: RegistrationTokenStoreOpti
         await modify(
           id,
           (token) => {
-            const index = token.clusterIds.lastIndexOf(clusterId);
-            if (index < 0) return undefined;
-            const clusterIds = token.clusterIds.filter((_, i) => i !== index);
-            return { ...token, uses: Math.max(0, token.uses - 1), clusterIds };
+            if (!token.pendingClusterIds.includes(clusterId)) return undefined;
+            const pendingClusterIds = token.pendingClusterIds.filter((id) => id !== clusterId);
+            return { ...token, uses: Math.max(0, token.uses - 1), pendingClusterIds };
           },
           notFound(id),
         );

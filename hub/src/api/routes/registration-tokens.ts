@@ -3,14 +3,17 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DurationError, labelProblems, parseDuration } from "@gitfleet/proto/rules";
 import { HubError } from "../../errors.js";
 import { allowedLabelsProblems } from "../../labels/label-policy.js";
+import type { ClusterStore } from "../../store/clusters.js";
 import type { RegistrationTokenStore } from "../../store/registration-tokens.js";
 import { requireRole, type ApiAuthenticator } from "../auth.js";
 import { CreatedTokenView, CreateTokenBody, ErrorBody, TokenIdParams, TokenList, TokenView } from "../schemas.js";
-import { tokenView } from "../views.js";
+import { clustersByToken, tokenView } from "../views.js";
 
 /** Options of {@link registrationTokenRoutes}. */
 export interface RegistrationTokenRoutesOptions {
   tokens: RegistrationTokenStore;
+  /** The cluster records, which name the token each cluster registered with. */
+  clusters: Pick<ClusterStore, "list">;
   auth: ApiAuthenticator;
   now: () => Date;
 }
@@ -20,7 +23,8 @@ const security = [{ bearer: [] }];
 
 /** Registration token routes. */
 export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationTokenRoutesOptions> = (app, options) => {
-  const { tokens, auth, now } = options;
+  const { tokens, clusters, auth, now } = options;
+  const registeredWith = (tokenId: string): string[] => clustersByToken(clusters.list()).get(tokenId) ?? [];
   const viewer = requireRole(auth, "viewer");
   const admin = requireRole(auth, "admin");
 
@@ -52,7 +56,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
         description: body.description ?? "",
       });
       request.log.info({ token: token.id, maxUses: token.maxUses, expiresAt: token.expiresAt }, "registration token created");
-      return reply.status(201).send({ ...tokenView(token, now()), secret });
+      return reply.status(201).send({ ...tokenView(token, now(), []), secret });
     },
   );
 
@@ -69,7 +73,8 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
     },
     async () => {
       const at = now();
-      return { items: (await tokens.list()).map((t) => tokenView(t, at)) };
+      const byToken = clustersByToken(clusters.list());
+      return { items: (await tokens.list()).map((t) => tokenView(t, at, byToken.get(t.id) ?? [])) };
     },
   );
 
@@ -88,7 +93,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncTypebox<RegistrationToke
     async (request) => {
       const token = await tokens.revoke(request.params.id);
       request.log.info({ token: token.id }, "registration token revoked");
-      return tokenView(token, now());
+      return tokenView(token, now(), registeredWith(token.id));
     },
   );
   return Promise.resolve();
