@@ -211,6 +211,8 @@ interface SizeResult {
   hubRssMiB: number;
   hubRssBeforeMiB: number;
   hubCpuPercent: number;
+  /** Hub and nats-server CPU (% of a core) from the push to every cluster reporting it. */
+  pushCpu: { hub: number; nats: number };
   natsRssMiB: number;
   reconnectMs: number;
   hubAlive: boolean;
@@ -245,7 +247,15 @@ async function measure(n: number): Promise<SizeResult> {
       // GITFLEET_BENCH_SIM_LOG=<file> keeps the simulated agents' logs (level GITFLEET_BENCH_SIM_LOG_LEVEL, default info).
       ...(simLog ? { workerStderr: simLog, logLevel: process.env["GITFLEET_BENCH_SIM_LOG_LEVEL"] ?? "info" } : { workerStderr: "ignore" }),
     });
-    await fleet.waitFor((f) => f.registered() + f.errors().size >= n, 30 * 60_000, "registration");
+    // Progress every 30 s: a 10,000-cluster registration takes minutes.
+    const progress = setInterval(() => {
+      if (fleet) log(`  ${fleet.registered()}/${n} registered, ${fleet.connected()} streams connected, ${fleet.errors().size} failed (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }, 30_000);
+    try {
+      await fleet.waitFor((f) => f.registered() + f.errors().size >= n, 30 * 60_000, "registration");
+    } finally {
+      clearInterval(progress);
+    }
     const failed = [...fleet.errors()];
     if (failed.length > 0) log(`${failed.length} clusters failed to start, e.g. ${failed.slice(0, 3).map(([name, message]) => `${name}: ${message}`).join("; ")}`);
     const regs = [...fleet.registrations().values()].map((r) => r.registeredAt).sort((a, b) => a - b);
@@ -270,8 +280,20 @@ async function measure(n: number): Promise<SizeResult> {
     const all = await repo.commit({ "base/settings.yaml": configMap("settings", { cluster: "${cluster_name}", round: "1" }) }, "bench: every cluster");
     const tAll = Date.now();
     const tAllPerf = performance.now();
+    const simCpu = async (): Promise<{ seconds: number; delayMs: number }> => {
+      const stats = (await fleet?.stats()) ?? [];
+      return { seconds: stats.reduce((sum, w) => sum + w.cpuSeconds, 0), delayMs: Math.max(0, ...stats.map((w) => w.eventLoopDelayP99Ms)) };
+    };
+    const sim0 = await simCpu();
+    const pushCpu0 = await Promise.all([cpuTicks(hubPid()), cpuTicks(lab.nats.process.pid ?? 0)]);
     await hub.webhook();
     await waitReported(fleet, all, names, 30 * 60_000);
+    const pushCpu1 = await Promise.all([cpuTicks(hubPid()), cpuTicks(lab.nats.process.pid ?? 0)]);
+    const pushSeconds = (performance.now() - tAllPerf) / 1000;
+    const tick = await clockTicksPerSecond();
+    const pushCpu = { hub: (100 * (pushCpu1[0] - pushCpu0[0])) / tick / pushSeconds, nats: (100 * (pushCpu1[1] - pushCpu0[1])) / tick / pushSeconds };
+    const sim1 = await simCpu();
+    log(`during the push: hub ${pushCpu.hub.toFixed(0)}% of a core, nats-server ${pushCpu.nats.toFixed(0)}%, simulator ${((100 * (sim1.seconds - sim0.seconds)) / pushSeconds).toFixed(0)}% (event-loop delay p99 up to ${sim1.delayMs.toFixed(0)} ms), load average ${loadavg()[0]?.toFixed(1)}`);
     const allPush = convergence(fleet, all, names, tAll);
     const pushToPointersMs = await pointers.until(tAllPerf);
     const fanoutMs = pointers.window();
@@ -315,16 +337,24 @@ async function measure(n: number): Promise<SizeResult> {
     void hz;
 
     // Reconnect storm: the hub restarts; every stream must come back.
+    const restartSim0 = await simCpu();
     const tRestart = performance.now();
     await hub.restart();
     await fleet.waitFor((f) => f.connected() < n, 60_000, "streams dropping").catch(() => undefined);
     let reconnectMs = Infinity;
     try {
-      await fleet.waitFor((f) => f.connected() >= n, 10 * 60_000, "every stream back");
+      const back = setInterval(() => log(`  ${fleet?.connected()}/${n} streams back (${((performance.now() - tRestart) / 1000).toFixed(0)} s)`), 30_000);
+      try {
+        await fleet.waitFor((f) => f.connected() >= n, 10 * 60_000, "every stream back");
+      } finally {
+        clearInterval(back);
+      }
       reconnectMs = performance.now() - tRestart;
     } catch (err) {
       log((err as Error).message);
     }
+    const restartSim1 = await simCpu();
+    log(`simulator during the reconnect: ${((100 * (restartSim1.seconds - restartSim0.seconds)) / ((performance.now() - tRestart) / 1000)).toFixed(0)}% of a core, event-loop delay p99 up to ${restartSim1.delayMs.toFixed(0)} ms`);
     const hubAlive = hub.child.exitCode === null;
     log(`every stream back ${s(reconnectMs)} s after the restart began; hub ${hubAlive ? "up" : "DOWN"}`);
 
@@ -343,6 +373,7 @@ async function measure(n: number): Promise<SizeResult> {
       hubRssMiB: rest.rssMedianMiB,
       hubRssBeforeMiB,
       hubCpuPercent: rest.cpuPercent,
+      pushCpu,
       natsRssMiB,
       reconnectMs,
       hubAlive,
@@ -427,6 +458,7 @@ const rows: string[][] = [
   ["drift summary p99 (ms)", ...results.map((r) => ms(r.summaryP99))],
   ["hub RSS at rest (MiB)", ...results.map((r) => r.hubRssMiB.toFixed(0))],
   ["hub RSS per cluster (KiB, above the empty hub)", ...results.map((r) => perCluster(r).toFixed(1))],
+  ["hub / nats-server CPU during the push to every cluster (% of a core)", ...results.map((r) => `${r.pushCpu.hub.toFixed(0)} / ${r.pushCpu.nats.toFixed(0)}`)],
   ["hub CPU at rest (% of a core; per 1,000 clusters)", ...results.map((r) => `${r.hubCpuPercent.toFixed(1)} (${((r.hubCpuPercent * 1000) / r.n).toFixed(1)})`)],
   ["nats-server RSS (MiB)", ...results.map((r) => r.natsRssMiB.toFixed(0))],
   ["hub restart → every stream back (s)", ...results.map((r) => `${s(r.reconnectMs)}${r.hubAlive ? "" : " (hub down)"}`)],
