@@ -1,7 +1,7 @@
 // The agent assembled: its namespace, the leader election (when asked for) and, while this
 // replica leads, one leadership term (identity, desired state from NATS, the reconcile loop,
 // the status stream; see leadership-term.ts). Runs in-process (e2e tests) or as gitfleet-agent.
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfigLike } from "./kube-config.js";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -36,7 +36,7 @@ import type { AgentRbac } from "./self-guard.js";
 export interface AgentOptions {
   /** The cluster to manage: a client, or a KubeConfig to build one from. One is required. */
   kube?: KubeClient;
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeConfigLike;
   /** Hub gRPC address; needed to register, and overrides the registered one when given. */
   hub?: string | undefined;
   /** Registration token; needed only to register. */

@@ -100,4 +100,32 @@ describe("the agent's Kubernetes client", () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it("stops a watch at once when asked, while the server keeps the answer open", async () => {
+    const server = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/api/v1") {
+        res.end(JSON.stringify({ kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "configmaps", namespaced: true, kind: "ConfigMap", verbs: [] }] }));
+        return;
+      }
+      // One event, then nothing: the answer stays open, as a quiet watch does.
+      res.write(`${JSON.stringify({ type: "ADDED", object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "apps", resourceVersion: "7" } } })}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const kube = createKubeClient({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) });
+      const stop = new AbortController();
+      const seen: string[] = [];
+      const watching = kube.watch({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", resourceVersion: "1" }, (event) => {
+        seen.push(`${event.type} ${event.object.metadata.name}`);
+        stop.abort();
+      }, stop.signal);
+      const outcome = await Promise.race([watching.then(() => "stopped"), new Promise((resolve) => setTimeout(resolve, 5_000, "still running"))]);
+      assert.equal(outcome, "stopped");
+      assert.deepEqual(seen, ["ADDED web"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

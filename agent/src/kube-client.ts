@@ -1,21 +1,18 @@
-// The agent's Kubernetes client: server-side apply, get, list and delete of plain JSON objects,
-// built on @kubernetes/client-node's KubernetesObjectApi for discovery, auth and transport (undici).
-import {
-  ApiException,
-  HttpMethod,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  VersionApi,
-  Watch,
-} from "@kubernetes/client-node";
-import type { KubernetesObject, RequestContext, ResponseContext } from "@kubernetes/client-node";
+// The agent's Kubernetes client: server-side apply, get, list, watch and delete of plain JSON
+// objects over its own small HTTP layer (kube-http.ts), with a discovery cache per group version.
+// It does not load @kubernetes/client-node (kube-config.ts says why); it sends exactly the JSON a
+// bundle holds, unknown fields and all.
 import { messageOf } from "@gitfleet/proto/rules";
 import { AgentError, KubeApiError } from "./errors.js";
+import { LeanKubeConfig } from "./kube-config.js";
+import type { KubeConfigLike } from "./kube-config.js";
+import { kubeTransport } from "./kube-http.js";
+import type { KubeRequest, KubeTransport } from "./kube-http.js";
 import { apiVersionOf, asRecord, formatRef, refOf } from "./kube-objects.js";
 import { watchCollection } from "./kube-watch.js";
 import type { KubeObject, ObjectRef } from "./kube-objects.js";
-import { shareConnections } from "./kube-connections.js";
+
+export type { KubeConfigLike } from "./kube-config.js";
 
 /** Field manager of everything the agent applies. */
 export const FIELD_MANAGER = "gitfleet";
@@ -85,52 +82,71 @@ export interface KubeClient {
 
 /** Options of {@link createKubeClient}. */
 export interface KubeClientOptions {
-  kubeConfig: KubeConfig;
+  /** The cluster and credentials: {@link loadKubeConfig}'s, or @kubernetes/client-node's KubeConfig. */
+  kubeConfig: KubeConfigLike;
   /** Per-request timeout; default 30 s. */
   requestTimeoutMs?: number;
 }
 
-// Responses of requests made with this type are returned as parsed JSON, untouched.
-const RAW = "gitfleet/raw-json";
-
-/** The requests {@link RawObjectApi.send} makes. */
+/** The requests {@link KubeApi.send} makes. */
 export type RawAction = "patch" | "read" | "delete" | "list" | "create" | "replace";
 
+/** What a request sends besides its path: query, body and its content type. */
+interface SendOptions {
+  query?: Record<string, string | undefined>;
+  contentType?: string;
+  body?: string;
+}
+
+/** One entry of a group version's discovery document. */
+interface DiscoveredResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const METHODS = { patch: "PATCH", read: "GET", delete: "DELETE", list: "GET", create: "POST", replace: "PUT" } as const;
+
+/** A non-2xx answer of the API server: its status and body (a Status, usually). */
+export class KubeStatusError extends Error {
+  override readonly name = "KubeStatusError";
+  constructor(
+    readonly statusCode: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${statusCode}`);
+  }
+}
+
 /**
- * KubernetesObjectApi with raw JSON bodies. The stock `patch` re-serializes an object through
- * the client's typed models, which silently drops fields it does not model (unknown fields, and
- * `x-kubernetes-*` keys in CRD schemas); an apply must send exactly what the bundle holds. The
- * discovery cache of the base class (`resource()`, per apiVersion) is kept, so one instance
- * does one discovery GET per group version, not one per call.
+ * Requests for objects by apiVersion, kind, namespace and name, with discovery (one GET per
+ * group version, cached; a kind it does not list is looked up again), raw JSON bodies and paths
+ * that keep the case of names such as RBAC's "system:Foo".
  */
-export class RawObjectApi extends KubernetesObjectApi {
+export class KubeApi {
   timeoutMs = 30_000;
+  private readonly discovered = new Map<string, DiscoveredResource[]>();
+
+  constructor(readonly transport: KubeTransport) {}
 
   /** Sends one request for `spec`; "create" and "list" go to the collection, the rest to the object. */
-  async send(spec: KubeObject, action: RawAction, init: (ctx: RequestContext) => void): Promise<unknown> {
-    const method = {
-      patch: HttpMethod.PATCH,
-      read: HttpMethod.GET,
-      delete: HttpMethod.DELETE,
-      list: HttpMethod.GET,
-      create: HttpMethod.POST,
-      replace: HttpMethod.PUT,
-    }[action];
+  async send(spec: KubeObject, action: RawAction, options: SendOptions = {}): Promise<unknown> {
     const collection = action === "list" || action === "create";
-    const ctx = this.configuration.baseServer.makeRequestContext(await this.pathOf(spec, collection), method);
-    ctx.setHeaderParam("Accept", "application/json");
-    ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
-    init(ctx);
-    return this.requestPromise(ctx, RAW);
+    return this.call({ method: METHODS[action], path: await this.pathOf(spec, collection), ...options, timeoutMs: this.timeoutMs });
   }
 
-  // The base class's specUriPath lower-cases the whole path, which breaks names such as RBAC's
-  // "system:Foo"; this builds the same path from the same cached discovery, keeping case.
+  /** Sends one request; the parsed body of a 2xx answer, a {@link KubeStatusError} otherwise. */
+  async call(req: KubeRequest): Promise<unknown> {
+    const res = await this.transport.request(req);
+    if (res.status >= 200 && res.status <= 299) return res.body;
+    throw new KubeStatusError(res.status, res.body);
+  }
+
   private async pathOf(spec: KubeObject, collection: boolean): Promise<string> {
     const resource = await this.resource(spec.apiVersion, spec.kind);
     if (!resource) throw new Error(`Unrecognized API version and kind: ${spec.apiVersion} ${spec.kind}`);
-    const parts = [this.apiVersionPath(spec.apiVersion)];
-    const namespace = spec.metadata.namespace || (collection ? "" : this.defaultNamespace);
+    const parts = [apiVersionPath(spec.apiVersion)];
+    const namespace = spec.metadata.namespace || (collection ? "" : "default");
     if (resource.namespaced && namespace) parts.push("namespaces", encodeURIComponent(namespace));
     parts.push(resource.name);
     if (!collection) parts.push(encodeURIComponent(spec.metadata.name));
@@ -142,41 +158,44 @@ export class RawObjectApi extends KubernetesObjectApi {
     return this.pathOf({ apiVersion, kind, metadata: { name: "", ...(namespace ? { namespace } : {}) } }, true);
   }
 
+  /** Whether a kind is namespaced; undefined when its group version or the kind is not served. */
   async scope(apiVersion: string, kind: string): Promise<boolean | undefined> {
     try {
       return (await this.resource(apiVersion, kind))?.namespaced;
     } catch (error) {
-      // resource() wraps a 404 of the group version's discovery document.
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (error instanceof KubeStatusError && error.statusCode === 404) return undefined;
       throw error;
     }
   }
 
+  /** Forgets a group version's resources: a deleted or changed CRD needs a fresh list. */
   forget(apiVersion: string): void {
-    // The base class caches a group version's resource list; a deleted or changed CRD needs a fresh one.
-    delete this.apiVersionResourceCache[apiVersion];
+    this.discovered.delete(apiVersion);
   }
 
-  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
-    if (type !== RAW) return super.processResponse<T>(response, type);
-    const text = await response.body.text();
-    const body: unknown = text === "" ? undefined : safeParse(text);
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return body as T;
-    throw new ApiException(response.httpStatusCode, "Unsuccessful HTTP Request", body, response.headers);
+  private async resource(apiVersion: string, kind: string): Promise<DiscoveredResource | undefined> {
+    const cached = this.discovered.get(apiVersion)?.find((r) => r.kind === kind);
+    if (cached) return cached;
+    const body = asRecord(await this.call({ method: "GET", path: apiVersionPath(apiVersion), timeoutMs: this.timeoutMs }));
+    // Only what a path needs is kept of each resource (subresources such as "pods/log" included, as listed).
+    const resources = (Array.isArray(body?.["resources"]) ? (body["resources"] as unknown[]) : []).flatMap((r) => {
+      const entry = asRecord(r);
+      return typeof entry?.["name"] === "string" && typeof entry["kind"] === "string"
+        ? [{ name: entry["name"], kind: entry["kind"], namespaced: entry["namespaced"] === true }]
+        : [];
+    });
+    this.discovered.set(apiVersion, resources);
+    return resources.find((r) => r.kind === kind);
   }
 }
 
-/** Creates a {@link KubeClient} for a loaded KubeConfig; use one client for the agent's lifetime. */
+/** Creates a {@link KubeClient} for a loaded configuration; use one client for the agent's lifetime. */
 export function createKubeClient(options: KubeClientOptions): KubeClient {
-  shareConnections(options.kubeConfig);
-  const api = options.kubeConfig.makeApiClient(RawObjectApi);
+  const transport = kubeTransport(options.kubeConfig);
+  const api = new KubeApi(transport);
   api.timeoutMs = options.requestTimeoutMs ?? 30_000;
-  const version = options.kubeConfig.makeApiClient(VersionApi);
-  const watcher = new Watch(options.kubeConfig);
   // The server ends each watch after watchSeconds; silence longer than this means a dead connection.
   const watchSeconds = 300;
-  // The client keeps this setting private; it is the watch's inactivity timeout.
-  (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (watchSeconds + 60) * 1000;
 
   const call = async <T>(what: string, apiVersion: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -192,19 +211,17 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     async apply(object, applyOptions = {}) {
       const what = formatRef(refOf(object));
       return call(what, object.apiVersion, async () => {
-        const live = await api.send(object, "patch", (ctx) => {
-          ctx.setHeaderParam("Content-Type", PatchStrategy.ServerSideApply);
-          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
-          ctx.setQueryParam("force", "true");
-          if (applyOptions.dryRun) ctx.setQueryParam("dryRun", "All");
-          ctx.setBody(JSON.stringify(object));
+        const live = await api.send(object, "patch", {
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: FIELD_MANAGER, force: "true", dryRun: applyOptions.dryRun ? "All" : undefined },
+          body: JSON.stringify(object),
         });
         return live as KubeObject;
       });
     },
     async get(ref) {
       try {
-        return (await call(formatRef(ref), apiVersionOf(ref), () => api.send(headerOf(ref), "read", () => {}))) as KubeObject;
+        return (await call(formatRef(ref), apiVersionOf(ref), () => api.send(headerOf(ref), "read"))) as KubeObject;
       } catch (error) {
         if (error instanceof KubeApiError && error.statusCode === 404) return undefined;
         throw error;
@@ -212,9 +229,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     },
     async delete(ref) {
       try {
-        await call(formatRef(ref), apiVersionOf(ref), () =>
-          api.send(headerOf(ref), "delete", (ctx) => ctx.setQueryParam("propagationPolicy", "Background")),
-        );
+        await call(formatRef(ref), apiVersionOf(ref), () => api.send(headerOf(ref), "delete", { query: { propagationPolicy: "Background" } }));
         return true;
       } catch (error) {
         if (error instanceof KubeApiError && error.statusCode === 404) return false;
@@ -222,55 +237,27 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       }
     },
     async list(query) {
-      const spec: KubeObject = {
-        apiVersion: query.apiVersion,
-        kind: query.kind,
-        metadata: { name: "", ...(query.namespace ? { namespace: query.namespace } : {}) },
-      };
-      const body = await call(`${query.kind} list`, query.apiVersion, () =>
-        api.send(spec, "list", (ctx) => {
-          if (query.labelSelector) ctx.setQueryParam("labelSelector", query.labelSelector);
-        }),
-      );
-      return typedItems(asRecord(body)?.["items"], query);
+      return (await listOf(query)).items;
     },
     async listWithVersion(query) {
-      const spec: KubeObject = {
-        apiVersion: query.apiVersion,
-        kind: query.kind,
-        metadata: { name: "", ...(query.namespace ? { namespace: query.namespace } : {}) },
-      };
-      const body = asRecord(
-        await call(`${query.kind} list`, query.apiVersion, () =>
-          api.send(spec, "list", (ctx) => {
-            if (query.labelSelector) ctx.setQueryParam("labelSelector", query.labelSelector);
-          }),
-        ),
-      );
-      const items = body?.["items"];
-      const resourceVersion = asRecord(body?.["metadata"])?.["resourceVersion"];
-      return { items: typedItems(items, query), resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
+      return listOf(query);
     },
     async watch(query, onEvent, signal) {
       const what = `${query.kind} watch`;
       const path = await call(what, query.apiVersion, () => api.collectionPath(query.apiVersion, query.kind, query.namespace));
-      await watchCollection({ watcher, path, what, resourceVersion: query.resourceVersion, timeoutSeconds: watchSeconds, onEvent, signal });
+      await watchCollection({ transport, path, what, resourceVersion: query.resourceVersion, timeoutSeconds: watchSeconds, onEvent, signal });
     },
     async create(object) {
       return call(formatRef(refOf(object)), object.apiVersion, async () =>
-        (await api.send(object, "create", (ctx) => {
-          ctx.setHeaderParam("Content-Type", "application/json");
-          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
-          ctx.setBody(JSON.stringify(object));
-        })) as KubeObject,
+        (await api.send(object, "create", { query: { fieldManager: FIELD_MANAGER }, body: JSON.stringify(object) })) as KubeObject,
       );
     },
     async replaceManagedFields(ref, managedFields, resourceVersion) {
       return call(formatRef(ref), apiVersionOf(ref), async () =>
-        (await api.send(headerOf(ref), "patch", (ctx) => {
-          ctx.setHeaderParam("Content-Type", PatchStrategy.MergePatch);
-          ctx.setQueryParam("fieldManager", FIELD_MANAGER);
-          ctx.setBody(JSON.stringify({ metadata: { managedFields, resourceVersion } }));
+        (await api.send(headerOf(ref), "patch", {
+          contentType: "application/merge-patch+json",
+          query: { fieldManager: FIELD_MANAGER },
+          body: JSON.stringify({ metadata: { managedFields, resourceVersion } }),
         })) as KubeObject,
       );
     },
@@ -279,20 +266,34 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     },
     async serverVersion() {
       try {
-        return (await version.getCode()).gitVersion;
+        const body = asRecord(await api.call({ method: "GET", path: "/version", timeoutMs: api.timeoutMs }));
+        return typeof body?.["gitVersion"] === "string" ? body["gitVersion"] : "";
       } catch (error) {
         throw toKubeApiError(error, "server version");
       }
     },
   };
+
+  async function listOf(query: ListQuery): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    const spec: KubeObject = {
+      apiVersion: query.apiVersion,
+      kind: query.kind,
+      metadata: { name: "", ...(query.namespace ? { namespace: query.namespace } : {}) },
+    };
+    const body = asRecord(
+      await call(`${query.kind} list`, query.apiVersion, () => api.send(spec, "list", { query: { labelSelector: query.labelSelector || undefined } })),
+    );
+    const resourceVersion = asRecord(body?.["metadata"])?.["resourceVersion"];
+    return { items: typedItems(body?.["items"], query), resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "" };
+  }
 }
 
 /**
  * Loads the agent's KubeConfig: the given kubeconfig file, or the in-cluster service account
  * when none is given. Throws an {@link AgentError} with one clear line when neither works.
  */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
+export function loadKubeConfig(kubeconfigPath?: string): LeanKubeConfig {
+  const kc = new LeanKubeConfig();
   if (kubeconfigPath) {
     try {
       kc.loadFromFile(kubeconfigPath);
@@ -321,9 +322,9 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 /** Maps anything the client threw to a {@link KubeApiError} whose message starts with `what`. */
 export function toKubeApiError(error: unknown, what: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    const code = Number(error.code);
-    const status = asRecord(typeof error.body === "string" ? safeParse(error.body) : error.body);
+  if (error instanceof KubeStatusError) {
+    const code = error.statusCode;
+    const status = asRecord(error.body);
     const reason = typeof status?.["reason"] === "string" ? status["reason"] : `HTTP${code}`;
     const detail = typeof status?.["message"] === "string" ? status["message"] : `HTTP ${code}`;
     return new KubeApiError(code, reason, what, detail, { cause: error });
@@ -337,8 +338,8 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
 }
 
 /**
- * An error's message followed by those of its causes. The client's fetch (undici) rejects with
- * a bare "fetch failed" and keeps the reason (connect ECONNREFUSED, a TLS failure) in `cause`.
+ * An error's message followed by those of its causes: a transport error keeps the reason (connect
+ * ECONNREFUSED, a TLS failure) in `cause`.
  */
 function withCauses(error: unknown): string {
   const parts: string[] = [];
@@ -361,12 +362,8 @@ function headerOf(ref: ObjectRef): KubeObject {
   };
 }
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+function apiVersionPath(apiVersion: string): string {
+  return `/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}`;
 }
 
 // The API server leaves apiVersion and kind out of a list's items (of built-in kinds); a

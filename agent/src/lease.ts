@@ -1,11 +1,11 @@
 // The coordination.k8s.io/v1 Lease the agent's replicas elect a leader with: read, create and
 // replace with the resourceVersion as a precondition, so two candidates can never both win.
-import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.js";
-import { RawObjectApi, toKubeApiError } from "./kube-client.js";
+import { KubeApi, toKubeApiError } from "./kube-client.js";
+import type { KubeConfigLike } from "./kube-config.js";
+import { kubeTransport } from "./kube-http.js";
 import { asRecord, asString } from "./kube-objects.js";
 import type { KubeObject } from "./kube-objects.js";
-import { shareConnections } from "./kube-connections.js";
 
 /** What a Lease's spec says about its holder. Times are ms since the epoch (0 when unset). */
 export interface LeaseRecord {
@@ -39,7 +39,7 @@ export interface LeaseClient {
 
 /** Options of {@link createLeaseClient}. */
 export interface LeaseClientOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigLike;
   namespace: string;
   name: string;
   /** Per-request timeout; a renewal must not wait longer than its deadline. Default 5 s. */
@@ -48,8 +48,7 @@ export interface LeaseClientOptions {
 
 /** Creates a {@link LeaseClient} on the Kubernetes API. */
 export function createLeaseClient(options: LeaseClientOptions): LeaseClient {
-  shareConnections(options.kubeConfig);
-  const api = options.kubeConfig.makeApiClient(RawObjectApi);
+  const api = new KubeApi(kubeTransport(options.kubeConfig));
   api.timeoutMs = options.requestTimeoutMs ?? 5_000;
   const where = `${options.namespace}/${options.name}`;
   const what = `Lease ${where}`;
@@ -80,7 +79,7 @@ export function createLeaseClient(options: LeaseClientOptions): LeaseClient {
     where,
     async get() {
       try {
-        return await call(() => api.send(header, "read", () => {}));
+        return await call(() => api.send(header, "read"));
       } catch (error) {
         if (error instanceof KubeApiError && error.statusCode === 404) return undefined;
         throw error;
@@ -88,17 +87,11 @@ export function createLeaseClient(options: LeaseClientOptions): LeaseClient {
     },
     create: (record) =>
       call(() =>
-        api.send(header, "create", (ctx) => {
-          ctx.setHeaderParam("Content-Type", "application/json");
-          ctx.setBody(JSON.stringify(body(record)));
-        }),
+        api.send(header, "create", { body: JSON.stringify(body(record)) }),
       ),
     replace: (record, resourceVersion) =>
       call(() =>
-        api.send(header, "replace", (ctx) => {
-          ctx.setHeaderParam("Content-Type", "application/json");
-          ctx.setBody(JSON.stringify(body(record, resourceVersion)));
-        }),
+        api.send(header, "replace", { body: JSON.stringify(body(record, resourceVersion)) }),
       ),
   };
 }
