@@ -141,4 +141,26 @@ void describe("proof of possession on Connect", { skip: skipWithoutNats }, () =>
     agent.call.end();
     await agent.closed();
   });
+
+  void it("agents slow to prove their key do not hold up the others: the hub's handshake turns cover only its own work", async () => {
+    // As many silent streams as the hub runs handshakes at once (64 by default).
+    const silentCount = 64;
+    const { secret } = await createToken(fixture, { maxUses: silentCount + 1 });
+    const clusters = await Promise.all(Array.from({ length: silentCount + 1 }, (_, i) => register(client, secret, `edge-queue-${i}`)));
+    const silent = clusters.slice(0, silentCount).map((c) => openStream(client, c.credentials?.grpcToken, { prove: false }));
+    await Promise.all(silent.map((s) => s.next("welcome")));
+
+    const last = clusters[silentCount];
+    const agent = openStream(client, last?.credentials?.grpcToken);
+    await agent.next("welcome", "Welcome for an agent behind 64 that have not answered theirs");
+    await waitFor(async () => (await clusterView(`edge-queue-${silentCount}`)).connected || undefined, {
+      what: "the proving agent to be recorded connected",
+      timeoutMs: 5_000,
+    });
+    assert.equal(silent.filter((s) => s.ended).length, 0, "it got in while all 64 silent streams still waited for their proof timeout");
+
+    for (const s of silent) assert.match((await s.closed())?.details ?? "", /sent no ConnectProof/);
+    agent.call.end();
+    await agent.closed();
+  });
 });

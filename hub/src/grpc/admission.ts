@@ -1,8 +1,9 @@
 // Admission pacing for Connect handshakes: after a hub restart every agent of the fleet
-// reconnects within seconds. Each handshake authenticates, proves the agent's key and writes the
-// cluster record; a bounded number run at once and the rest wait their turn in order, so a
-// reconnect storm is a queue the hub works through rather than thousands of handshakes (and their
-// NATS writes) competing until they time out.
+// reconnects within seconds. A handshake's hub work is authentication (then Welcome) and, once the
+// agent proved its key, the cluster record's write; each step takes a turn, a bounded number run at
+// once and the rest wait in order, so a reconnect storm is a queue the hub works through rather
+// than thousands of handshakes (and their NATS writes) competing until they time out. The agent's
+// round trip between the two steps holds no turn: agents far away or busy do not slow the queue.
 
 /** A bounded number of handshakes at a time. */
 export interface Admission {

@@ -41,7 +41,7 @@ export interface AgentServiceOptions {
   hubVersion: string;
   /** The desired-state keys agents should trust now; sent in RegisterResponse, Welcome, RefreshCredentials and RenewResponse. */
   trustedKeys: () => TrustedKey[];
-  /** Connect handshakes (authentication, proof, first write) run at once; default {@link defaultMaxConcurrentHandshakes}. */
+  /** Connect handshake steps (authentication with Welcome; the proven stream's first write) run at once; default {@link defaultMaxConcurrentHandshakes}. */
   maxConcurrentHandshakes?: number | undefined;
   /** Called once a cluster registered through this replica is stored. */
   onClusterRegistered?: (cluster: ClusterRecord) => void;

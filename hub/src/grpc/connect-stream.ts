@@ -48,7 +48,10 @@ export interface ConnectDeps {
   onStatus: (clusterId: string, report: StatusReport, previous: StatusReport | undefined) => void;
   /** Called with what the agent reported it did (at most {@link maxAgentEventsPerMessage} per message). */
   onAgentEvents: (clusterId: string, events: readonly AgentEvent[]) => void;
-  /** Bounds the handshakes (authentication up to the proven stream's first write) running at once. */
+  /**
+   * Bounds the hub's handshake work running at once: authentication with Welcome, and the proven
+   * stream's first write. The agent's proof is awaited between the two, outside the bound.
+   */
   admission?: Admission | undefined;
 }
 
@@ -127,7 +130,9 @@ class StreamSession implements AgentSession {
     cluster: ClusterRecord,
     readonly epoch: number,
     private credentialsExpireAt: Date,
-    // Ends this stream's admission turn: once it is proven and recorded connected, or has ended.
+    // Ends this stream's first admission turn (authentication and Welcome): once Welcome is sent.
+    // The agent's answer is awaited outside any turn, so a reconnect storm's pace is the hub's
+    // work, not the agents' round trips; recording the proven stream takes a second turn.
     private readonly endTurn: () => void = () => {},
   ) {
     this.clusterId = cluster.id;
@@ -171,6 +176,7 @@ class StreamSession implements AgentSession {
         },
       },
     });
+    this.endTurn();
     const proofTimeoutMs = this.deps.connectProofTimeoutMs ?? defaultConnectProofTimeoutMs;
     this.proofTimer = setTimeout(() => {
       if (this.proven) return;
@@ -287,10 +293,12 @@ class StreamSession implements AgentSession {
     this.proven = true;
     clearTimeout(this.proofTimer);
     this.logger.info("agent connected and proved its signing key");
+    const endTurn = (await this.deps.admission?.acquire()) ?? (() => {});
     try {
+      if (this.finished) return;
       await this.touch({ connected: true, session: this.id });
     } finally {
-      this.endTurn();
+      endTurn();
     }
     this.scheduleRefresh();
   }
