@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BundlePayloadSchema, DriftMode } from "./gen/gitfleet/v1/agent_pb.js";
 import {
@@ -53,6 +53,23 @@ describe("wire helpers", () => {
     assert.ok(compressed.byteLength < bytes.byteLength / 10, "repetitive YAML should compress well");
     assert.deepEqual(await decompress(compressed), bytes);
     await assert.rejects(decompress(compressed, { maxBytes: 100 }), RangeError);
+  });
+
+  it("compresses and inflates small payloads on the calling thread and large ones in the pool, alike", async () => {
+    const tooLarge = (error: unknown) => error instanceof RangeError && "code" in error && error.code === "ERR_BUFFER_TOO_LARGE";
+    // Below, at and above the inline limits (64 KiB in, 1 MiB out), random and repetitive.
+    for (const bytes of [randomBytes(300), new Uint8Array(64 * 1024).fill(7), randomBytes(64 * 1024 + 1), new Uint8Array(3 << 20).fill(1)]) {
+      const compressed = await compress(bytes);
+      assert.deepEqual(new Uint8Array(gunzipSync(compressed)), new Uint8Array(bytes), "plain gzip, whichever thread made it");
+      assert.deepEqual(await decompress(compressed, { maxBytes: bytes.byteLength }), new Uint8Array(bytes));
+      assert.deepEqual(await decompress(compressed), new Uint8Array(bytes));
+      await assert.rejects(decompress(compressed, { maxBytes: bytes.byteLength - 1 }), tooLarge);
+    }
+    // A small input that inflates far past its limit is refused on the calling thread too.
+    const bomb = await compress(new Uint8Array(8 << 20));
+    assert.ok(bomb.byteLength < 64 * 1024);
+    await assert.rejects(decompress(bomb, { maxBytes: 1000 }), tooLarge);
+    await assert.rejects(decompress(new Uint8Array([1, 2, 3]), { maxBytes: 1000 }), (error: unknown) => error instanceof Error && !tooLarge(error));
   });
 
   it("chunks bytes into views no larger than the limit and joins them back", () => {

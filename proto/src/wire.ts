@@ -2,7 +2,7 @@
 // protobuf bytes, gzip, and chunks small enough for NATS' default 1 MiB max payload.
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { gunzip, gzip } from "node:zlib";
+import { gunzip, gunzipSync, gzip, gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { BundlePayloadSchema } from "./gen/gitfleet/v1/agent_pb.js";
@@ -40,8 +40,18 @@ export function digest(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Gzips `bytes`. */
+/**
+ * Up to this many bytes in and out, gzip runs on the calling thread: handing a small payload to
+ * the thread pool costs several times the compression itself (0.25 ms against 0.06 ms for a
+ * 300-byte bundle; a fleet-wide push of distinct bundles to 10,000 clusters spent 2.7 s of the
+ * hub's CPU there). Larger payloads go to the pool, so the event loop is not held for long.
+ */
+const inlineZlibBytes = 64 * 1024;
+const inlineInflateBytes = 1024 * 1024;
+
+/** Gzips `bytes` (the same bytes whichever thread does it). */
 export async function compress(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.byteLength <= inlineZlibBytes) return new Uint8Array(gzipSync(bytes));
   return new Uint8Array(await gzipAsync(bytes));
 }
 
@@ -51,6 +61,10 @@ export async function compress(bytes: Uint8Array): Promise<Uint8Array> {
  */
 export async function decompress(bytes: Uint8Array, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
   const zlibOptions = options.maxBytes === undefined ? {} : { maxOutputLength: Math.max(1, options.maxBytes) };
+  // Inline only when the output is bounded and small, not just the input.
+  if (bytes.byteLength <= inlineZlibBytes && options.maxBytes !== undefined && options.maxBytes <= inlineInflateBytes) {
+    return new Uint8Array(gunzipSync(bytes, zlibOptions));
+  }
   return new Uint8Array(await gunzipAsync(bytes, zlibOptions));
 }
 

@@ -118,7 +118,9 @@ void describe("an agent's Connect stream", { skip: skipWithoutNats }, () => {
     const detail = await waitFor(
       async () => {
         const res = await show("edge-1");
-        return res.body["observedRevision"] === "0123456789abcdef0123456789abcdef01234567" ? res.body : undefined;
+        // The record and the status are two writes: wait for both.
+        const both = res.body["observedRevision"] === "0123456789abcdef0123456789abcdef01234567" && (res.body["bundles"] as unknown[]).length > 0;
+        return both ? res.body : undefined;
       },
       { what: "the status report to reach the API", timeoutMs: 5_000 },
     );

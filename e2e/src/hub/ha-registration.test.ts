@@ -55,4 +55,23 @@ void describe("token uses across three hub replicas", { skip: skipWithoutNats, t
       assert.deepEqual([...(seen.body.items.find((t) => t.id === token.id)?.clusterIds ?? [])].sort(), succeeded.map((r) => r.clusterId).sort());
     }
   });
+
+  it("changes to one cluster made through three replicas at once are all kept", async () => {
+    const [first] = hubs as [HubFixture];
+    const token = await createToken(first, { maxUses: 1 });
+    await register(clients[0] as ServiceClient<typeof AgentService>, token.secret, "patched-everywhere");
+    // Replicas write from their own copy of the record first; a copy another replica made stale
+    // must be refused and read again, never written over.
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        api(hubs[i % 3]?.baseUrl ?? "", "PATCH", "/api/v1/clusters/patched-everywhere", { token: first.adminToken, body: { labels: { [`k${i}`]: "set" } } }),
+      ),
+    );
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
+    for (const hub of hubs) {
+      const labels = async () => (await api<{ labels: Record<string, string> }>(hub.baseUrl, "GET", "/api/v1/clusters/patched-everywhere", { token: first.adminToken })).body.labels;
+      await waitFor(async () => Object.keys(await labels()).filter((k) => /^k\d+$/.test(k)).length >= 60 || undefined, { what: "every replica to see all 60 changes", timeoutMs: 10_000 });
+      for (let i = 0; i < 60; i++) assert.equal((await labels())[`k${i}`], "set");
+    }
+  });
 });

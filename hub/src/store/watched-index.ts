@@ -37,6 +37,8 @@ export interface WatchedIndex<T> {
   /** True once the initial content has been loaded. */
   readonly isReady: boolean;
   get(key: string): T | undefined;
+  /** The value with the bucket revision it was stored at; undefined when absent or deleted. */
+  entry(key: string): { value: T; revision: number } | undefined;
   /** Every current value, in no particular order. */
   values(): T[];
   /** Records a local write at `revision`, unless the index already holds a newer one. */
@@ -176,6 +178,10 @@ export function createWatchedIndex<T>(options: WatchedIndexOptions<T>): WatchedI
       return isReady;
     },
     get: (key) => slots.get(key)?.value,
+    entry: (key) => {
+      const slot = slots.get(key);
+      return slot?.value === undefined ? undefined : { value: slot.value, revision: slot.revision };
+    },
     values: () => [...slots.values()].flatMap((s) => (s.value === undefined ? [] : [s.value])),
     applyPut: (key, revision, value) => apply(key, revision, value),
     applyDelete: (key, revision) => {
