@@ -2,7 +2,7 @@
 // agent's NATS permissions"): a core subscription on its own `<prefix>.desired` pointer subject
 // tells it when the pointer changes, a direct get of the pointer's last value gives the pointer
 // and its KV revision, and direct gets fetch the chunks it names.
-import { connect, jwtAuthenticator } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { pino } from "pino";
@@ -13,6 +13,7 @@ import { createWakeup, systemClock } from "./clock.js";
 import type { Clock, Wakeup } from "./clock.js";
 import { loadDesiredState } from "./desired-state.js";
 import type { DesiredStateSnapshot, LoadDesiredStateOptions } from "./desired-state.js";
+import { natsUserAuthenticator } from "./nats-auth.js";
 import { natsTlsFor, natsTlsHint } from "./nats-tls.js";
 
 /** What the agent needs to reach NATS as itself. */
@@ -87,7 +88,6 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
   const stopping = new AbortController();
   // Cuts a retry wait short when new credentials arrive: the old ones may be why it failed.
   const retryNow = createWakeup(clock);
-  const encoder = new TextEncoder();
   let access = options.access;
   let current = options.initial;
   let lastRevision = current?.kvRevision ?? 0;
@@ -174,10 +174,7 @@ export function createNatsDesiredStateSource(options: NatsDesiredStateSourceOpti
       ...(security.tls ? { tls: security.tls } : {}),
       servers: access.servers,
       // Read on every (re)connect, so refreshed credentials apply without a new connection.
-      authenticator: jwtAuthenticator(
-        () => access.userJwt,
-        () => encoder.encode(access.userSeed),
-      ),
+      authenticator: natsUserAuthenticator(() => access),
       inboxPrefix: access.inboxPrefix,
       name: options.name ?? `gitfleet-agent ${options.keyPrefix}`,
       maxReconnectAttempts: -1,

@@ -1,8 +1,7 @@
 // First start: generate keys, store them, call Register, store the identity. Every later
 // start: load the identity and never call Register again.
 import { updatePinnedKeys } from "./desired-trust.js";
-import { fromSeed } from "@nats-io/nkeys";
-import { GrpcStatus, toRpcError } from "@gitfleet/proto";
+import { GrpcStatus, nativeKeyPair, toRpcError } from "@gitfleet/proto";
 import type { RegisterResponse } from "@gitfleet/proto";
 import type { Logger } from "pino";
 import { messageOf } from "@gitfleet/proto/rules";
@@ -129,5 +128,5 @@ function identityFrom(response: RegisterResponse, keys: AgentKeySeeds, hubAddres
 }
 
 function publicKeyOf(seed: string): string {
-  return fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  return nativeKeyPair(seed).getPublicKey();
 }

@@ -1,8 +1,7 @@
 // Proof of possession for AgentService.Renew and Connect: the agent signs the protocol's
 // canonical texts with its signing nkey, so the hub renews its credentials without any other
 // secret, and refreshes them on a stream only for the agent that holds the key.
-import { fromSeed } from "@nats-io/nkeys";
-import { connectProofPayload, renewSignaturePayload, timestampFromDate } from "@gitfleet/proto";
+import { connectProofPayload, nativeKeyPair, renewSignaturePayload, timestampFromDate } from "@gitfleet/proto";
 import type { RenewRequestInit } from "./hub-client.js";
 
 /** Who signs a Renew request: the cluster id and the agent's signing seed ("SU..."). */
@@ -17,21 +16,11 @@ export interface RenewSigner {
  */
 export function signRenewRequest(signer: RenewSigner, now: number, natsUserPublicKey = ""): RenewRequestInit {
   const signedAt = timestampFromDate(new Date(now));
-  const key = fromSeed(new TextEncoder().encode(signer.signingSeed));
-  try {
-    const signature = key.sign(renewSignaturePayload({ clusterId: signer.clusterId, signedAt, natsUserPublicKey }));
-    return { clusterId: signer.clusterId, signedAt, signature, natsUserPublicKey };
-  } finally {
-    key.clear();
-  }
+  const signature = nativeKeyPair(signer.signingSeed).sign(renewSignaturePayload({ clusterId: signer.clusterId, signedAt, natsUserPublicKey }));
+  return { clusterId: signer.clusterId, signedAt, signature, natsUserPublicKey };
 }
 
 /** Signs the Connect proof for Welcome's `nonce`: the ConnectProof signature the agent sends first. */
 export function signConnectProof(signer: RenewSigner, nonce: Uint8Array): Uint8Array {
-  const key = fromSeed(new TextEncoder().encode(signer.signingSeed));
-  try {
-    return key.sign(connectProofPayload(signer.clusterId, nonce));
-  } finally {
-    key.clear();
-  }
+  return nativeKeyPair(signer.signingSeed).sign(connectProofPayload(signer.clusterId, nonce));
 }

@@ -158,6 +158,9 @@ export type { DesiredSigningKey } from "./desired-signature.js";
 // The canonical text of a Connect proof, shared by the agent (signs) and the hub (verifies).
 export { CONNECT_NONCE_BYTES, CONNECT_PROOF_CONTEXT, connectProofPayload, connectProofText } from "./connect-proof.js";
 
+// nkeys signing and verification with Node's own Ed25519.
+export { nativeKeyPair, verifyWithNkey } from "./native-key.js";
+
 // Payload helpers for desired state in JetStream.
 export {
   DEFAULT_CHUNK_BYTES,

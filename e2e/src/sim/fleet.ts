@@ -139,10 +139,12 @@ export function startSimFleet(options: SimFleetOptions): Promise<SimFleet> {
     else waiting.reject(new Error(`a simulator worker failed: ${message.error}`));
   };
 
+  const simProfileDir = process.env["GITFLEET_BENCH_SIM_PROF"];
   const workers: Worker[] = [];
   for (let p = 0; p < processes; p++) {
     const child = fork(workerPath, [], {
-      execArgv: ["--conditions=@gitfleet/source", "--import", import.meta.resolve("tsx")],
+      // GITFLEET_BENCH_SIM_PROF=<dir>: a CPU profile of each worker, written there when it stops.
+      execArgv: ["--conditions=@gitfleet/source", "--import", import.meta.resolve("tsx"), ...(simProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${simProfileDir}`] : [])],
       stdio: ["ignore", "inherit", options.workerStderr ?? "inherit", "ipc"],
     });
     const worker: Worker = { child, registered: 0, connected: 0, exited: false };

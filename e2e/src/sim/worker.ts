@@ -162,3 +162,6 @@ process.on("message", (message: ParentMessage) => {
 process.on("disconnect", () => {
   void Promise.allSettled(clusters.map((c) => c.stop())).then(() => process.exit(0));
 });
+// The parent's stop ends with SIGTERM once the clusters stopped: exit normally, so a CPU profile
+// (GITFLEET_BENCH_SIM_PROF) is written.
+process.on("SIGTERM", () => process.exit(0));

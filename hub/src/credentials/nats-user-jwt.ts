@@ -1,8 +1,8 @@
 // NATS user JWTs for agents (docs/protocol.md, "An agent's NATS permissions"):
 // each agent may read its own cluster's desired state and nothing else.
+import { nativeKeyPair } from "@gitfleet/proto";
 import { encodeUser, type SigningKey, type User, type UserPermissionsLimits } from "@nats-io/jwt";
 import { bucketNames } from "../store/buckets.js";
-import { nativeKeyPair } from "./native-key.js";
 
 /** Subject permissions of one agent user. */
 export interface AgentNatsPermissions {

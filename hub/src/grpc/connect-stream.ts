@@ -15,12 +15,12 @@ import {
   type AgentMessage,
   type StatusReport,
   type TrustedKey,
+  verifyWithNkey,
 } from "@gitfleet/proto";
 import { messageOf } from "@gitfleet/proto/rules";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authenticateAgent, type CredentialIssuer } from "../credentials/issuer.js";
-import { verifyWithNkey } from "../credentials/native-key.js";
 import { HubError } from "../errors.js";
 import { maxAgentEventsPerMessage } from "../fleet-events/index.js";
 import { newId } from "../secrets.js";

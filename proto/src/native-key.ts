@@ -1,20 +1,25 @@
 // An nkeys key pair that signs with Node's own Ed25519 (OpenSSL) instead of the pure-JavaScript
 // one of @nats-io/nkeys, which also re-derives the key from the seed on every call: minting a
 // NATS user JWT took four scalar multiplications in JavaScript and was most of a registration's
-// CPU. Ed25519 is deterministic, so the signatures are the same bytes.
+// CPU, and an agent's Connect proof and NATS logins were most of its CPU in a reconnect storm.
+// Ed25519 is deterministic, so the signatures are the same bytes.
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { fromPublic, fromSeed, type KeyPair } from "@nats-io/nkeys";
 
 // PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410).
 const pkcs8Ed25519Prefix = Buffer.from("302e020100300506032b657004220420", "hex");
 
+// Key pairs by seed: a process holds a few (a hub's account keys, an agent's two), a fleet
+// simulator a few thousand; past the bound the oldest is dropped (and built again if used).
 const cache = new Map<string, KeyPair>();
+const maxCached = 4096;
 
 /** The key pair of an nkeys seed ("S..."), signing natively; built once per seed. */
 export function nativeKeyPair(seed: string): KeyPair {
   let pair = cache.get(seed);
   if (pair === undefined) {
     pair = build(seed);
+    if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);
     cache.set(seed, pair);
   }
   return pair;
@@ -26,10 +31,10 @@ function build(seed: string): KeyPair {
   const privateKey: KeyObject = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, raw]), format: "der", type: "pkcs8" });
   const publicKey: KeyObject = createPublicKey(privateKey);
   const publicText = nkeys.getPublicKey();
-  const privateText = nkeys.getPrivateKey();
   return {
     getPublicKey: () => publicText,
-    getPrivateKey: () => privateText,
+    // Derived in JavaScript, only when asked for (signing never needs it).
+    getPrivateKey: () => nkeys.getPrivateKey(),
     getSeed: () => nkeys.getSeed(),
     sign: (input) => new Uint8Array(sign(null, input, privateKey)),
     verify: (input, signature) => verify(null, input, publicKey, signature),
