@@ -21,6 +21,14 @@ void describe("native nkeys signing", () => {
     }
   });
 
+  void it("derives the private key once, when first asked for", () => {
+    const seed = new TextDecoder().decode(createAccount().getSeed());
+    const pair = nativeKeyPair(seed);
+    const first = pair.getPrivateKey();
+    assert.equal(pair.getPrivateKey(), first, "the same bytes, not derived again");
+    assert.deepEqual(first, fromSeed(new TextEncoder().encode(seed)).getPrivateKey());
+  });
+
   void it("builds a key once per seed", () => {
     const seed = new TextDecoder().decode(createAccount().getSeed());
     assert.equal(nativeKeyPair(seed), nativeKeyPair(seed));

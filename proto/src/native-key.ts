@@ -31,10 +31,12 @@ function build(seed: string): KeyPair {
   const privateKey: KeyObject = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, raw]), format: "der", type: "pkcs8" });
   const publicKey: KeyObject = createPublicKey(privateKey);
   const publicText = nkeys.getPublicKey();
+  // Derived in JavaScript once, when first asked for: signing never needs it, but a JWT library
+  // may ask on every signature (@nats-io/jwt checks the key's type with it).
+  let privateText: Uint8Array | undefined;
   return {
     getPublicKey: () => publicText,
-    // Derived in JavaScript, only when asked for (signing never needs it).
-    getPrivateKey: () => nkeys.getPrivateKey(),
+    getPrivateKey: () => (privateText ??= nkeys.getPrivateKey()),
     getSeed: () => nkeys.getSeed(),
     sign: (input) => new Uint8Array(sign(null, input, privateKey)),
     verify: (input, signature) => verify(null, input, publicKey, signature),
