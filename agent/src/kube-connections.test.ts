@@ -112,4 +112,38 @@ describe("connections to the API server", () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it("a watch stopped before it starts ends at once, without asking the server", async () => {
+    const watches: string[] = [];
+    const server = createServer((req, res) => {
+      if (req.url?.includes("watch=true")) {
+        watches.push(req.url);
+        return; // held open, as a watch with nothing to tell is
+      }
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "configmaps", kind: "ConfigMap", namespaced: true, verbs: ["list", "watch"] }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: "test", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+        users: [{ name: "test", token: "test-token" }],
+        contexts: [{ name: "test", cluster: "test", user: "test" }],
+        currentContext: "test",
+      });
+      const kube = createKubeClient({ kubeConfig: kc });
+      const stopped = AbortSignal.abort();
+      // Without the check the watch would wait for its inactivity timeout (minutes), the agent's stop with it.
+      const outcome = await Promise.race([
+        kube.watch({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", resourceVersion: "1" }, () => undefined, stopped).then(() => "ended"),
+        new Promise((resolve) => setTimeout(() => resolve("still watching after 3 s"), 3_000).unref()),
+      ]);
+      assert.equal(outcome, "ended");
+      assert.deepEqual(watches, []);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

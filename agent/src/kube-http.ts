@@ -161,6 +161,9 @@ export function createKubeTransport(config: KubeConfigLike): KubeTransport {
     },
 
     async watch(req) {
+      // Stopped before it started: an abort listener added now would never be called, and the
+      // watch would run until its inactivity timeout.
+      if (req.signal.aborted) return { status: 200, body: undefined };
       const controller = new AbortController();
       const onAbort = (): void => controller.abort();
       req.signal.addEventListener("abort", onAbort, { once: true });

@@ -24,6 +24,8 @@ export interface WatchCollectionOptions {
 /** Watches until the server ends the watch, it fails, or `signal` aborts (resolves). */
 export async function watchCollection(options: WatchCollectionOptions): Promise<void> {
   const { transport, path, what, signal, onEvent } = options;
+  // Stopped before it started (e.g. while the list before it ran): nothing to watch.
+  if (signal.aborted) return;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
   signal.addEventListener("abort", onAbort, { once: true });
