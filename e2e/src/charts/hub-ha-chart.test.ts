@@ -125,7 +125,19 @@ describe("the hub chart on a cluster of three nodes", { skip, timeout: 600_000 }
     assert.equal(status["desiredHealthy"], 2);
     assert.equal(status["disruptionsAllowed"], 1);
 
-    // A drain evicts through the Eviction API: the first hub pod may go, the next one must wait.
+    // A drain cordons its node, then evicts through the Eviction API. Every node is drained here, so
+    // no replacement can start while the budget is spent (the lab's nodes would make one ready
+    // within moments, and the budget would rightly allow the next eviction).
+    const cordon = async (unschedulable: boolean): Promise<void> => {
+      for (const node of nodes) {
+        const got = await api("GET", `/api/v1/nodes/${node}`);
+        const current = got.body as { spec?: Record<string, unknown> };
+        const put = await api("PUT", `/api/v1/nodes/${node}`, { ...current, spec: { ...current.spec, unschedulable } });
+        assert.equal(put.status, 200, JSON.stringify(put.body));
+      }
+    };
+    await cordon(true);
+    // The first hub pod may go, the next one must wait.
     const evict = (name: string) =>
       api("POST", `/api/v1/namespaces/gitfleet/pods/${name}/eviction`, { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "gitfleet" } });
     const [first, second] = running;
@@ -135,6 +147,7 @@ describe("the hub chart on a cluster of three nodes", { skip, timeout: 600_000 }
     const refused = await evict(second.metadata.name);
     assert.equal(refused.status, 429, `the second eviction is refused while one replica is down: ${JSON.stringify(refused.body)}`);
     assert.match(JSON.stringify(refused.body), /disruption budget/);
+    await cordon(false);
 
     // The Deployment replaces the evicted replica, on the node left without one.
     await waitFor(
