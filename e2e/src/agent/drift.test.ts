@@ -139,7 +139,13 @@ describe("drift against a real cluster", () => {
       { what: "the ConfigMap's greeting reverted", timeoutMs: 5_000, intervalMs: 50 },
     );
     const elapsed = Date.now() - started;
-    const correction = agent.corrections.find((c) => c.ref.name === "web");
+    // The server holds the reverted object as soon as the apply lands; the agent records the
+    // correction once the apply's answer is back, a moment later.
+    const correction = await waitFor(() => Promise.resolve(agent.corrections.find((c) => c.ref.name === "web")), {
+      what: "a correction to be reported",
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
     assert.ok(correction, "a correction was reported");
     assert.deepEqual(correction.fields.map((f) => [f.path, f.manager]), [["/data/greeting", "kubectl-edit"]]);
     const live = await readObject<KubeObject>(kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: ns } });
