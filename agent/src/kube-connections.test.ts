@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,18 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { createKubeClient, loadKubeConfig } from "./kube-client.js";
 import type { KubeConfigLike } from "./kube-config.js";
 
+/** A configuration for a plain-HTTP test server: client-node 2 allows plain HTTP only with skipTLSVerify. */
+function plainHttpConfig(server: Server): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: "test", token: "test-token" }],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  });
+  return kc;
+}
+
 describe("connections to the API server", () => {
   it("are shared by the agent's requests instead of one per request", async () => {
     let connections = 0;
@@ -21,14 +33,8 @@ describe("connections to the API server", () => {
     server.on("connection", () => connections++);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        // Plain HTTP: client-node 2 allows it only with skipTLSVerify, which also gives each request a dispatcher of its own.
-        clusters: [{ name: "test", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-        users: [{ name: "test", token: "test-token" }],
-        contexts: [{ name: "test", cluster: "test", user: "test" }],
-        currentContext: "test",
-      });
+      // With skipTLSVerify client-node 2 also gives each request a dispatcher of its own.
+      const kc = plainHttpConfig(server);
       const kube = createKubeClient({ kubeConfig: kc });
       for (let i = 0; i < 10; i++) assert.equal(await kube.serverVersion(), "v1.36.0");
       // A request sent while the previous connection is being handed back may open a second one.
@@ -125,13 +131,7 @@ describe("connections to the API server", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: "test", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-        users: [{ name: "test", token: "test-token" }],
-        contexts: [{ name: "test", cluster: "test", user: "test" }],
-        currentContext: "test",
-      });
+      const kc = plainHttpConfig(server);
       const kube = createKubeClient({ kubeConfig: kc });
       const stopped = AbortSignal.abort();
       // Without the check the watch would wait for its inactivity timeout (minutes), the agent's stop with it.
